@@ -1,0 +1,69 @@
+//! Settings every service shares. Each field reads a `TETHER_*` / `DATABASE_URL`
+//! environment variable, so `--help` of any binary is its settings reference.
+
+use clap::{Args, ValueEnum};
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// NATS and logging settings (every process).
+#[derive(Debug, Clone, Args)]
+pub struct CommonConfig {
+    /// NATS server URL.
+    #[arg(long, env = "TETHER_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// Prefix of every NATS subject (lets several stacks share one NATS server).
+    #[arg(long, env = "TETHER_SUBJECT_PREFIX", default_value = "tether")]
+    pub subject_prefix: String,
+    /// Log format: text or json.
+    #[arg(long, env = "TETHER_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// How many requests one instance handles at once (the rest wait in NATS).
+    #[arg(long, env = "TETHER_CONCURRENCY", default_value_t = 256)]
+    pub concurrency: usize,
+}
+
+/// PostgreSQL settings (every service but ws-edge).
+#[derive(Debug, Clone, Args)]
+pub struct DbConfig {
+    /// PostgreSQL URL; the database is created when missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/tether"
+    )]
+    pub database_url: String,
+    /// Largest number of pooled PostgreSQL connections per instance.
+    #[arg(long, env = "TETHER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+impl CommonConfig {
+    /// Defaults, with the environment applied (for tests and tools).
+    pub fn from_env() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            inner: CommonConfig,
+        }
+        <Wrapper as clap::Parser>::parse_from(["tether"]).inner
+    }
+}
+
+impl DbConfig {
+    /// Defaults, with the environment applied (for tests and tools).
+    pub fn from_env() -> Self {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            inner: DbConfig,
+        }
+        <Wrapper as clap::Parser>::parse_from(["tether"]).inner
+    }
+}

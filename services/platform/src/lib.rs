@@ -1,0 +1,18 @@
+//! Plumbing every Tether service shares, so each service crate holds only its domain:
+//! configuration ([`config`]), logs and metrics ([`telemetry`]), NATS and PostgreSQL
+//! bootstrap ([`nats`], [`db`]), the admin HTTP listener ([`admin`]), shutdown
+//! ([`shutdown`]), serving requests from NATS queue groups ([`serve`]) and publishing to
+//! users' sockets ([`outbox`]).
+
+pub mod admin;
+pub mod config;
+pub mod db;
+pub mod nats;
+pub mod outbox;
+pub mod runtime;
+pub mod serve;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{CommonConfig, DbConfig};
+pub use outbox::{Outbox, Reply, Target};

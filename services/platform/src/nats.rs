@@ -1,0 +1,47 @@
+//! NATS connection bootstrap.
+
+use anyhow::Context;
+use async_nats::{Client, ConnectOptions, Event};
+
+/// Connects to NATS, retrying until the server is up, and logs connection events
+/// (a slow consumer means dropped messages, so it is a warning).
+pub async fn connect(url: &str, name: &str) -> anyhow::Result<Client> {
+    let service = name.to_string();
+    ConnectOptions::new()
+        .name(name)
+        .retry_on_initial_connect()
+        .event_callback(move |event| {
+            let service = service.clone();
+            async move {
+                match event {
+                    Event::SlowConsumer(sid) => {
+                        tracing::warn!(%service, sid, "nats slow consumer: messages dropped")
+                    }
+                    Event::Disconnected => tracing::warn!(%service, "nats disconnected"),
+                    Event::Connected => tracing::info!(%service, "nats connected"),
+                    other => tracing::info!(%service, event = %other, "nats event"),
+                }
+            }
+        })
+        .connect(url)
+        .await
+        .with_context(|| format!("connecting to NATS at {}", redact_url(url)))
+}
+
+/// Whether the client is connected right now (for readiness).
+pub fn is_connected(client: &Client) -> bool {
+    matches!(
+        client.connection_state(),
+        async_nats::connection::State::Connected
+    )
+}
+
+/// A URL without its userinfo, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,99 @@
+//! What every service with a database starts with: NATS, PostgreSQL (migrated), subjects,
+//! an outbox and a bound admin listener.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use async_nats::Client;
+use sqlx::PgPool;
+use tether_proto::subjects::{Subjects, is_valid_prefix};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{CommonConfig, DbConfig};
+use crate::outbox::Outbox;
+
+/// A connected service's shared handles.
+#[derive(Debug)]
+pub struct Runtime {
+    /// Service name (metrics, logs, NATS client name).
+    pub service: &'static str,
+    /// NATS client.
+    pub client: Client,
+    /// PostgreSQL pool (migrations applied).
+    pub pool: PgPool,
+    /// Subject names under the configured prefix.
+    pub subjects: Subjects,
+    /// Publisher to users' sockets.
+    pub outbox: Outbox,
+    /// Common settings.
+    pub common: CommonConfig,
+    admin: Option<TcpListener>,
+    admin_addr: SocketAddr,
+}
+
+impl Runtime {
+    /// Connects to NATS and PostgreSQL, applies migrations and binds the admin listener.
+    pub async fn connect(
+        service: &'static str,
+        common: &CommonConfig,
+        db: &DbConfig,
+        admin_addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            is_valid_prefix(&common.subject_prefix),
+            "TETHER_SUBJECT_PREFIX must be dot-separated tokens of letters, digits, - and _"
+        );
+        let client = crate::nats::connect(&common.nats_url, &format!("tether-{service}")).await?;
+        let pool = crate::db::connect(db).await?;
+        let admin = TcpListener::bind(admin_addr)
+            .await
+            .with_context(|| format!("binding admin listener on {admin_addr}"))?;
+        let subjects = Subjects::new(common.subject_prefix.clone());
+        let outbox = Outbox::new(client.clone(), subjects.clone());
+        let admin_addr = admin.local_addr()?;
+        Ok(Self {
+            service,
+            client,
+            pool,
+            subjects,
+            outbox,
+            common: common.clone(),
+            admin: Some(admin),
+            admin_addr,
+        })
+    }
+
+    /// The admin listener's bound address (port 0 resolved).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// Serves `/healthz`, `/readyz` and `/metrics` until `shutdown`, in the background.
+    /// Takes the listener, so call it once.
+    pub fn spawn_admin(&mut self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let Some(listener) = self.admin.take() else {
+            return tokio::spawn(async {});
+        };
+        let router = crate::admin::router(crate::admin::nats_and_db(
+            self.client.clone(),
+            self.pool.clone(),
+        ));
+        let service = self.service;
+        tokio::spawn(async move {
+            if let Err(err) = crate::admin::serve(listener, router, shutdown).await {
+                tracing::error!(service, error = %err, "admin listener failed");
+            }
+        })
+    }
+
+    /// A serve spec for this service's queue group.
+    pub fn spec(&self, subject: String, queue: bool) -> crate::serve::ServeSpec {
+        crate::serve::ServeSpec {
+            service: self.service,
+            subject,
+            queue: queue.then(|| self.service.to_string()),
+            concurrency: self.common.concurrency,
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Serving requests and events from a NATS (queue) subscription: parse, handle with
+//! bounded concurrency, reply, count. Every service's command, API and event loops run
+//! through [`serve`], so shutdown, metrics and malformed input are handled once.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_nats::{Client, HeaderMap};
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+use tether_proto::api::{ApiReply, ApiRequest};
+use tether_proto::envelope::{CommandEnvelope, ConnectedEvent};
+use tether_proto::events::SessionEvent;
+use tether_proto::{ServerMessage, WireError};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::outbox::Reply;
+
+/// A request type's metrics label.
+pub trait Labelled {
+    /// Short, fixed label (message type, API op, event kind).
+    fn label(&self) -> &'static str;
+}
+
+impl Labelled for CommandEnvelope {
+    fn label(&self) -> &'static str {
+        self.command.type_name()
+    }
+}
+
+impl Labelled for ApiRequest {
+    fn label(&self) -> &'static str {
+        self.op.as_str()
+    }
+}
+
+impl Labelled for SessionEvent {
+    fn label(&self) -> &'static str {
+        self.kind.as_str()
+    }
+}
+
+impl Labelled for ConnectedEvent {
+    fn label(&self) -> &'static str {
+        "connected"
+    }
+}
+
+/// What a handler returns: how it is counted and what goes back to the requester.
+pub trait Response: Send + 'static {
+    /// `ok` or an error code, for metrics.
+    fn outcome(&self) -> &'static str;
+    /// The NATS reply, if any.
+    fn into_nats(self) -> Option<(HeaderMap, Bytes)>;
+    /// The answer to a request that could not be parsed.
+    fn malformed() -> Self;
+}
+
+impl Response for Reply {
+    fn outcome(&self) -> &'static str {
+        self.error_code().map_or("ok", |code| code.as_str())
+    }
+    fn into_nats(self) -> Option<(HeaderMap, Bytes)> {
+        Some(Reply::into_nats(self))
+    }
+    fn malformed() -> Self {
+        Reply {
+            frame: Some(ServerMessage::error(&WireError::internal()).frame(None)),
+            close: None,
+        }
+    }
+}
+
+impl Response for ApiReply {
+    fn outcome(&self) -> &'static str {
+        if self.status < 400 {
+            "ok"
+        } else {
+            self.body
+                .get("code")
+                .and_then(|c| c.as_str())
+                .map_or("error", code_label)
+        }
+    }
+    fn into_nats(self) -> Option<(HeaderMap, Bytes)> {
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        Some((HeaderMap::new(), Bytes::from(body)))
+    }
+    fn malformed() -> Self {
+        ApiReply::error(&WireError::internal())
+    }
+}
+
+impl Response for () {
+    fn outcome(&self) -> &'static str {
+        "ok"
+    }
+    fn into_nats(self) -> Option<(HeaderMap, Bytes)> {
+        None
+    }
+    fn malformed() -> Self {}
+}
+
+/// Maps a code string back to a static label, so metric labels stay a fixed set.
+fn code_label(code: &str) -> &'static str {
+    use tether_proto::ErrorCode::*;
+    [
+        InvalidJson,
+        UnknownType,
+        Validation,
+        NotFound,
+        Forbidden,
+        Conflict,
+        RateLimited,
+        Unavailable,
+        Unauthorized,
+        PayloadTooLarge,
+        Internal,
+    ]
+    .into_iter()
+    .map(|c| c.as_str())
+    .find(|c| *c == code)
+    .unwrap_or("error")
+}
+
+/// Where and how to serve.
+#[derive(Debug, Clone)]
+pub struct ServeSpec {
+    /// Service name, for metrics and logs.
+    pub service: &'static str,
+    /// Subject (may end in `>`).
+    pub subject: String,
+    /// Queue group: one instance of the group gets each message. `None` for fan-out.
+    pub queue: Option<String>,
+    /// Requests handled at once by this instance.
+    pub concurrency: usize,
+}
+
+/// Subscribes and handles every message with `handler` until `shutdown`; then stops
+/// taking new messages and waits for the ones in flight.
+pub async fn serve<Req, Resp, F, Fut>(
+    client: Client,
+    spec: ServeSpec,
+    shutdown: CancellationToken,
+    handler: F,
+) -> anyhow::Result<()>
+where
+    Req: DeserializeOwned + Labelled + Send + 'static,
+    Resp: Response,
+    F: Fn(Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Resp> + Send + 'static,
+{
+    let mut subscription = match &spec.queue {
+        Some(queue) => {
+            client
+                .queue_subscribe(spec.subject.clone(), queue.clone())
+                .await?
+        }
+        None => client.subscribe(spec.subject.clone()).await?,
+    };
+    let handler = Arc::new(handler);
+    let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
+    let tasks = TaskTracker::new();
+    let service = spec.service;
+    loop {
+        let message = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            message = subscription.next() => message,
+        };
+        let Some(message) = message else { break };
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let handler = handler.clone();
+        let client = client.clone();
+        tasks.spawn(async move {
+            let started = Instant::now();
+            let (label, response) = match serde_json::from_slice::<Req>(&message.payload) {
+                Ok(request) => {
+                    let label = request.label();
+                    (label, handler(request).await)
+                }
+                Err(err) => {
+                    tracing::warn!(service, subject = %message.subject, error = %err, "malformed request");
+                    ("malformed", Resp::malformed())
+                }
+            };
+            let outcome = response.outcome();
+            metrics::counter!("tether_requests_total", "service" => service, "kind" => label, "outcome" => outcome)
+                .increment(1);
+            if let (Some(reply_to), Some((headers, body))) = (message.reply, response.into_nats())
+                && let Err(err) = client.publish_with_headers(reply_to, headers, body).await
+            {
+                tracing::warn!(service, kind = label, error = %err, "reply publish failed");
+            }
+            metrics::histogram!("tether_request_duration_seconds", "service" => service, "kind" => label)
+                .record(started.elapsed().as_secs_f64());
+            drop(permit);
+        });
+    }
+    // Stop taking work first, then finish what is in flight.
+    let _ = subscription.unsubscribe().await;
+    tasks.close();
+    tasks.wait().await;
+    let _ = client.flush().await;
+    Ok(())
+}

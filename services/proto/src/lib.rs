@@ -1,0 +1,25 @@
+//! The Tether wire protocol, shared by ws-edge and every service.
+//!
+//! One place for each fact of the contract in `PROTOCOL.md`: message types and fields
+//! ([`messages`]), error codes and the texts clients match on ([`errors`]), limits
+//! ([`limits`]), distance maths ([`distance`]), mediums ([`mediums`]), the internal
+//! envelope and HTTP-over-NATS shapes ([`envelope`], [`api`]), domain events ([`events`])
+//! and NATS subject names ([`subjects`]).
+
+pub mod api;
+pub mod distance;
+pub mod envelope;
+pub mod errors;
+pub mod events;
+pub mod limits;
+pub mod mediums;
+pub mod messages;
+pub mod model;
+pub mod subjects;
+pub mod time;
+pub mod validate;
+
+pub use errors::{ErrorCode, WireError};
+pub use messages::{ClientMessage, ServerFrame, ServerMessage};
+pub use model::{ConnectionState, Role, WorkOrderStatus};
+pub use time::Timestamp;

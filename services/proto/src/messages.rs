@@ -1,0 +1,507 @@
+//! Every WebSocket message of the contract, client -> server and server -> client.
+//!
+//! Client fields are `Option` where the contract prescribes a specific error for a missing
+//! value (e.g. `session_id is required`), so the service, not serde, words the answer.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::mediums::Mediums;
+use crate::model::{ChatMessageView, ConnectionState, DeliveryStatus, Role};
+use crate::time::Timestamp;
+
+/// Which service owns a client message type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// Answered by ws-edge itself (`ping`).
+    Edge,
+    /// The session service.
+    Session,
+    /// The chat service.
+    Chat,
+    /// The location service.
+    Location,
+}
+
+impl Owner {
+    /// The service name used in subjects and queue groups.
+    pub fn service_name(self) -> &'static str {
+        match self {
+            Self::Edge => "edge",
+            Self::Session => "session",
+            Self::Chat => "chat",
+            Self::Location => "location",
+        }
+    }
+}
+
+/// A message from a client. `request_id` travels beside it in the envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Keep-alive; answered with `pong`.
+    Ping {},
+    /// Provider accepts or rejects a pending work order.
+    WorkResponse {
+        /// The order.
+        work_id: Option<i64>,
+        /// true to accept.
+        accepted: Option<bool>,
+    },
+    /// Either party reports where they are.
+    LocationUpdate {
+        /// The session.
+        session_id: Option<String>,
+        /// Degrees, [-90, 90].
+        latitude: Option<f64>,
+        /// Degrees, [-180, 180].
+        longitude: Option<f64>,
+    },
+    /// Seeker selects mediums; activates a waiting session.
+    MediumSelection {
+        /// The session.
+        session_id: Option<String>,
+        /// Object with 0-3 keys of telegram/whatsapp/call, each a phone number.
+        #[schemars(with = "Option<Mediums>")]
+        mediums: Option<Value>,
+    },
+    /// Provider shares mediums.
+    MediumShare {
+        /// The session.
+        session_id: Option<String>,
+        /// Object with 0-3 keys of telegram/whatsapp/call, each a phone number.
+        #[schemars(with = "Option<Mediums>")]
+        mediums: Option<Value>,
+    },
+    /// Opens the session's chat.
+    StartChat {
+        /// The session.
+        session_id: Option<String>,
+    },
+    /// Sends a chat message.
+    ChatMessage {
+        /// The session.
+        session_id: Option<String>,
+        /// 1-2000 characters after trimming.
+        message: Option<String>,
+        /// Client's idempotency key; a retry with the same key stores nothing new.
+        client_message_id: Option<String>,
+    },
+    /// Recipient's device has the message.
+    MessageDelivered {
+        /// The message.
+        message_id: Option<String>,
+    },
+    /// Recipient has read the message.
+    MessageRead {
+        /// The message.
+        message_id: Option<String>,
+    },
+    /// Typing started or stopped.
+    TypingIndicator {
+        /// The session.
+        session_id: Option<String>,
+        /// true while typing.
+        is_typing: Option<bool>,
+    },
+    /// Ends the session as cancelled.
+    CancelConnection {
+        /// The session.
+        session_id: Option<String>,
+    },
+    /// Ends the session as completed, optionally rating it (seeker only).
+    FinishService {
+        /// The session.
+        session_id: Option<String>,
+        /// Integer 1-5, seeker only.
+        #[schemars(with = "Option<i64>")]
+        rating_stars: Option<Value>,
+        /// At most 1000 characters, seeker only.
+        #[schemars(with = "Option<String>")]
+        rating_description: Option<Value>,
+    },
+}
+
+impl ClientMessage {
+    /// Every client type name, for parsing and schemas.
+    pub const TYPES: [&'static str; 12] = [
+        "ping",
+        "work_response",
+        "location_update",
+        "medium_selection",
+        "medium_share",
+        "start_chat",
+        "chat_message",
+        "message_delivered",
+        "message_read",
+        "typing_indicator",
+        "cancel_connection",
+        "finish_service",
+    ];
+
+    /// The `type` of this message.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Ping {} => "ping",
+            Self::WorkResponse { .. } => "work_response",
+            Self::LocationUpdate { .. } => "location_update",
+            Self::MediumSelection { .. } => "medium_selection",
+            Self::MediumShare { .. } => "medium_share",
+            Self::StartChat { .. } => "start_chat",
+            Self::ChatMessage { .. } => "chat_message",
+            Self::MessageDelivered { .. } => "message_delivered",
+            Self::MessageRead { .. } => "message_read",
+            Self::TypingIndicator { .. } => "typing_indicator",
+            Self::CancelConnection { .. } => "cancel_connection",
+            Self::FinishService { .. } => "finish_service",
+        }
+    }
+
+    /// Which service handles a type, and whether `role`'s endpoint accepts it.
+    /// `None` means the endpoint does not accept it (`unknown_type`).
+    pub fn route(type_name: &str, role: Role) -> Option<Owner> {
+        let owner = match type_name {
+            "ping" => Owner::Edge,
+            "work_response" if role == Role::Provider => Owner::Session,
+            "medium_selection" if role == Role::Seeker => Owner::Session,
+            "medium_share" if role == Role::Provider => Owner::Session,
+            "cancel_connection" | "finish_service" => Owner::Session,
+            "location_update" => Owner::Location,
+            "start_chat" | "chat_message" | "message_delivered" | "message_read"
+            | "typing_indicator" => Owner::Chat,
+            _ => return None,
+        };
+        Some(owner)
+    }
+}
+
+/// A message to a client. Serialised inside [`ServerFrame`] so answers can echo `request_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to `ping`.
+    Pong {
+        /// Server time.
+        timestamp: Timestamp,
+    },
+    /// A command failed; only to the connection that sent it.
+    Error {
+        /// Human message.
+        error: String,
+        /// Machine code.
+        code: crate::ErrorCode,
+    },
+    /// Provider: a seeker sent you a work order.
+    WorkAssigned {
+        /// The order.
+        work_id: i64,
+        /// The seeker's display name.
+        seeker_name: Option<String>,
+        /// The seeker's phone number.
+        seeker_mobile: Option<String>,
+        /// What is needed.
+        service_type: String,
+        /// `"2.5 km"` / `"450 meters"` from the order to your status location, or null.
+        distance: Option<String>,
+        /// The seeker's note.
+        message: String,
+        /// The seeker's picture URL.
+        seeker_profile_pic: Option<String>,
+        /// When the order was created.
+        created_at: Timestamp,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Seeker: your pending order expired.
+    WorkExpired {
+        /// The order.
+        work_id: i64,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Both parties: the order was accepted and the session is waiting.
+    WorkAccepted {
+        /// The order.
+        work_id: i64,
+        /// The new session.
+        session_id: Uuid,
+        /// Always `waiting`.
+        connection_state: ConnectionState,
+        /// Role-specific text.
+        message: String,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Provider: your rejection was recorded.
+    WorkRejected {
+        /// The order.
+        work_id: i64,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Seeker: the provider declined.
+    WorkResponse {
+        /// The order.
+        work_id: i64,
+        /// Always false.
+        accepted: bool,
+        /// The provider's display name.
+        provider_name: Option<String>,
+        /// The provider's phone number.
+        provider_mobile: Option<String>,
+        /// What was asked.
+        service_type: String,
+        /// When the provider answered.
+        response_time: Timestamp,
+    },
+    /// Seeker: your mediums were stored; the session is active.
+    MediumsSelected {
+        /// The session.
+        session_id: Uuid,
+        /// What you selected.
+        mediums: Mediums,
+        /// Always `active`.
+        connection_state: ConnectionState,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Provider: the seeker selected mediums; the session is active.
+    SeekerMediumsSelected {
+        /// The session.
+        session_id: Uuid,
+        /// The seeker's mediums.
+        mediums: Mediums,
+        /// Always `active`.
+        connection_state: ConnectionState,
+        /// `"Seeker has selected communication mediums"`.
+        message: String,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Provider: your mediums were shared.
+    MediumsShared {
+        /// The session.
+        session_id: Uuid,
+        /// What you shared.
+        mediums: Mediums,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Seeker: the provider shared mediums.
+    ProviderMediumsShared {
+        /// The session.
+        session_id: Uuid,
+        /// The provider's mediums.
+        mediums: Mediums,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Both: the chat is open.
+    ChatReady {
+        /// The session.
+        session_id: Uuid,
+        /// Same as `session_id`.
+        chat_room_id: Uuid,
+        /// `"Chat started successfully"`.
+        message: String,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Sender: your message is durably stored.
+    MessageSent {
+        /// The stored message.
+        message_id: Uuid,
+        /// The session.
+        session_id: Uuid,
+        /// When it was stored.
+        timestamp: Timestamp,
+    },
+    /// Recipient: a chat message (live or re-sent on connect).
+    ChatMessage(ChatMessageView),
+    /// Sender: the recipient acknowledged delivery or reading.
+    MessageStatusUpdate {
+        /// The message.
+        message_id: Uuid,
+        /// `delivered` / `read`.
+        status: DeliveryStatus,
+        /// When it changed.
+        timestamp: Timestamp,
+    },
+    /// The other party is (not) typing.
+    TypingIndicator {
+        /// The session.
+        session_id: Uuid,
+        /// Who types: `seeker` / `provider`.
+        user_type: Role,
+        /// true while typing.
+        is_typing: bool,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// The session was cancelled; sockets close with 1000 after this.
+    ConnectionCancelled {
+        /// The session.
+        session_id: Uuid,
+        /// Only to the other party: who cancelled.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        cancelled_by: Option<Role>,
+        /// Role-specific text.
+        message: String,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// The session was completed; sockets close with 1000 after this.
+    ServiceFinished {
+        /// The session.
+        session_id: Uuid,
+        /// Only to the other party: who finished.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        finished_by: Option<Role>,
+        /// Role-specific text.
+        message: String,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// Both: the current distance.
+    DistanceUpdate {
+        /// The session.
+        session_id: Uuid,
+        /// Rounded to 0.1 m.
+        distance_meters: f64,
+        /// `"450 meters away"` / `"1.3 km away"`.
+        distance_formatted: String,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+}
+
+impl ServerMessage {
+    /// An `error` message from a typed error.
+    pub fn error(err: &crate::WireError) -> Self {
+        Self::Error {
+            error: err.error.clone(),
+            code: err.code,
+        }
+    }
+
+    /// The `type` of this message, for metrics and logs.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Pong { .. } => "pong",
+            Self::Error { .. } => "error",
+            Self::WorkAssigned { .. } => "work_assigned",
+            Self::WorkExpired { .. } => "work_expired",
+            Self::WorkAccepted { .. } => "work_accepted",
+            Self::WorkRejected { .. } => "work_rejected",
+            Self::WorkResponse { .. } => "work_response",
+            Self::MediumsSelected { .. } => "mediums_selected",
+            Self::SeekerMediumsSelected { .. } => "seeker_mediums_selected",
+            Self::MediumsShared { .. } => "mediums_shared",
+            Self::ProviderMediumsShared { .. } => "provider_mediums_shared",
+            Self::ChatReady { .. } => "chat_ready",
+            Self::MessageSent { .. } => "message_sent",
+            Self::ChatMessage(_) => "chat_message",
+            Self::MessageStatusUpdate { .. } => "message_status_update",
+            Self::TypingIndicator { .. } => "typing_indicator",
+            Self::ConnectionCancelled { .. } => "connection_cancelled",
+            Self::ServiceFinished { .. } => "service_finished",
+            Self::DistanceUpdate { .. } => "distance_update",
+        }
+    }
+
+    /// Wraps the message for sending, echoing `request_id` when this is a direct answer.
+    pub fn frame(self, request_id: Option<String>) -> ServerFrame {
+        ServerFrame {
+            message: self,
+            request_id,
+        }
+    }
+}
+
+/// A server message as written to the socket: the message plus, for direct answers, the
+/// `request_id` the client sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServerFrame {
+    /// The message.
+    #[serde(flatten)]
+    pub message: ServerMessage,
+    /// Echo of the client's `request_id` (direct answers only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_id: Option<String>,
+}
+
+impl ServerFrame {
+    /// The JSON text written to the socket.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising these plain data types cannot fail (string keys, finite floats
+        // are checked before they get here; a non-finite float would become null).
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn frame_echoes_request_id_flat() {
+        let frame = ServerMessage::Pong {
+            timestamp: Timestamp(chrono::DateTime::UNIX_EPOCH),
+        }
+        .frame(Some("r1".into()));
+        let value: Value = serde_json::from_slice(&frame.to_json()).expect("json");
+        assert_eq!(
+            value,
+            json!({"type": "pong", "timestamp": "1970-01-01T00:00:00.000Z", "request_id": "r1"})
+        );
+    }
+
+    #[test]
+    fn chat_message_is_flat_view() {
+        let id = Uuid::nil();
+        let view = ChatMessageView {
+            message_id: id,
+            session_id: id,
+            sender_type: Role::Seeker,
+            message: "hi".into(),
+            delivery_status: DeliveryStatus::Sent,
+            timestamp: Timestamp(chrono::DateTime::UNIX_EPOCH),
+            delivered_at: None,
+            read_at: None,
+        };
+        let value =
+            serde_json::to_value(ServerMessage::ChatMessage(view).frame(None)).expect("json");
+        assert_eq!(value["type"], "chat_message");
+        assert_eq!(value["sender_type"], "seeker");
+        assert_eq!(value["message"], "hi");
+        assert!(value.get("request_id").is_none());
+    }
+
+    #[test]
+    fn parses_client_messages_and_routes() {
+        let msg: ClientMessage =
+            serde_json::from_value(json!({"type": "start_chat", "session_id": "x", "extra": 1}))
+                .expect("parse");
+        assert_eq!(msg.type_name(), "start_chat");
+        assert_eq!(ClientMessage::route("work_response", Role::Seeker), None);
+        assert_eq!(
+            ClientMessage::route("medium_selection", Role::Provider),
+            None
+        );
+        assert_eq!(ClientMessage::route("medium_share", Role::Seeker), None);
+        assert_eq!(
+            ClientMessage::route("finish_service", Role::Seeker),
+            Some(Owner::Session)
+        );
+        assert_eq!(ClientMessage::route("nope", Role::Seeker), None);
+        for name in ClientMessage::TYPES {
+            assert!(
+                ClientMessage::route(name, Role::Seeker).is_some()
+                    || ClientMessage::route(name, Role::Provider).is_some()
+            );
+        }
+    }
+}

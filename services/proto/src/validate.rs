@@ -1,0 +1,78 @@
+//! Small validators shared by the services, so each rule is written once.
+
+use uuid::Uuid;
+
+use crate::errors::{SESSION_ID_REQUIRED, WireError};
+use crate::limits::{PHONE_MAX_DIGITS, PHONE_MIN_DIGITS};
+
+/// Optional leading `+`, then 7 to 15 ASCII digits.
+pub fn is_phone_number(text: &str) -> bool {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    (PHONE_MIN_DIGITS..=PHONE_MAX_DIGITS).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A session id from a client message: missing -> `validation: session_id is required`;
+/// not a UUID -> `not_found` (the same answer as a session that is not the caller's).
+pub fn session_id(value: Option<&str>) -> Result<Uuid, WireError> {
+    let text = value.ok_or_else(|| WireError::validation(SESSION_ID_REQUIRED))?;
+    Uuid::parse_str(text).map_err(|_| WireError::session_not_found())
+}
+
+/// A latitude/longitude pair: both present, finite and in range.
+pub fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(f64, f64), WireError> {
+    let latitude = latitude.ok_or_else(|| WireError::validation("latitude is required"))?;
+    let longitude = longitude.ok_or_else(|| WireError::validation("longitude is required"))?;
+    if !latitude.is_finite() || !(-90.0..=90.0).contains(&latitude) {
+        return Err(WireError::validation(
+            "latitude must be a number between -90 and 90",
+        ));
+    }
+    if !longitude.is_finite() || !(-180.0..=180.0).contains(&longitude) {
+        return Err(WireError::validation(
+            "longitude must be a number between -180 and 180",
+        ));
+    }
+    Ok((latitude, longitude))
+}
+
+/// Counts characters (Unicode scalar values), the unit every text limit uses.
+pub fn char_len(text: &str) -> usize {
+    text.chars().count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers() {
+        assert!(is_phone_number("+1234567"));
+        assert!(is_phone_number("123456789012345"));
+        assert!(!is_phone_number("1234567890123456"));
+        assert!(!is_phone_number("+"));
+        assert!(!is_phone_number("+12 34567"));
+    }
+
+    #[test]
+    fn session_ids() {
+        assert_eq!(
+            session_id(None),
+            Err(WireError::validation(SESSION_ID_REQUIRED))
+        );
+        assert_eq!(
+            session_id(Some("nope")),
+            Err(WireError::session_not_found())
+        );
+        assert!(session_id(Some("6f1c1f9e-1d3c-4a57-9b53-0b7b0f0e8a11")).is_ok());
+    }
+
+    #[test]
+    fn coordinate_ranges() {
+        assert!(coordinates(Some(90.0), Some(-180.0)).is_ok());
+        assert!(coordinates(Some(90.1), Some(0.0)).is_err());
+        assert!(coordinates(Some(0.0), Some(180.5)).is_err());
+        assert!(coordinates(Some(f64::NAN), Some(0.0)).is_err());
+        assert!(coordinates(None, Some(0.0)).is_err());
+    }
+}

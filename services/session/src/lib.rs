@@ -1,0 +1,68 @@
+//! Tether session service: profiles, provider status, seeker search, work orders, work sessions and ratings
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use tether_platform::runtime::Runtime;
+use tether_platform::{CommonConfig, DbConfig};
+use tokio_util::sync::CancellationToken;
+
+/// Settings of the session service (each also from its environment variable).
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "tether-session",
+    version,
+    about = "Tether session service: profiles, provider status, seeker search, work orders, work sessions and ratings"
+)]
+pub struct Config {
+    /// NATS and logging.
+    #[command(flatten)]
+    pub common: CommonConfig,
+    /// PostgreSQL.
+    #[command(flatten)]
+    pub db: DbConfig,
+    /// Address of the admin listener (/healthz, /readyz, /metrics).
+    #[arg(
+        long,
+        env = "TETHER_SESSION_ADMIN_ADDR",
+        default_value = "127.0.0.1:9101"
+    )]
+    pub admin_addr: SocketAddr,
+}
+
+impl Config {
+    /// Defaults with the environment applied.
+    pub fn from_env() -> Self {
+        Self::parse_from(["tether-session"])
+    }
+}
+
+/// A built session service, ready to run.
+#[derive(Debug)]
+pub struct App {
+    runtime: Runtime,
+    #[allow(dead_code)]
+    config: Config,
+}
+
+impl App {
+    /// Connects to NATS and PostgreSQL and binds the admin listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let runtime =
+            Runtime::connect("session", &config.common, &config.db, config.admin_addr).await?;
+        Ok(Self { runtime, config })
+    }
+
+    /// The bound admin address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.runtime.admin_addr()
+    }
+
+    /// Serves until `shutdown`, then drains in-flight work.
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let admin = self.runtime.spawn_admin(shutdown.clone());
+        shutdown.cancelled().await;
+        let _ = admin.await;
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! Multi-step setups many tests share, built only from client-visible calls.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{Role, Stack, TestUser, WsClient};
+
+/// A seeker and a provider with an accepted work order and their sockets.
+pub struct OpenSession {
+    /// The seeker.
+    pub seeker: TestUser,
+    /// The provider.
+    pub provider: TestUser,
+    /// The seeker's socket (seeker endpoint).
+    pub seeker_ws: WsClient,
+    /// The provider's socket (provider endpoint).
+    pub provider_ws: WsClient,
+    /// The work order.
+    pub work_id: i64,
+    /// The session (waiting, or active after [`OpenSession::activate`]).
+    pub session_id: Uuid,
+}
+
+impl Stack {
+    /// Makes `user` an active provider at (lat, lon) offering `plumbing`.
+    pub async fn make_active_provider(&self, user: &TestUser, latitude: f64, longitude: f64) {
+        let (status, body) = self
+            .http(
+                Some(user),
+                "PUT",
+                "/api/v1/provider/status",
+                Some(json!({"is_active": true, "service_types": ["plumbing"], "latitude": latitude, "longitude": longitude})),
+            )
+            .await;
+        assert_eq!(status, 200, "provider status: {body}");
+    }
+
+    /// Creates a work order from `seeker` to `provider`; returns the 201 body.
+    pub async fn create_order(&self, seeker: &TestUser, provider: &TestUser) -> Value {
+        let (status, body) = self
+            .http(
+                Some(seeker),
+                "POST",
+                "/api/v1/work-orders",
+                Some(json!({
+                    "provider_id": provider.id,
+                    "service_type": "plumbing",
+                    "message": "Kitchen sink leaks",
+                    "latitude": 52.52,
+                    "longitude": 13.405,
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "create order: {body}");
+        body
+    }
+
+    /// A fresh seeker and provider, both connected, with an accepted order: the session
+    /// is `waiting`. Both sockets have consumed everything sent so far.
+    pub async fn open_session(&self) -> OpenSession {
+        let seeker = self.user();
+        let provider = self.user();
+        self.make_active_provider(&provider, 52.5, 13.4).await;
+        let mut provider_ws = self.connect(&provider, Role::Provider).await;
+        let mut seeker_ws = self.connect(&seeker, Role::Seeker).await;
+        let order = self.create_order(&seeker, &provider).await;
+        let work_id = order["work_id"].as_i64().expect("work_id");
+        let assigned = provider_ws.recv_type("work_assigned").await;
+        assert_eq!(assigned["work_id"], work_id);
+        provider_ws
+            .send(json!({"type": "work_response", "work_id": work_id, "accepted": true}))
+            .await;
+        let accepted = provider_ws.recv_type("work_accepted").await;
+        let seeker_accepted = seeker_ws.recv_type("work_accepted").await;
+        assert_eq!(accepted["session_id"], seeker_accepted["session_id"]);
+        let session_id = accepted["session_id"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .expect("session_id");
+        OpenSession {
+            seeker,
+            provider,
+            seeker_ws,
+            provider_ws,
+            work_id,
+            session_id,
+        }
+    }
+
+    /// Like [`Stack::open_session`], then the seeker selects mediums: the session is
+    /// `active` and both sockets have consumed the selection messages.
+    pub async fn active_session(&self) -> OpenSession {
+        let mut session = self.open_session().await;
+        session.activate().await;
+        session
+    }
+}
+
+impl OpenSession {
+    /// The seeker selects `{"call": "+15550001111"}`; both sides consume their message.
+    pub async fn activate(&mut self) {
+        self.seeker_ws
+            .send(json!({"type": "medium_selection", "session_id": self.session_id, "mediums": {"call": "+15550001111"}}))
+            .await;
+        self.seeker_ws.recv_type("mediums_selected").await;
+        self.provider_ws.recv_type("seeker_mediums_selected").await;
+    }
+
+    /// The socket of `role`.
+    pub fn ws(&mut self, role: Role) -> &mut WsClient {
+        match role {
+            Role::Seeker => &mut self.seeker_ws,
+            Role::Provider => &mut self.provider_ws,
+        }
+    }
+}
