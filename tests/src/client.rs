@@ -117,8 +117,13 @@ impl WsClient {
 
     /// Waits for the socket to close; fails if a data message arrives first.
     pub async fn expect_close(&mut self) -> Closed {
+        self.expect_close_within(RECV_TIMEOUT).await
+    }
+
+    /// Like [`WsClient::expect_close`], waiting up to `wait` for each frame.
+    pub async fn expect_close_within(&mut self, wait: Duration) -> Closed {
         loop {
-            let next = tokio::time::timeout(RECV_TIMEOUT, self.stream.next())
+            let next = tokio::time::timeout(wait, self.stream.next())
                 .await
                 .expect("timed out waiting for close");
             match next {

@@ -1,0 +1,62 @@
+//! Sending client commands and HTTP requests to the owning service over NATS
+//! request/reply, and turning "nobody answered" into `unavailable`.
+
+use std::time::{Duration, Instant};
+
+use async_nats::{Client, RequestErrorKind};
+use bytes::Bytes;
+use tether_proto::envelope::HEADER_CLOSE;
+
+/// A service's answer to a command: the frame for the sending socket and an optional
+/// close code.
+#[derive(Debug, Clone, Default)]
+pub struct CommandAnswer {
+    /// JSON text for the sender (empty: nothing to send).
+    pub payload: Bytes,
+    /// Close the sender's socket after writing.
+    pub close: Option<u16>,
+}
+
+/// Why a request got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayError {
+    /// No instance of the service is subscribed, or none answered in time, or NATS is down.
+    Unavailable,
+}
+
+/// Sends `payload` to `subject` and waits up to `timeout` for the answer.
+pub async fn request(
+    client: &Client,
+    subject: String,
+    payload: Vec<u8>,
+    timeout: Duration,
+    kind: &'static str,
+) -> Result<CommandAnswer, RelayError> {
+    let started = Instant::now();
+    let result = tokio::time::timeout(timeout, client.request(subject, payload.into())).await;
+    metrics::histogram!("tether_edge_relay_seconds", "kind" => kind).record(started.elapsed().as_secs_f64());
+    let message = match result {
+        Ok(Ok(message)) => message,
+        Ok(Err(err)) => {
+            let reason = match err.kind() {
+                RequestErrorKind::NoResponders => "no_responders",
+                RequestErrorKind::TimedOut => "timed_out",
+                _ => "other",
+            };
+            tracing::warn!(kind, reason, "service request failed");
+            metrics::counter!("tether_edge_unavailable_total", "kind" => kind, "reason" => reason).increment(1);
+            return Err(RelayError::Unavailable);
+        }
+        Err(_) => {
+            tracing::warn!(kind, reason = "timed_out", "service request failed");
+            metrics::counter!("tether_edge_unavailable_total", "kind" => kind, "reason" => "timed_out").increment(1);
+            return Err(RelayError::Unavailable);
+        }
+    };
+    let close = message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get(HEADER_CLOSE))
+        .and_then(|value| value.as_str().parse::<u16>().ok());
+    Ok(CommandAnswer { payload: message.payload, close })
+}

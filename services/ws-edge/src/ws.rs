@@ -1,0 +1,411 @@
+//! The WebSocket endpoints: upgrade (auth, Origin), then one task per socket that reads
+//! client frames, relays commands (one at a time, so answers keep the order of the
+//! commands), and writes what the hub routes to it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+use tether_proto::envelope::{CommandEnvelope, CommandMeta, ConnectedEvent, close_code};
+use tether_proto::errors::RATE_LIMITED;
+use tether_proto::limits::{MAX_REQUEST_ID_CHARS, MAX_WS_MESSAGE_BYTES};
+use tether_proto::messages::Owner;
+use tether_proto::{ClientMessage, ErrorCode, Role, ServerMessage, Timestamp, WireError};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, sleep_until};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::hub::Outbound;
+use crate::http_error;
+use crate::relay::{self, CommandAnswer, RelayError};
+use crate::state::EdgeState;
+
+/// Read buffer per socket. tungstenite's default (128 KiB) would cost more than the
+/// whole per-socket budget of TARGETS.md G2; frames larger than this are read in chunks.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Writes go out at once (each `send` flushes); keep the staging buffer small.
+const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// A write that cannot complete in this time means the peer stopped reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `GET /ws/work/seeker/`
+pub async fn seeker(
+    state: State<Arc<EdgeState>>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade_for(Role::Seeker, state, headers, query, upgrade)
+}
+
+/// `GET /ws/work/provider/`
+pub async fn provider(
+    state: State<Arc<EdgeState>>,
+    headers: HeaderMap,
+    query: Query<HashMap<String, String>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    upgrade_for(Role::Provider, state, headers, query, upgrade)
+}
+
+fn upgrade_for(
+    role: Role,
+    State(state): State<Arc<EdgeState>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Some(user) = state.auth.authenticate(&headers, &query) else {
+        metrics::counter!("tether_ws_rejected_total", "reason" => "unauthorized").increment(1);
+        return http_error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "Missing or invalid token");
+    };
+    if !origin_allowed(&state.config.allowed_origins, &headers) {
+        metrics::counter!("tether_ws_rejected_total", "reason" => "origin").increment(1);
+        return http_error(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "Origin not allowed");
+    }
+    let Ok(upgrade) = upgrade else {
+        return http_error(StatusCode::BAD_REQUEST, ErrorCode::Validation, "Expected a WebSocket upgrade request");
+    };
+    if state.shutdown.is_cancelled() {
+        return http_error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, "Server is shutting down");
+    }
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WS_MESSAGE_BYTES * 4)
+        .max_message_size(MAX_WS_MESSAGE_BYTES)
+        .max_frame_size(MAX_WS_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            let tracker = state.sockets.clone();
+            tracker.track_future(async move { Connection::run(state, socket, user, role).await })
+        })
+        .into_response()
+}
+
+/// Requests without `Origin` (native apps) pass; with one, it must be allowed or be the
+/// edge's own origin.
+fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    if allowed.iter().any(|a| !a.is_empty() && a == origin) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
+}
+
+type InFlight = Pin<Box<dyn Future<Output = (Option<String>, Result<CommandAnswer, RelayError>)> + Send>>;
+
+/// Why the socket loop ended.
+enum End {
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+    /// The peer is gone; nothing to send.
+    Gone,
+}
+
+struct Connection {
+    state: Arc<EdgeState>,
+    socket: WebSocket,
+    user: AuthUser,
+    role: Role,
+    conn_id: Uuid,
+    limiter: DefaultDirectRateLimiter,
+    strikes: DefaultDirectRateLimiter,
+}
+
+impl Connection {
+    async fn run(state: Arc<EdgeState>, socket: WebSocket, user: AuthUser, role: Role) {
+        let conn_id = Uuid::new_v4();
+        let (sender, receiver) = mpsc::channel(state.config.ws_outbound_queue.max(1));
+        let rate = NonZeroU32::new(state.config.ws_rate.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(state.config.ws_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+        let strikes = NonZeroU32::new(state.config.ws_rate_strikes.max(1)).unwrap_or(NonZeroU32::MIN);
+        let mut connection = Connection {
+            state: state.clone(),
+            socket,
+            user,
+            role,
+            conn_id,
+            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            strikes: RateLimiter::direct(Quota::per_second(NonZeroU32::MIN).allow_burst(strikes)),
+        };
+        let registration = match state.hub.register(role, connection.user.user_id, conn_id, sender).await {
+            Ok(registration) => registration,
+            Err(err) => {
+                tracing::error!(error = %err, "could not subscribe socket to its outbound subject");
+                connection.close(1011, "Server error").await;
+                return;
+            }
+        };
+        let connected = ConnectedEvent {
+            user_id: connection.user.user_id,
+            role,
+            conn_id,
+            token_name: connection.user.token_name.clone(),
+        };
+        if let Ok(payload) = serde_json::to_vec(&connected) {
+            let _ = state.client.publish(state.subjects.connected(), payload.into()).await;
+        }
+        let gauge = metrics::gauge!("tether_ws_connections", "role" => role.as_str());
+        gauge.increment(1.0);
+        tracing::debug!(role = role.as_str(), conn = %conn_id, "socket open");
+
+        let end = connection.serve(receiver).await;
+        drop(registration);
+        if let End::Close(code, reason) = end {
+            connection.close(code, reason).await;
+        }
+        gauge.decrement(1.0);
+        tracing::debug!(role = role.as_str(), conn = %conn_id, "socket closed");
+    }
+
+    async fn serve(&mut self, mut outbound: mpsc::Receiver<Outbound>) -> End {
+        let idle_timeout = Duration::from_secs(self.state.config.ws_idle_timeout_s.max(1));
+        let idle = sleep(idle_timeout);
+        tokio::pin!(idle);
+        let expiry = sleep_until(instant_at_unix(self.user.valid_until));
+        tokio::pin!(expiry);
+        let shutdown = self.state.shutdown.clone();
+        let mut in_flight: Option<InFlight> = None;
+        // A close that arrived while a command was in flight: the command's answer is
+        // written first (the contract's "answers before close").
+        let mut pending_close: Option<u16> = None;
+
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return End::Close(close_code::GOING_AWAY, "Server shutting down"),
+                _ = &mut expiry => return End::Close(close_code::TOKEN_EXPIRED, "Token expired"),
+                (request_id, answer) = async { in_flight.as_mut().expect("guarded").await }, if in_flight.is_some() => {
+                    in_flight = None;
+                    let answer = answer.unwrap_or_else(|RelayError::Unavailable| {
+                        CommandAnswer { payload: error_json(&WireError::unavailable(), request_id).into(), close: None }
+                    });
+                    if !answer.payload.is_empty() {
+                        match Utf8Bytes::try_from(answer.payload) {
+                            Ok(text) => {
+                                if !self.write(text).await {
+                                    return End::Gone;
+                                }
+                            }
+                            Err(_) => tracing::warn!("service answered with non-UTF-8"),
+                        }
+                    }
+                    if let Some(code) = answer.close.or(pending_close) {
+                        return End::Close(code, "");
+                    }
+                }
+                message = outbound.recv(), if pending_close.is_none() => {
+                    let Some(message) = message else {
+                        return End::Close(close_code::TRY_AGAIN_LATER, "Too slow to keep up");
+                    };
+                    if let Some(text) = message.text
+                        && !self.write(text).await
+                    {
+                        return End::Gone;
+                    }
+                    if let Some(code) = message.close {
+                        if in_flight.is_none() {
+                            return End::Close(code, "");
+                        }
+                        pending_close = Some(code);
+                    }
+                }
+                _ = &mut idle => return End::Close(close_code::NORMAL, "Idle timeout"),
+                frame = self.socket.recv(), if in_flight.is_none() && pending_close.is_none() => {
+                    idle.as_mut().reset(Instant::now() + idle_timeout);
+                    let frame = match frame {
+                        None => return End::Gone,
+                        Some(Err(err)) => return read_error_end(err),
+                        Some(Ok(frame)) => frame,
+                    };
+                    match frame {
+                        Message::Text(text) => match self.on_text(&text) {
+                            Step::Reply(text) => {
+                                if !self.write(text).await {
+                                    return End::Gone;
+                                }
+                            }
+                            Step::Relay(future) => in_flight = Some(future),
+                            Step::Close(code, reason) => return End::Close(code, reason),
+                        },
+                        Message::Binary(_) => {
+                            let step = match self.check_rate() {
+                                Err(step) => step,
+                                Ok(()) => Step::Reply(error_json(
+                                    &WireError::new(ErrorCode::InvalidJson, "Binary frames are not supported; send JSON text frames"),
+                                    None,
+                                ).into()),
+                            };
+                            match step {
+                                Step::Reply(text) => {
+                                    if !self.write(text).await {
+                                        return End::Gone;
+                                    }
+                                }
+                                Step::Close(code, reason) => return End::Close(code, reason),
+                                Step::Relay(_) => {}
+                            }
+                        }
+                        // tungstenite answers pings itself; a close is answered by the
+                        // library too, and the next read ends the loop.
+                        Message::Ping(_) | Message::Pong(_) => {}
+                        Message::Close(_) => return End::Gone,
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_rate(&self) -> Result<(), Step> {
+        if self.limiter.check().is_ok() {
+            return Ok(());
+        }
+        metrics::counter!("tether_ws_errors_total", "code" => "rate_limited").increment(1);
+        if self.strikes.check().is_err() {
+            return Err(Step::Close(close_code::POLICY, "Rate limit exceeded"));
+        }
+        Err(Step::Reply(error_json(&WireError::new(ErrorCode::RateLimited, RATE_LIMITED), None).into()))
+    }
+
+    /// Validates one client text frame and decides what to do with it.
+    fn on_text(&self, text: &str) -> Step {
+        if let Err(step) = self.check_rate() {
+            return step;
+        }
+        let mut value: Value = match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => Value::Object(map),
+            Ok(_) => return self.reject(WireError::new(ErrorCode::InvalidJson, "Message must be a JSON object"), None),
+            Err(_) => return self.reject(WireError::new(ErrorCode::InvalidJson, "Message is not valid JSON"), None),
+        };
+        let request_id = match value.as_object_mut().and_then(|map| map.remove("request_id")) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) if id.chars().count() <= MAX_REQUEST_ID_CHARS => Some(id),
+            Some(_) => {
+                return self.reject(
+                    WireError::validation(format!("request_id must be a string of at most {MAX_REQUEST_ID_CHARS} characters")),
+                    None,
+                );
+            }
+        };
+        let Some(sent_type) = value.get("type").and_then(Value::as_str) else {
+            return self.reject(WireError::new(ErrorCode::UnknownType, "Message type is required"), request_id);
+        };
+        let route = ClientMessage::TYPES
+            .into_iter()
+            .find(|known| *known == sent_type)
+            .and_then(|known| Some((known, ClientMessage::route(known, self.role)?)));
+        let Some((type_name, owner)) = route else {
+            let shown: String = sent_type.chars().take(64).collect();
+            return self.reject(
+                WireError::new(
+                    ErrorCode::UnknownType,
+                    format!("Unknown message type for the {} endpoint: {shown}", self.role.as_str()),
+                ),
+                request_id,
+            );
+        };
+        let command: ClientMessage = match serde_json::from_value(value) {
+            Ok(command) => command,
+            Err(err) => return self.reject(WireError::validation(format!("Invalid {type_name}: {err}")), request_id),
+        };
+        let type_name = command.type_name();
+        metrics::counter!("tether_ws_frames_in_total", "type" => type_name).increment(1);
+        if owner == Owner::Edge {
+            let pong = ServerMessage::Pong { timestamp: Timestamp::now() }.frame(request_id);
+            return Step::Reply(frame_text(pong.to_json()));
+        }
+        let envelope = CommandEnvelope {
+            meta: CommandMeta {
+                user_id: self.user.user_id,
+                role: self.role,
+                conn_id: self.conn_id,
+                request_id: request_id.clone(),
+                received_at: Timestamp::now(),
+            },
+            command,
+        };
+        let Ok(payload) = serde_json::to_vec(&envelope) else {
+            return self.reject(WireError::internal(), request_id);
+        };
+        let client = self.state.client.clone();
+        let subject = self.state.subjects.command(owner, type_name);
+        let timeout = self.state.request_timeout();
+        Step::Relay(Box::pin(async move {
+            let answer = relay::request(&client, subject, payload, timeout, type_name).await;
+            (request_id, answer)
+        }))
+    }
+
+    fn reject(&self, err: WireError, request_id: Option<String>) -> Step {
+        metrics::counter!("tether_ws_errors_total", "code" => err.code.as_str()).increment(1);
+        Step::Reply(error_json(&err, request_id).into())
+    }
+
+    /// Writes one text frame; false when the peer is gone or stopped reading.
+    async fn write(&mut self, text: Utf8Bytes) -> bool {
+        metrics::counter!("tether_ws_frames_out_total").increment(1);
+        matches!(tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text))).await, Ok(Ok(())))
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+        // Give the peer a moment to answer the close handshake, then drop the TCP stream.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(_)) = self.socket.recv().await {}
+        })
+        .await;
+    }
+}
+
+/// What a client frame leads to.
+enum Step {
+    /// Write this to the sender now.
+    Reply(Utf8Bytes),
+    /// Wait for the owning service's answer.
+    Relay(InFlight),
+    /// Close the socket.
+    Close(u16, &'static str),
+}
+
+fn read_error_end(err: axum::Error) -> End {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = err.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => {
+            metrics::counter!("tether_ws_errors_total", "code" => "message_too_big").increment(1);
+            End::Close(close_code::TOO_BIG, "Message too big")
+        }
+        Some(WsError::Utf8(_)) => End::Close(1007, "Invalid UTF-8"),
+        Some(WsError::Protocol(_)) => End::Close(1002, "Protocol error"),
+        _ => End::Gone,
+    }
+}
+
+fn error_json(err: &WireError, request_id: Option<String>) -> Utf8Bytes {
+    frame_text(ServerMessage::error(err).frame(request_id).to_json())
+}
+
+fn frame_text(json: Vec<u8>) -> Utf8Bytes {
+    // serde_json output is always valid UTF-8.
+    Utf8Bytes::try_from(json).unwrap_or_else(|_| Utf8Bytes::from_static("{}"))
+}
+
+/// A tokio instant for a Unix time in seconds (far future when unrepresentable).
+fn instant_at_unix(unix_s: u64) -> Instant {
+    let now_unix = chrono::Utc::now().timestamp().max(0) as u64;
+    Instant::now() + Duration::from_secs(unix_s.saturating_sub(now_unix).min(10 * 365 * 24 * 3600))
+}
