@@ -70,7 +70,20 @@ impl Stack {
         provider_ws
             .send(json!({"type": "work_response", "work_id": work_id, "accepted": true}))
             .await;
-        let accepted = provider_ws.recv_type("work_accepted").await;
+        // The session service may send this order twice, live and as a re-send for the
+        // socket that just connected (documented in its `connected` handler); clients
+        // deduplicate by work_id, and so does this flow.
+        let accepted = loop {
+            let message = provider_ws.recv().await;
+            if message["type"] == "work_assigned" && message["work_id"] == work_id {
+                continue;
+            }
+            assert_eq!(
+                message["type"], "work_accepted",
+                "unexpected message: {message}"
+            );
+            break message;
+        };
         let seeker_accepted = seeker_ws.recv_type("work_accepted").await;
         assert_eq!(accepted["session_id"], seeker_accepted["session_id"]);
         let session_id = accepted["session_id"]

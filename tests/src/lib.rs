@@ -8,6 +8,7 @@
 //! - [`Stack::start`] starts a stack with custom settings ([`StackOptions`]); with
 //!   `own_database` it gets a fresh database, dropped by [`Stack::stop`].
 
+pub mod chat;
 pub mod client;
 pub mod flows;
 
@@ -217,8 +218,18 @@ impl Stack {
         tether_platform::db::ensure_database(&database_url)
             .await
             .expect("test database");
-        let pool = tether_platform::db::connect(&db)
+        // Migrate once through the services' own path, then assert through a pool that
+        // never keeps a connection: tests on the shared stack each run their own runtime,
+        // and a pooled connection dies with the runtime that opened it.
+        tether_platform::db::connect(&db)
             .await
+            .expect("test database pool")
+            .close()
+            .await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(db.db_max_connections)
+            .after_release(|_, _| Box::pin(async { Ok(false) }))
+            .connect_lazy(&database_url)
             .expect("test database pool");
         let nats = tether_platform::nats::connect(&nats_url, "tether-tests")
             .await
@@ -237,7 +248,12 @@ impl Stack {
             options: options.clone(),
             database_url,
             own_database: options.own_database,
-            http: reqwest::Client::new(),
+            // No idle pooling: tests on the shared stack each run their own runtime, and a
+            // pooled connection dies with the runtime that opened it ("dispatch gone").
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("http client"),
             instances: tokio::sync::Mutex::new(Vec::new()),
         };
         let shutdown = CancellationToken::new();
@@ -313,6 +329,21 @@ impl Stack {
             instance.shutdown.cancel();
             let _ = tokio::time::timeout(Duration::from_secs(10), instance.handle).await;
         }
+    }
+
+    /// Stops the oldest running instance of `service` (graceful), leaving the others
+    /// serving; returns how many instances of it still run.
+    pub async fn stop_one_instance(&self, service: Service) -> usize {
+        let mut instances = self.instances.lock().await;
+        let Some(index) = instances.iter().position(|i| i.service == service) else {
+            return 0;
+        };
+        let stopping = instances.remove(index);
+        let left = instances.iter().filter(|i| i.service == service).count();
+        drop(instances);
+        stopping.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), stopping.handle).await;
+        left
     }
 
     /// Stops everything; drops the database when the stack had its own.

@@ -1,11 +1,67 @@
-//! Tether chat service: anonymous session chat with receipts, typing indicators, offline delivery and history
+//! Tether chat service: anonymous session chat with receipts, typing indicators, offline
+//! delivery and history.
+//!
+//! What it serves (all in the queue group `chat`, so any number of instances share the work):
+//! - client commands on `<p>.cmd.chat.>`: `start_chat`, `chat_message`, `message_delivered`,
+//!   `message_read`, `typing_indicator` ([`commands`]);
+//! - `GET /api/v1/sessions/{id}/messages` on `<p>.api.chat` ([`history`]);
+//! - session lifecycle events, to set the chat expiry when a session ends ([`lifecycle`]);
+//! - socket-opened events, to re-send what a user missed ([`reconnect`]).
+//!
+//! # Durability
+//! Commands are NATS request/reply, not a JetStream work queue. `message_sent` is answered
+//! only after the message's row is committed in PostgreSQL. When no chat instance answers
+//! (none running, or a timeout) the edge tells the client `unavailable`; the client retries
+//! with the same `client_message_id`, and the unique key `chat_messages_client_id` makes the
+//! retry store nothing new and answer the original `message_sent` (same id and timestamp).
+//! A retry whose original is still `sent` while the session is open re-sends the
+//! `chat_message` to the recipient (it may have been lost if an instance died between
+//! commit and publish); recipients dedupe by `message_id`. A message stored once is
+//! delivered at least once: live, and again on every connect while it is still `sent`.
+//!
+//! # Order
+//! Within a session, history and re-sends follow `seq`, the order PostgreSQL assigned.
+//! The edge handles one command per connection at a time, so a sender's next message is
+//! inserted only after the previous one committed and its `message_sent` came back: one
+//! sender's messages get increasing `seq`, whichever instance stored them. The live copy
+//! to the recipient is published before the reply, on the same NATS connection as the
+//! reply, so it reaches the recipient's edge before the sender's next command can even be
+//! sent: live delivery keeps each sender's order across instances too.
+//!
+//! # Decisions where the contract is silent
+//! - The sender's other devices get nothing for a `chat_message` (history has it); the
+//!   recipient gets it on every device.
+//! - Sending a message starts the chat implicitly (`chat_started_at` set once) without a
+//!   `chat_ready`; `start_chat` answers `chat_ready` to both parties every time it is sent.
+//! - A retry (same `client_message_id`) answers the original `message_sent` even when the
+//!   session has ended since, because the message *was* stored; the text of the retry is
+//!   ignored. A new message after the end answers `conflict`.
+//! - Receipts (`message_delivered`, `message_read`) answer the caller nothing; errors still
+//!   go to the caller. Receipts for a session that ended answer `conflict`.
+//! - History `limit` outside 1..=200 or not an integer is rejected with 400 (not clamped);
+//!   a `before` that is not a UUID is 400, one that is not a message of this session 404.
+//!   Messages past their expiry are never served, even before the cleanup job deletes them.
+
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod history;
+pub mod lifecycle;
+pub mod reconnect;
+pub mod rows;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use async_nats::Subscriber;
 use clap::Parser;
 use tether_platform::runtime::Runtime;
+use tether_platform::serve::{ServeSpec, confirm_subscriptions, serve_subscription, subscribe};
 use tether_platform::{CommonConfig, DbConfig};
+use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
+
+use crate::context::Chat;
 
 /// Settings of the chat service (each also from its environment variable).
 #[derive(Debug, Clone, Parser)]
@@ -24,6 +80,9 @@ pub struct Config {
     /// Address of the admin listener (/healthz, /readyz, /metrics).
     #[arg(long, env = "TETHER_CHAT_ADMIN_ADDR", default_value = "127.0.0.1:9102")]
     pub admin_addr: SocketAddr,
+    /// Hours chat messages are kept after their session is cancelled or completed.
+    #[arg(long, env = "TETHER_CHAT_TTL_H", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub chat_ttl_h: u32,
 }
 
 impl Config {
@@ -33,20 +92,57 @@ impl Config {
     }
 }
 
+/// One subscription made in [`App::build`] and the spec it is served with.
+#[derive(Debug)]
+struct Subscribed {
+    spec: ServeSpec,
+    subscription: Subscriber,
+}
+
+impl Subscribed {
+    async fn new(runtime: &Runtime, subject: String) -> anyhow::Result<Self> {
+        let spec = runtime.spec(subject, true);
+        let subscription = subscribe(&runtime.client, &spec).await?;
+        Ok(Self { spec, subscription })
+    }
+}
+
 /// A built chat service, ready to run.
 #[derive(Debug)]
 pub struct App {
     runtime: Runtime,
-    #[allow(dead_code)]
-    config: Config,
+    chat: Arc<Chat>,
+    commands: Subscribed,
+    api: Subscribed,
+    session_events: Subscribed,
+    connected: Subscribed,
 }
 
 impl App {
-    /// Connects to NATS and PostgreSQL and binds the admin listener.
+    /// Connects to NATS and PostgreSQL, binds the admin listener and subscribes, so the
+    /// service answers as soon as this returns.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let runtime =
             Runtime::connect("chat", &config.common, &config.db, config.admin_addr).await?;
-        Ok(Self { runtime, config })
+        let subjects = runtime.subjects.clone();
+        let commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Chat)).await?;
+        let api = Subscribed::new(&runtime, subjects.api(Owner::Chat)).await?;
+        let session_events = Subscribed::new(&runtime, subjects.session_events()).await?;
+        let connected = Subscribed::new(&runtime, subjects.connected()).await?;
+        confirm_subscriptions(&runtime.client).await?;
+        let chat = Arc::new(Chat::new(
+            runtime.pool.clone(),
+            runtime.outbox.clone(),
+            config.chat_ttl_h,
+        ));
+        Ok(Self {
+            runtime,
+            chat,
+            commands,
+            api,
+            session_events,
+            connected,
+        })
     }
 
     /// The bound admin address.
@@ -56,9 +152,76 @@ impl App {
 
     /// Serves until `shutdown`, then drains in-flight work.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        // A failing loop stops the others (and the admin listener) without touching the
+        // caller's token.
+        let shutdown = shutdown.child_token();
         let admin = self.runtime.spawn_admin(shutdown.clone());
-        shutdown.cancelled().await;
+        let client = self.runtime.client.clone();
+        let mut loops = tokio::task::JoinSet::new();
+
+        let chat = self.chat.clone();
+        loops.spawn(serve_subscription(
+            client.clone(),
+            self.commands.spec,
+            self.commands.subscription,
+            shutdown.clone(),
+            move |envelope| {
+                let chat = chat.clone();
+                async move { commands::handle(&chat, envelope).await }
+            },
+        ));
+        let chat = self.chat.clone();
+        loops.spawn(serve_subscription(
+            client.clone(),
+            self.api.spec,
+            self.api.subscription,
+            shutdown.clone(),
+            move |request| {
+                let chat = chat.clone();
+                async move { history::handle(&chat, request).await }
+            },
+        ));
+        let chat = self.chat.clone();
+        loops.spawn(serve_subscription(
+            client.clone(),
+            self.session_events.spec,
+            self.session_events.subscription,
+            shutdown.clone(),
+            move |event| {
+                let chat = chat.clone();
+                async move { lifecycle::handle(&chat, event).await }
+            },
+        ));
+        let chat = self.chat.clone();
+        loops.spawn(serve_subscription(
+            client,
+            self.connected.spec,
+            self.connected.subscription,
+            shutdown.clone(),
+            move |event| {
+                let chat = chat.clone();
+                async move { reconnect::handle(&chat, event).await }
+            },
+        ));
+
+        // Each loop stops on `shutdown` and drains what it already took.
+        let mut outcome = Ok(());
+        while let Some(joined) = loops.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    tracing::error!(error = %err, "chat serve loop failed");
+                    shutdown.cancel();
+                    outcome = Err(err);
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "chat serve loop panicked");
+                    shutdown.cancel();
+                    outcome = Err(err.into());
+                }
+            }
+        }
         let _ = admin.await;
-        Ok(())
+        outcome
     }
 }

@@ -1,11 +1,29 @@
-//! Tether cleanup service: scheduled expiry of chat messages, typing indicators, pending orders and ended sessions' coordinates
+//! Tether cleanup service: scheduled expiry of chat messages, typing indicators, pending
+//! orders and ended sessions' coordinates.
+//!
+//! Four jobs ([`jobs::Job`]), each on its own cron schedule ([`schedule`]) and each
+//! runnable on demand by an operator ([`trigger`]). Every instance schedules every job;
+//! a PostgreSQL advisory lock ([`jobs::Job::lock_key`]) taken in each batch's transaction
+//! makes one instance at a time run a job, and the others skip and say so. Work happens
+//! in batches of `TETHER_CLEANUP_BATCH` rows, one transaction each.
+
+pub mod jobs;
+pub mod schedule;
+pub mod trigger;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use async_nats::Subscriber;
 use clap::Parser;
+use tether_platform::ops::serve_ops_subscription;
 use tether_platform::runtime::Runtime;
+use tether_platform::serve::{ServeSpec, confirm_subscriptions, subscribe};
 use tether_platform::{CommonConfig, DbConfig};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::jobs::Job;
 
 /// Settings of the cleanup service (each also from its environment variable).
 #[derive(Debug, Clone, Parser)]
@@ -28,6 +46,43 @@ pub struct Config {
         default_value = "127.0.0.1:9104"
     )]
     pub admin_addr: SocketAddr,
+    /// Cron (sec min hour day month weekday) of the expired chat messages job.
+    #[arg(
+        long,
+        env = "TETHER_CLEANUP_CHAT_CRON",
+        default_value = "0 */5 * * * *"
+    )]
+    pub chat_cron: String,
+    /// Cron of the stale typing indicators job.
+    #[arg(
+        long,
+        env = "TETHER_CLEANUP_TYPING_CRON",
+        default_value = "20 */5 * * * *"
+    )]
+    pub typing_cron: String,
+    /// Cron of the pending work order expiry job.
+    #[arg(
+        long,
+        env = "TETHER_CLEANUP_ORDERS_CRON",
+        default_value = "*/30 * * * * *"
+    )]
+    pub orders_cron: String,
+    /// Cron of the ended sessions' coordinates job.
+    #[arg(
+        long,
+        env = "TETHER_CLEANUP_LOCATIONS_CRON",
+        default_value = "40 */10 * * * *"
+    )]
+    pub locations_cron: String,
+    /// Seconds a work order may stay pending before it expires.
+    #[arg(long, env = "TETHER_WORK_ORDER_TTL_S", default_value_t = 600)]
+    pub work_order_ttl_s: u64,
+    /// Hours an ended session keeps its coordinates.
+    #[arg(long, env = "TETHER_LOCATION_RETENTION_H", default_value_t = 24)]
+    pub location_retention_h: u32,
+    /// Rows one batch (one transaction) of a job handles at most.
+    #[arg(long, env = "TETHER_CLEANUP_BATCH", default_value_t = 1000)]
+    pub batch_size: i64,
 }
 
 impl Config {
@@ -35,22 +90,73 @@ impl Config {
     pub fn from_env() -> Self {
         Self::parse_from(["tether-cleanup"])
     }
+
+    /// Each job with its cron string.
+    pub fn schedules(&self) -> Vec<(Job, String)> {
+        vec![
+            (Job::ChatMessages, self.chat_cron.clone()),
+            (Job::Typing, self.typing_cron.clone()),
+            (Job::WorkOrders, self.orders_cron.clone()),
+            (Job::SessionLocations, self.locations_cron.clone()),
+        ]
+    }
+}
+
+/// What the jobs need: the database, the outbox and the settings.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// PostgreSQL pool.
+    pub pool: sqlx::PgPool,
+    /// Publisher to users' sockets (`work_expired`).
+    pub outbox: tether_platform::Outbox,
+    /// Seconds a work order may stay pending.
+    pub work_order_ttl_s: u64,
+    /// Hours an ended session keeps its coordinates.
+    pub location_retention_h: u32,
+    /// Rows per batch.
+    pub batch_size: i64,
 }
 
 /// A built cleanup service, ready to run.
 #[derive(Debug)]
 pub struct App {
     runtime: Runtime,
-    #[allow(dead_code)]
     config: Config,
+    context: Arc<Context>,
+    trigger_spec: ServeSpec,
+    triggers: Subscriber,
 }
 
 impl App {
-    /// Connects to NATS and PostgreSQL and binds the admin listener.
+    /// Checks the schedules, connects to NATS and PostgreSQL, binds the admin listener and
+    /// subscribes to operator triggers, so a trigger works as soon as this returns.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            config.batch_size >= 1,
+            "TETHER_CLEANUP_BATCH must be at least 1"
+        );
+        for (job, cron) in config.schedules() {
+            schedule::validate(job.name(), &cron)?;
+        }
         let runtime =
             Runtime::connect("cleanup", &config.common, &config.db, config.admin_addr).await?;
-        Ok(Self { runtime, config })
+        let trigger_spec = runtime.spec(runtime.subjects.cleanup_triggers(), true);
+        let triggers = subscribe(&runtime.client, &trigger_spec).await?;
+        confirm_subscriptions(&runtime.client).await?;
+        let context = Arc::new(Context {
+            pool: runtime.pool.clone(),
+            outbox: runtime.outbox.clone(),
+            work_order_ttl_s: config.work_order_ttl_s,
+            location_retention_h: config.location_retention_h,
+            batch_size: config.batch_size,
+        });
+        Ok(Self {
+            runtime,
+            config,
+            context,
+            trigger_spec,
+            triggers,
+        })
     }
 
     /// The bound admin address.
@@ -58,11 +164,67 @@ impl App {
         self.runtime.admin_addr()
     }
 
-    /// Serves until `shutdown`, then drains in-flight work.
+    /// Serves until `shutdown`, then lets job runs in progress finish.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let shutdown = shutdown.child_token();
         let admin = self.runtime.spawn_admin(shutdown.clone());
-        shutdown.cancelled().await;
+        let client = self.runtime.client.clone();
+
+        let context = self.context.clone();
+        let subjects = self.runtime.subjects.clone();
+        let mut triggers = tokio::spawn(serve_ops_subscription(
+            client.clone(),
+            self.trigger_spec,
+            self.triggers,
+            shutdown.clone(),
+            move |subject, _payload| trigger::handle(context.clone(), subjects.clone(), subject),
+        ));
+        let runs = TaskTracker::new();
+        let mut scheduler = match schedule::start(
+            self.context.clone(),
+            &self.config.schedules(),
+            runs.clone(),
+            shutdown.clone(),
+        )
+        .await
+        {
+            Ok(scheduler) => scheduler,
+            Err(err) => {
+                shutdown.cancel();
+                let _ = triggers.await;
+                let _ = admin.await;
+                return Err(err);
+            }
+        };
+
+        // The trigger loop ends only on shutdown, unless it fails.
+        let trigger_outcome = tokio::select! {
+            _ = shutdown.cancelled() => None,
+            joined = &mut triggers => Some(joined),
+        };
+        shutdown.cancel();
+        if let Err(err) = scheduler.shutdown().await {
+            tracing::warn!(error = ?err, "job scheduler shutdown failed");
+        }
+        runs.close();
+        runs.wait().await;
+        let joined = match trigger_outcome {
+            Some(joined) => joined,
+            None => triggers.await,
+        };
+        let outcome = match joined {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, "cleanup trigger loop failed");
+                Err(err)
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cleanup trigger loop panicked");
+                Err(err.into())
+            }
+        };
+        let _ = client.flush().await;
         let _ = admin.await;
-        Ok(())
+        outcome
     }
 }

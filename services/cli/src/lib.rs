@@ -1,1 +1,12 @@
-//! placeholder
+//! Tether operator and developer tools.
+//!
+//! - [`token`]: mints development JWTs the way ws-edge checks them (`tether-token`).
+//! - [`schemas`]: generates `proto-schemas/` (JSON Schemas and the AsyncAPI document) from
+//!   the shared `tether-proto` types, and checks the committed files are current
+//!   (`tether-schemas`, `tether-schemas --check`).
+//! - [`healthcheck`]: a dependency-free HTTP probe for container health checks
+//!   (`tether-healthcheck`), so the runtime image needs no curl.
+
+pub mod healthcheck;
+pub mod schemas;
+pub mod token;

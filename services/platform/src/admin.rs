@@ -27,13 +27,27 @@ pub fn nats_and_db(client: async_nats::Client, pool: sqlx::PgPool) -> ReadinessC
 
 /// `/healthz`, `/readyz` (503 until `ready` says yes) and `/metrics`.
 pub fn router(ready: ReadinessCheck) -> Router {
+    router_with_pool(ready, None)
+}
+
+/// [`router`], also reporting the PostgreSQL pool's use on `/metrics`.
+pub fn router_with_pool(ready: ReadinessCheck, pool: Option<sqlx::PgPool>) -> Router {
+    let metrics = move || {
+        let pool = pool.clone();
+        async move {
+            if let Some(pool) = pool {
+                let idle = pool.num_idle() as f64;
+                let size = f64::from(pool.size());
+                metrics::gauge!("tether_db_pool_connections", "state" => "idle").set(idle);
+                metrics::gauge!("tether_db_pool_connections", "state" => "in_use").set(size - idle);
+            }
+            crate::telemetry::metrics_handle().render()
+        }
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route(
-            "/metrics",
-            get(|| async { crate::telemetry::metrics_handle().render() }),
-        )
+        .route("/metrics", get(metrics))
         .with_state(ready)
 }
 

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod config;
 pub mod db;
 pub mod nats;
+pub mod ops;
 pub mod outbox;
 pub mod runtime;
 pub mod serve;

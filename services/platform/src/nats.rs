@@ -45,3 +45,36 @@ pub fn redact_url(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+/// Announces this process on the NATS service API (`$SRV.PING`, `$SRV.INFO`,
+/// `$SRV.STATS`), so `nats micro ls` style tooling lists every running instance. The
+/// returned handle keeps answering until it is stopped or dropped with its [`Announcement`].
+pub async fn announce(client: &Client, service: &str, prefix: &str) -> anyhow::Result<Announcement> {
+    use async_nats::service::ServiceExt;
+    let metadata = std::collections::HashMap::from([("subject_prefix".to_string(), prefix.to_string())]);
+    let handle = client
+        .service_builder()
+        .description(format!("Tether {service} service"))
+        .metadata(metadata)
+        .start(format!("tether-{service}"), env!("CARGO_PKG_VERSION"))
+        .await
+        .map_err(|err| anyhow::anyhow!("announcing on the NATS service API: {err}"))?;
+    Ok(Announcement(Some(handle)))
+}
+
+/// A running NATS service-API responder; stops when dropped.
+pub struct Announcement(Option<async_nats::service::Service>);
+
+impl std::fmt::Debug for Announcement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Announcement")
+    }
+}
+
+impl Drop for Announcement {
+    fn drop(&mut self) {
+        if let (Some(service), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(service.stop());
+        }
+    }
+}

@@ -30,6 +30,7 @@ pub struct Runtime {
     pub common: CommonConfig,
     admin: Option<TcpListener>,
     admin_addr: SocketAddr,
+    _announcement: crate::nats::Announcement,
 }
 
 impl Runtime {
@@ -52,6 +53,7 @@ impl Runtime {
         let subjects = Subjects::new(common.subject_prefix.clone());
         let outbox = Outbox::new(client.clone(), subjects.clone());
         let admin_addr = admin.local_addr()?;
+        let announcement = crate::nats::announce(&client, service, &common.subject_prefix).await?;
         Ok(Self {
             service,
             client,
@@ -61,6 +63,7 @@ impl Runtime {
             common: common.clone(),
             admin: Some(admin),
             admin_addr,
+            _announcement: announcement,
         })
     }
 
@@ -75,10 +78,10 @@ impl Runtime {
         let Some(listener) = self.admin.take() else {
             return tokio::spawn(async {});
         };
-        let router = crate::admin::router(crate::admin::nats_and_db(
-            self.client.clone(),
-            self.pool.clone(),
-        ));
+        let router = crate::admin::router_with_pool(
+            crate::admin::nats_and_db(self.client.clone(), self.pool.clone()),
+            Some(self.pool.clone()),
+        );
         let service = self.service;
         tokio::spawn(async move {
             if let Err(err) = crate::admin::serve(listener, router, shutdown).await {

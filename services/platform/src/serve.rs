@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_nats::{Client, HeaderMap};
+use async_nats::{Client, HeaderMap, Subscriber};
 use bytes::Bytes;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
@@ -154,7 +154,15 @@ where
     F: Fn(Req) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Resp> + Send + 'static,
 {
-    let mut subscription = match &spec.queue {
+    let subscription = subscribe(&client, &spec).await?;
+    serve_subscription(client, spec, subscription, shutdown, handler).await
+}
+
+/// Makes the (queue) subscription `spec` describes, without serving it yet. Subscribing in
+/// `App::build` and flushing makes a service reachable as soon as `build` returns, so
+/// nothing sent right after start-up meets "no responders".
+pub async fn subscribe(client: &Client, spec: &ServeSpec) -> anyhow::Result<Subscriber> {
+    let subscription = match &spec.queue {
         Some(queue) => {
             client
                 .queue_subscribe(spec.subject.clone(), queue.clone())
@@ -162,13 +170,56 @@ where
         }
         None => client.subscribe(spec.subject.clone()).await?,
     };
+    Ok(subscription)
+}
+
+/// Waits until the NATS server has registered every subscription made so far on `client`.
+/// `Client::flush` only writes the socket; a message to our own fresh inbox comes back
+/// only after the server processed everything we sent before it, subscriptions included.
+pub async fn confirm_subscriptions(client: &Client) -> anyhow::Result<()> {
+    let inbox = client.new_inbox();
+    let mut echo = client.subscribe(inbox.clone()).await?;
+    client.publish(inbox, Bytes::new()).await?;
+    let echoed = tokio::time::timeout(std::time::Duration::from_secs(10), echo.next()).await;
+    let _ = echo.unsubscribe().await;
+    match echoed {
+        Ok(Some(_)) => Ok(()),
+        _ => anyhow::bail!("NATS did not confirm the subscriptions"),
+    }
+}
+
+/// [`serve`] on a subscription made earlier with [`subscribe`].
+pub async fn serve_subscription<Req, Resp, F, Fut>(
+    client: Client,
+    spec: ServeSpec,
+    mut subscription: Subscriber,
+    shutdown: CancellationToken,
+    handler: F,
+) -> anyhow::Result<()>
+where
+    Req: DeserializeOwned + Labelled + Send + 'static,
+    Resp: Response,
+    F: Fn(Req) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Resp> + Send + 'static,
+{
     let handler = Arc::new(handler);
     let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
     let tasks = TaskTracker::new();
     let service = spec.service;
+    let mut draining = false;
     loop {
         let message = tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled(), if !draining => {
+                // Stop taking work, but still serve what NATS already routed to this
+                // instance: dropping it would leave queue-group requests to time out
+                // (`unavailable`) although another instance was ready to take them. The
+                // stream ends once the server confirmed the unsubscribe.
+                draining = true;
+                if subscription.drain().await.is_err() {
+                    break;
+                }
+                continue;
+            }
             message = subscription.next() => message,
         };
         let Some(message) = message else { break };

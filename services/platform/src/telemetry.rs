@@ -10,11 +10,27 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// Libraries that log message payloads at debug/trace level (NATS messages, WebSocket
+/// frames). They are capped whatever `RUST_LOG` asks for, so no log level can leak chat
+/// text, phone numbers, tokens or coordinates.
+pub const PRIVACY_FLOOR: &[&str] = &["async_nats=info", "tungstenite=info", "tokio_tungstenite=info"];
+
+/// The log filter: `spec` (the `RUST_LOG` syntax), with [`PRIVACY_FLOOR`] applied on top.
+pub fn env_filter(spec: &str) -> EnvFilter {
+    let mut filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"));
+    for directive in PRIVACY_FLOOR {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
 /// Installs the global tracing subscriber once; later calls (tests) are no-ops.
+/// The level comes from `RUST_LOG` (default `info,sqlx=warn`).
 pub fn init_logging(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_string());
+    let builder = tracing_subscriber::fmt().with_env_filter(env_filter(&spec));
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),

@@ -378,6 +378,38 @@ pub enum ServerMessage {
 }
 
 impl ServerMessage {
+    /// Every server type name (metrics labels, schemas).
+    pub const TYPES: [&'static str; 19] = [
+        "pong",
+        "error",
+        "work_assigned",
+        "work_expired",
+        "work_accepted",
+        "work_rejected",
+        "work_response",
+        "mediums_selected",
+        "seeker_mediums_selected",
+        "mediums_shared",
+        "provider_mediums_shared",
+        "chat_ready",
+        "message_sent",
+        "chat_message",
+        "message_status_update",
+        "typing_indicator",
+        "connection_cancelled",
+        "service_finished",
+        "distance_update",
+    ];
+
+    /// The server type of a serialised frame (its leading `"type"` field), as one of
+    /// [`ServerMessage::TYPES`]; `"other"` when it is not one.
+    pub fn type_of_json(json: &str) -> &'static str {
+        json.strip_prefix(r#"{"type":""#)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|name| Self::TYPES.into_iter().find(|known| *known == name))
+            .unwrap_or("other")
+    }
+
     /// An `error` message from a typed error.
     pub fn error(err: &crate::WireError) -> Self {
         Self::Error {
@@ -457,6 +489,16 @@ mod tests {
             value,
             json!({"type": "pong", "timestamp": "1970-01-01T00:00:00.000Z", "request_id": "r1"})
         );
+    }
+
+    #[test]
+    fn type_of_json_reads_the_leading_tag() {
+        let frame = ServerMessage::WorkExpired { work_id: 1, timestamp: Timestamp(chrono::DateTime::UNIX_EPOCH) }
+            .frame(Some("r".into()));
+        let json = String::from_utf8(frame.to_json()).expect("utf8");
+        assert_eq!(ServerMessage::type_of_json(&json), "work_expired");
+        assert_eq!(ServerMessage::type_of_json(r#"{"type":"nope"}"#), "other");
+        assert_eq!(ServerMessage::type_of_json("[]"), "other");
     }
 
     #[test]

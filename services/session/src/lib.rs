@@ -1,11 +1,34 @@
-//! Tether session service: profiles, provider status, seeker search, work orders, work sessions and ratings
+//! Tether session service: profiles, provider status, seeker search, work orders, work
+//! sessions and ratings.
+//!
+//! Three NATS loops, all in the `session` queue group so any number of instances share
+//! the work: HTTP API requests ([`api`]), client commands ([`commands`]) and "socket
+//! opened" events ([`connected`]). Every state transition is one SQL statement or one
+//! transaction guarded by the state it expects, so two instances (or both parties acting
+//! at once) can never both win.
+
+pub mod api;
+pub mod assignment;
+pub mod commands;
+pub mod connected;
+pub mod context;
+pub mod error;
+pub mod events;
+pub mod rating;
+pub mod sessions;
+pub mod users;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use clap::Parser;
 use tether_platform::runtime::Runtime;
+use tether_platform::serve::{ServeSpec, confirm_subscriptions, serve_subscription, subscribe};
 use tether_platform::{CommonConfig, DbConfig};
+use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
+
+use crate::context::{Ctx, Settings};
 
 /// Settings of the session service (each also from its environment variable).
 #[derive(Debug, Clone, Parser)]
@@ -28,6 +51,12 @@ pub struct Config {
         default_value = "127.0.0.1:9101"
     )]
     pub admin_addr: SocketAddr,
+    /// Seconds a work order stays acceptable; older pending orders answer `conflict` (the cleanup service expires them).
+    #[arg(long, env = "TETHER_WORK_ORDER_TTL_S", default_value_t = 600)]
+    pub work_order_ttl_s: u64,
+    /// Hours chat messages are kept after their session ends (expiry set when it ends).
+    #[arg(long, env = "TETHER_CHAT_TTL_H", default_value_t = 24)]
+    pub chat_ttl_h: u32,
 }
 
 impl Config {
@@ -37,20 +66,58 @@ impl Config {
     }
 }
 
+/// One subscription made at build time, served by `run`.
+#[derive(Debug)]
+struct Loop {
+    spec: ServeSpec,
+    subscription: async_nats::Subscriber,
+}
+
 /// A built session service, ready to run.
 #[derive(Debug)]
 pub struct App {
     runtime: Runtime,
-    #[allow(dead_code)]
-    config: Config,
+    ctx: Arc<Ctx>,
+    api: Loop,
+    commands: Loop,
+    connected: Loop,
 }
 
 impl App {
-    /// Connects to NATS and PostgreSQL and binds the admin listener.
+    /// Connects to NATS and PostgreSQL, binds the admin listener and subscribes, so the
+    /// service is reachable as soon as this returns.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let runtime =
             Runtime::connect("session", &config.common, &config.db, config.admin_addr).await?;
-        Ok(Self { runtime, config })
+        let subjects = &runtime.subjects;
+        let api = Self::subscribe(&runtime, subjects.api(Owner::Session)).await?;
+        let commands = Self::subscribe(&runtime, subjects.commands_of(Owner::Session)).await?;
+        let connected = Self::subscribe(&runtime, subjects.connected()).await?;
+        confirm_subscriptions(&runtime.client).await?;
+        let settings = Settings {
+            work_order_ttl_s: i64::try_from(config.work_order_ttl_s).unwrap_or(i64::MAX),
+            chat_ttl_h: i32::try_from(config.chat_ttl_h).unwrap_or(i32::MAX),
+        };
+        let ctx = Arc::new(Ctx {
+            pool: runtime.pool.clone(),
+            client: runtime.client.clone(),
+            subjects: runtime.subjects.clone(),
+            outbox: runtime.outbox.clone(),
+            settings,
+        });
+        Ok(Self {
+            runtime,
+            ctx,
+            api,
+            commands,
+            connected,
+        })
+    }
+
+    async fn subscribe(runtime: &Runtime, subject: String) -> anyhow::Result<Loop> {
+        let spec = runtime.spec(subject, true);
+        let subscription = subscribe(&runtime.client, &spec).await?;
+        Ok(Loop { spec, subscription })
     }
 
     /// The bound admin address.
@@ -61,8 +128,63 @@ impl App {
     /// Serves until `shutdown`, then drains in-flight work.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let admin = self.runtime.spawn_admin(shutdown.clone());
-        shutdown.cancelled().await;
+        let client = self.runtime.client.clone();
+
+        let ctx = self.ctx.clone();
+        let api = tokio::spawn(serve_subscription(
+            client.clone(),
+            self.api.spec,
+            self.api.subscription,
+            shutdown.clone(),
+            move |request| {
+                let ctx = ctx.clone();
+                async move { api::handle(&ctx, request).await }
+            },
+        ));
+        let ctx = self.ctx.clone();
+        let commands = tokio::spawn(serve_subscription(
+            client.clone(),
+            self.commands.spec,
+            self.commands.subscription,
+            shutdown.clone(),
+            move |envelope| {
+                let ctx = ctx.clone();
+                async move { commands::handle(&ctx, envelope).await }
+            },
+        ));
+        let ctx = self.ctx.clone();
+        let connected = tokio::spawn(serve_subscription(
+            client.clone(),
+            self.connected.spec,
+            self.connected.subscription,
+            shutdown.clone(),
+            move |event| {
+                let ctx = ctx.clone();
+                async move { connected::handle(&ctx, event).await }
+            },
+        ));
+
+        // Each loop returns once shutdown is requested and its in-flight work is done.
+        let mut result = Ok(());
+        for (name, handle) in [
+            ("api", api),
+            ("commands", commands),
+            ("connected", connected),
+        ] {
+            match handle.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => {
+                    tracing::error!(serve_loop = name, error = %err, "serve loop failed");
+                    result = Err(err);
+                }
+                Err(err) => {
+                    tracing::error!(serve_loop = name, error = %err, "serve loop panicked");
+                    result = Err(err.into());
+                }
+            }
+        }
+        let _ = client.flush().await;
         let _ = admin.await;
-        Ok(())
+        result
     }
 }

@@ -39,6 +39,7 @@ pub struct App {
     listener: TcpListener,
     config: Config,
     client: async_nats::Client,
+    _announcement: tether_platform::nats::Announcement,
 }
 
 impl App {
@@ -53,7 +54,9 @@ impl App {
         }
         let client = tether_platform::nats::connect(&config.common.nats_url, "tether-ws-edge").await?;
         let listener = TcpListener::bind(config.http_addr).await?;
-        Ok(Self { listener, config, client })
+        let announcement =
+            tether_platform::nats::announce(&client, "ws-edge", &config.common.subject_prefix).await?;
+        Ok(Self { listener, config, client, _announcement: announcement })
     }
 
     /// The bound HTTP address.

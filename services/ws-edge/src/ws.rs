@@ -356,7 +356,7 @@ impl Connection {
 
     /// Writes one text frame; false when the peer is gone or stopped reading.
     async fn write(&mut self, text: Utf8Bytes) -> bool {
-        metrics::counter!("tether_ws_frames_out_total").increment(1);
+        metrics::counter!("tether_ws_frames_out_total", "type" => ServerMessage::type_of_json(&text)).increment(1);
         matches!(tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text))).await, Ok(Ok(())))
     }
 

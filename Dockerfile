@@ -1,0 +1,26 @@
+# One image with every Tether binary; each docker-compose service picks its command.
+#   docker build -t tether .
+#   docker run --rm tether tether-token --help
+# Build stage: the workspace's release binaries. Migrations are embedded at compile time.
+ARG RUST_VERSION=1.95
+FROM rust:${RUST_VERSION}-bookworm AS builder
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --bins \
+ && mkdir -p /out \
+ && for bin in tether-ws-edge tether-session tether-chat tether-location tether-cleanup \
+               tether-token tether-schemas tether-healthcheck; do \
+      cp "target/release/$bin" /out/; \
+    done
+
+# Runtime stage: no compiler, no shell tools beyond Debian's base, a non-root user.
+# Health checks use the bundled tether-healthcheck, so no curl is installed.
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin tether
+COPY --from=builder /out/ /usr/local/bin/
+USER tether
+ENV TETHER_LOG_FORMAT=json
+EXPOSE 8080
+CMD ["tether-ws-edge"]

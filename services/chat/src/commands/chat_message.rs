@@ -1,0 +1,248 @@
+//! `chat_message`: store, acknowledge after commit, deliver to the other party.
+
+use chrono::{DateTime, Utc};
+use tether_platform::{Reply, Target};
+use tether_proto::envelope::CommandMeta;
+use tether_proto::errors::SESSION_NOT_OPEN;
+use tether_proto::limits::{
+    CHAT_MESSAGE_MAX_CHARS, CHAT_MESSAGE_MIN_CHARS, MAX_CLIENT_MESSAGE_ID_CHARS,
+};
+use tether_proto::model::{ChatMessageView, DeliveryStatus};
+use tether_proto::{ServerMessage, WireError, validate};
+use uuid::Uuid;
+
+use crate::context::Chat;
+use crate::error::ChatError;
+use crate::rows::{MessageRow, Parties, parse_state};
+
+/// A validated `chat_message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The session.
+    pub session_id: Uuid,
+    /// The text, trimmed, 1-2000 characters.
+    pub text: String,
+    /// The client's idempotency key, 1-128 characters.
+    pub client_message_id: Option<String>,
+}
+
+impl NewMessage {
+    /// Checks the fields in the order a client reads the errors: session first.
+    pub fn parse(
+        session_id: Option<String>,
+        message: Option<String>,
+        client_message_id: Option<String>,
+    ) -> Result<Self, WireError> {
+        let session_id = validate::session_id(session_id.as_deref())?;
+        let text = message.ok_or_else(|| WireError::validation("message is required"))?;
+        let text = text.trim();
+        let chars = validate::char_len(text);
+        if !(CHAT_MESSAGE_MIN_CHARS..=CHAT_MESSAGE_MAX_CHARS).contains(&chars) {
+            return Err(WireError::validation(format!(
+                "message must be {CHAT_MESSAGE_MIN_CHARS} to {CHAT_MESSAGE_MAX_CHARS} characters"
+            )));
+        }
+        if let Some(key) = &client_message_id
+            && !(1..=MAX_CLIENT_MESSAGE_ID_CHARS).contains(&validate::char_len(key))
+        {
+            return Err(WireError::validation(format!(
+                "client_message_id must be 1 to {MAX_CLIENT_MESSAGE_ID_CHARS} characters"
+            )));
+        }
+        Ok(Self {
+            session_id,
+            text: text.to_string(),
+            client_message_id,
+        })
+    }
+}
+
+/// One statement (so one transaction): lock the session row `FOR SHARE` if the sender is
+/// its party of that role, and insert only while it is waiting/active. A cancel/finish
+/// updates that row, so it waits for our commit and then sets the expiry of every message
+/// including ours; or it committed first and we see the ended state and insert nothing.
+/// A repeated `client_message_id` hits the unique index and inserts nothing.
+const STORE_MESSAGE: &str = "
+WITH session AS (
+    SELECT id, seeker_id, provider_id, connection_state, chat_started_at
+    FROM work_sessions
+    WHERE id = $1
+      AND CASE $3::text WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
+    FOR SHARE
+), stored AS (
+    INSERT INTO chat_messages (id, session_id, sender_id, sender_type, client_message_id, message)
+    SELECT $4, session.id, $2, $3::text, $5, $6
+    FROM session
+    WHERE session.connection_state IN ('waiting', 'active')
+    ON CONFLICT (session_id, sender_type, client_message_id) WHERE client_message_id IS NOT NULL
+    DO NOTHING
+    RETURNING created_at
+)
+SELECT session.seeker_id, session.provider_id, session.connection_state,
+       session.chat_started_at IS NOT NULL AS chat_started,
+       stored.created_at AS stored_at
+FROM session LEFT JOIN stored ON true";
+
+/// The original of a retried message (the unique key's columns).
+const ORIGINAL_MESSAGE: &str = "
+SELECT id, session_id, sender_type, message, delivery_status, created_at, delivered_at, read_at
+FROM chat_messages
+WHERE session_id = $1 AND sender_type = $2::text AND client_message_id = $3";
+
+/// The implicit chat start, after the message committed: only the first message writes
+/// the session row, and it does so outside the insert's transaction, so two first
+/// messages holding `FOR SHARE` never wait on each other's upgrade (no deadlock).
+const START_CHAT_ONCE: &str = "
+UPDATE work_sessions SET chat_started_at = now()
+WHERE id = $1 AND chat_started_at IS NULL AND connection_state IN ('waiting', 'active')";
+
+#[derive(Debug, sqlx::FromRow)]
+struct StoreRow {
+    seeker_id: Uuid,
+    provider_id: Uuid,
+    connection_state: String,
+    chat_started: bool,
+    stored_at: Option<DateTime<Utc>>,
+}
+
+/// Handles a validated `chat_message`: `message_sent` to the sender only after the row is
+/// committed; the other party's sockets get the `chat_message`; the sender's other devices
+/// get nothing (history has it).
+pub async fn handle(
+    chat: &Chat,
+    meta: &CommandMeta,
+    request: NewMessage,
+) -> Result<Reply, ChatError> {
+    // v7: time-ordered ids keep the primary key index append-mostly.
+    let message_id = Uuid::now_v7();
+    let row: Option<StoreRow> = sqlx::query_as(STORE_MESSAGE)
+        .bind(request.session_id)
+        .bind(meta.user_id)
+        .bind(meta.role.as_str())
+        .bind(message_id)
+        .bind(request.client_message_id.as_deref())
+        .bind(request.text.as_str())
+        .fetch_optional(&chat.pool)
+        .await?;
+    let Some(row) = row else {
+        return Err(WireError::session_not_found().into());
+    };
+    let parties = Parties {
+        seeker_id: row.seeker_id,
+        provider_id: row.provider_id,
+    };
+    let open = parse_state(&row.connection_state)?.is_open();
+
+    if let Some(stored_at) = row.stored_at {
+        let view = ChatMessageView {
+            message_id,
+            session_id: request.session_id,
+            sender_type: meta.role,
+            message: request.text,
+            delivery_status: DeliveryStatus::Sent,
+            timestamp: stored_at.into(),
+            delivered_at: None,
+            read_at: None,
+        };
+        // Published before the reply on the same connection: see the crate docs on order.
+        deliver(chat, meta, &parties, view).await;
+        if !row.chat_started
+            && let Err(err) = sqlx::query(START_CHAT_ONCE)
+                .bind(request.session_id)
+                .execute(&chat.pool)
+                .await
+        {
+            // The message is stored; a missing start time must not turn it into an error.
+            tracing::warn!(session_id = %request.session_id, error = %err, "implicit chat start failed");
+        }
+        return Ok(Reply::answer(
+            meta,
+            message_sent(message_id, request.session_id, stored_at),
+        ));
+    }
+
+    // Nothing inserted: a retry of a stored message, or the session has ended.
+    if let Some(key) = request.client_message_id.as_deref() {
+        let original: Option<MessageRow> = sqlx::query_as(ORIGINAL_MESSAGE)
+            .bind(request.session_id)
+            .bind(meta.role.as_str())
+            .bind(key)
+            .fetch_optional(&chat.pool)
+            .await?;
+        if let Some(original) = original {
+            let answer = message_sent(original.id, original.session_id, original.created_at);
+            // The first attempt may have died between commit and publish; re-sending an
+            // unacknowledged message is safe because recipients dedupe by message_id.
+            if open && original.status()? == DeliveryStatus::Sent {
+                deliver(chat, meta, &parties, original.view()?).await;
+            }
+            return Ok(Reply::answer(meta, answer));
+        }
+    }
+    if !open {
+        return Err(WireError::conflict(SESSION_NOT_OPEN).into());
+    }
+    // Open, no insert and no original: only possible if the row vanished in between.
+    Err(ChatError::Invariant(
+        "chat message neither stored nor found",
+    ))
+}
+
+/// Sends the message to every socket of the other party.
+async fn deliver(chat: &Chat, meta: &CommandMeta, parties: &Parties, view: ChatMessageView) {
+    let recipient = meta.role.other();
+    chat.outbox
+        .send(
+            recipient,
+            parties.user(recipient),
+            Target::All,
+            ServerMessage::ChatMessage(view),
+        )
+        .await;
+}
+
+fn message_sent(message_id: Uuid, session_id: Uuid, stored_at: DateTime<Utc>) -> ServerMessage {
+    ServerMessage::MessageSent {
+        message_id,
+        session_id,
+        timestamp: stored_at.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SESSION: &str = "6f1c1f9e-1d3c-4a57-9b53-0b7b0f0e8a11";
+
+    fn parse(message: Option<&str>, key: Option<&str>) -> Result<NewMessage, WireError> {
+        NewMessage::parse(
+            Some(SESSION.into()),
+            message.map(Into::into),
+            key.map(Into::into),
+        )
+    }
+
+    #[test]
+    fn trims_and_bounds_text() {
+        assert_eq!(parse(Some("  hi \n"), None).expect("valid").text, "hi");
+        assert!(parse(Some("   "), None).is_err());
+        assert!(parse(None, None).is_err());
+        assert!(parse(Some(&"é".repeat(2000)), None).is_ok());
+        assert!(parse(Some(&"é".repeat(2001)), None).is_err());
+        assert!(parse(Some(&format!("  {}  ", "a".repeat(2000))), None).is_ok());
+    }
+
+    #[test]
+    fn bounds_client_message_id() {
+        assert!(parse(Some("hi"), Some("")).is_err());
+        assert!(parse(Some("hi"), Some(&"k".repeat(128))).is_ok());
+        assert!(parse(Some("hi"), Some(&"k".repeat(129))).is_err());
+    }
+
+    #[test]
+    fn session_first() {
+        let err = NewMessage::parse(None, None, None).expect_err("missing session");
+        assert_eq!(err.error, tether_proto::errors::SESSION_ID_REQUIRED);
+    }
+}

@@ -1,0 +1,60 @@
+//! Client commands owned by chat: one module per message family, dispatched by one
+//! `match`. Each handler parses its typed request (bad input changes nothing), runs one
+//! atomic SQL statement, publishes what other sockets must see and returns the direct
+//! answer for the sending connection.
+
+pub mod chat_message;
+pub mod receipts;
+pub mod start_chat;
+pub mod typing;
+
+use tether_platform::Reply;
+use tether_proto::envelope::CommandEnvelope;
+use tether_proto::errors::MESSAGE_NOT_FOUND;
+use tether_proto::{ClientMessage, ErrorCode, WireError};
+use uuid::Uuid;
+
+use crate::context::Chat;
+use crate::error::ChatError;
+
+/// Handles one command from the edge and returns the answer for its connection.
+pub async fn handle(chat: &Chat, envelope: CommandEnvelope) -> Reply {
+    let CommandEnvelope { meta, command } = envelope;
+    let kind = command.type_name();
+    let result = match command {
+        ClientMessage::StartChat { session_id } => {
+            start_chat::handle(chat, &meta, session_id.as_deref()).await
+        }
+        ClientMessage::ChatMessage {
+            session_id,
+            message,
+            client_message_id,
+        } => match chat_message::NewMessage::parse(session_id, message, client_message_id) {
+            Ok(request) => chat_message::handle(chat, &meta, request).await,
+            Err(err) => Err(err.into()),
+        },
+        ClientMessage::MessageDelivered { message_id } => {
+            receipts::handle(chat, &meta, receipts::Receipt::Delivered, message_id).await
+        }
+        ClientMessage::MessageRead { message_id } => {
+            receipts::handle(chat, &meta, receipts::Receipt::Read, message_id).await
+        }
+        ClientMessage::TypingIndicator {
+            session_id,
+            is_typing,
+        } => typing::handle(chat, &meta, session_id.as_deref(), is_typing).await,
+        // The edge routes only chat's types here; anything else is a routing bug upstream.
+        _ => Err(WireError::new(ErrorCode::UnknownType, "Unknown message type").into()),
+    };
+    match result {
+        Ok(reply) => reply,
+        Err(err) => Reply::error(&meta, &err.into_wire(kind)),
+    }
+}
+
+/// A `message_id` from a client: missing -> validation; malformed -> `not_found`, the
+/// same answer as a message that is not the caller's (never reveal which).
+pub fn message_id(value: Option<&str>) -> Result<Uuid, ChatError> {
+    let text = value.ok_or_else(|| WireError::validation("message_id is required"))?;
+    Ok(Uuid::parse_str(text).map_err(|_| WireError::not_found(MESSAGE_NOT_FOUND))?)
+}

@@ -1,0 +1,78 @@
+//! A socket opened: re-send, to that connection only, every message addressed to the user
+//! in their waiting/active session for that role that is still `sent`, oldest first.
+//!
+//! Delivery is at least once: a message stored while the socket was opening may arrive
+//! both live and here; clients dedupe by `message_id`.
+
+use tether_platform::Target;
+use tether_proto::envelope::ConnectedEvent;
+use tether_proto::{Role, ServerMessage};
+
+use crate::context::Chat;
+use crate::rows::MessageRow;
+
+/// Unacknowledged messages from the provider to this seeker (one statement per role so
+/// each uses its party index and the partial `chat_messages_undelivered` index).
+const UNDELIVERED_TO_SEEKER: &str = "
+SELECT m.id, m.session_id, m.sender_type, m.message, m.delivery_status, m.created_at,
+       m.delivered_at, m.read_at
+FROM work_sessions s
+JOIN chat_messages m ON m.session_id = s.id
+WHERE s.seeker_id = $1
+  AND s.connection_state IN ('waiting', 'active')
+  AND m.delivery_status = 'sent'
+  AND m.sender_type = 'provider'
+ORDER BY m.seq";
+
+/// See [`UNDELIVERED_TO_SEEKER`].
+const UNDELIVERED_TO_PROVIDER: &str = "
+SELECT m.id, m.session_id, m.sender_type, m.message, m.delivery_status, m.created_at,
+       m.delivered_at, m.read_at
+FROM work_sessions s
+JOIN chat_messages m ON m.session_id = s.id
+WHERE s.provider_id = $1
+  AND s.connection_state IN ('waiting', 'active')
+  AND m.delivery_status = 'sent'
+  AND m.sender_type = 'seeker'
+ORDER BY m.seq";
+
+/// Re-sends what the new connection missed.
+pub async fn handle(chat: &Chat, event: ConnectedEvent) {
+    let sql = match event.role {
+        Role::Seeker => UNDELIVERED_TO_SEEKER,
+        Role::Provider => UNDELIVERED_TO_PROVIDER,
+    };
+    let rows: Vec<MessageRow> = match sqlx::query_as(sql)
+        .bind(event.user_id)
+        .fetch_all(&chat.pool)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::error!(conn_id = %event.conn_id, error = %err, "reading undelivered chat failed");
+            return;
+        }
+    };
+    let count = rows.len();
+    for row in rows {
+        let view = match row.view() {
+            Ok(view) => view,
+            Err(err) => {
+                tracing::error!(conn_id = %event.conn_id, error = %err, "bad chat row skipped");
+                continue;
+            }
+        };
+        // One publisher, one subject: the edge gets them in this (seq) order.
+        chat.outbox
+            .send(
+                event.role,
+                event.user_id,
+                Target::Only(event.conn_id),
+                ServerMessage::ChatMessage(view),
+            )
+            .await;
+    }
+    if count > 0 {
+        tracing::debug!(conn_id = %event.conn_id, count, "undelivered chat re-sent");
+    }
+}

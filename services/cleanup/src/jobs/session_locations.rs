@@ -1,0 +1,46 @@
+//! `session_locations`: sessions that ended (cancelled or completed) longer ago than
+//! `TETHER_LOCATION_RETENTION_H` lose every coordinate: positions, anchors and their
+//! times. `current_distance_meters` stays (it is not a location).
+
+use sqlx::PgConnection;
+
+use super::Batch;
+
+/// Clears up to `limit` ended sessions, oldest end first. Every such session gets
+/// `location_cleared_at` (taking it out of the job's partial index, so it is never
+/// looked at again); only those that still held a coordinate count as removed.
+pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sqlx::Result<Batch> {
+    let cleared: Vec<(bool,)> = sqlx::query_as(
+        "WITH due AS (
+             SELECT id,
+                    num_nonnulls(seeker_latitude, seeker_longitude, provider_latitude,
+                                 provider_longitude, seeker_anchor_latitude,
+                                 seeker_anchor_longitude, provider_anchor_latitude,
+                                 provider_anchor_longitude) > 0 AS had_coordinates
+             FROM work_sessions
+             WHERE connection_state IN ('cancelled', 'completed')
+               AND location_cleared_at IS NULL
+               AND coalesce(completed_at, cancelled_at) < now() - make_interval(hours => $1)
+             ORDER BY coalesce(completed_at, cancelled_at)
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE work_sessions AS w SET
+             seeker_latitude = NULL, seeker_longitude = NULL, seeker_location_at = NULL,
+             provider_latitude = NULL, provider_longitude = NULL, provider_location_at = NULL,
+             seeker_anchor_latitude = NULL, seeker_anchor_longitude = NULL,
+             provider_anchor_latitude = NULL, provider_anchor_longitude = NULL,
+             location_cleared_at = now()
+         FROM due WHERE w.id = due.id
+         RETURNING due.had_coordinates",
+    )
+    .bind(i32::try_from(retention_h).unwrap_or(i32::MAX))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(Batch {
+        processed: cleared.len() as u64,
+        removed: cleared.iter().filter(|(had,)| *had).count() as u64,
+        expired_orders: Vec::new(),
+    })
+}

@@ -1,0 +1,57 @@
+//! `tether-token`: mints a development HS256 JWT that ws-edge accepts.
+//!
+//! ```text
+//! tether-token --name "Demo Seeker"          # prints the token only
+//! tether-token --sub <uuid> --ttl-s 600 --json
+//! ```
+
+use clap::Parser;
+use tether_cli::token::{DEFAULT_TTL_S, DEV_SECRET, TokenRequest, mint};
+use uuid::Uuid;
+
+/// Mint a development JWT for Tether (HS256, `sub` = user id).
+#[derive(Debug, Parser)]
+#[command(name = "tether-token", version)]
+struct Args {
+    /// User id (`sub`); a new random UUID when left out.
+    #[arg(long)]
+    sub: Option<Uuid>,
+    /// Display-name fallback (`name` claim).
+    #[arg(long)]
+    name: Option<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = DEFAULT_TTL_S)]
+    ttl_s: u64,
+    /// HS256 secret; must equal ws-edge's.
+    #[arg(long, env = "TETHER_JWT_SECRET", default_value = DEV_SECRET, hide_env_values = true)]
+    secret: String,
+    /// `aud` claim (set when ws-edge has TETHER_JWT_AUDIENCE).
+    #[arg(long, env = "TETHER_JWT_AUDIENCE")]
+    audience: Option<String>,
+    /// `iss` claim (set when ws-edge has TETHER_JWT_ISSUER).
+    #[arg(long, env = "TETHER_JWT_ISSUER")]
+    issuer: Option<String>,
+    /// Print `{"user_id", "token", "expires_at"}` instead of the bare token.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // An empty variable (e.g. `TETHER_JWT_AUDIENCE=` in a shell profile) means unset.
+    let non_empty = |value: Option<String>| value.filter(|text| !text.is_empty());
+    let request = TokenRequest {
+        user_id: args.sub.unwrap_or_else(Uuid::new_v4),
+        name: args.name,
+        ttl_s: args.ttl_s,
+        audience: non_empty(args.audience),
+        issuer: non_empty(args.issuer),
+    };
+    let minted = mint(&request, &args.secret)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&minted)?);
+    } else {
+        println!("{}", minted.token);
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The periodic distance tick: every active session with both positions known gets one
+//! `distance_update` per `TETHER_DISTANCE_INTERVAL_S`, however many instances run.
+//!
+//! Each instance runs a round every `min(1 s, interval / 4)`. A round claims, in one
+//! statement, the sessions whose last distance update is at least one interval old
+//! (`FOR UPDATE SKIP LOCKED`, through the partial index `work_sessions_tick_due`, so the
+//! cost is O(due sessions), not O(all sessions)), records the new distance and sends it.
+//! A claimed session's `last_distance_update` moves to now before the row is unlocked,
+//! so no other instance can claim it again within the interval. A session is therefore
+//! sent once every `interval` to `interval + min(1 s, interval / 4)`; a distance update
+//! caused by a move or by activation also restarts its interval.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_proto::distance::Point;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::Context;
+use crate::fanout::{self, Cause, DistanceDue};
+
+/// How often an instance looks for due sessions.
+pub fn round_period(interval: Duration) -> Duration {
+    (interval / 4).min(Duration::from_secs(1))
+}
+
+/// Runs rounds until `shutdown`; a round in progress finishes first.
+pub async fn run_periodic(context: Arc<Context>, shutdown: CancellationToken) {
+    let mut timer = tokio::time::interval(round_period(context.distance_interval));
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = timer.tick() => {}
+        }
+        if let Err(err) = run_once(&context).await {
+            tracing::warn!(error = %err, "distance tick failed");
+        }
+    }
+}
+
+/// The operator request (`<p>.ops.location.tick`): runs a tick now and answers
+/// `{"sent": n}`, n being the number of sessions whose parties were sent a distance.
+pub async fn handle_request(context: Arc<Context>) -> Value {
+    match run_once(&context).await {
+        Ok(sent) => json!({ "sent": sent }),
+        Err(err) => {
+            tracing::error!(error = %err, "requested distance tick failed");
+            json!({ "error": "Internal error", "code": "internal" })
+        }
+    }
+}
+
+/// One tick: claims and sends rounds of due sessions until a round is not full.
+/// Returns how many sessions were sent.
+pub async fn run_once(context: &Context) -> Result<u64, sqlx::Error> {
+    let mut sent = 0;
+    loop {
+        let claimed = run_round(context).await?;
+        sent += claimed;
+        if claimed < u64::try_from(context.tick_batch).unwrap_or(u64::MAX) {
+            return Ok(sent);
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct DueSession {
+    id: Uuid,
+    seeker_id: Uuid,
+    provider_id: Uuid,
+    seeker_latitude: f64,
+    seeker_longitude: f64,
+    provider_latitude: f64,
+    provider_longitude: f64,
+}
+
+/// Claims up to `tick_batch` due sessions, records their distances, commits, then sends.
+async fn run_round(context: &Context) -> Result<u64, sqlx::Error> {
+    let mut tx = context.pool.begin().await?;
+    // SKIP LOCKED: sessions another instance (or a location_update) holds right now are
+    // being sent by them; the lock lasts until that commit has moved
+    // last_distance_update, after which the row is no longer due.
+    let due_sessions: Vec<DueSession> = sqlx::query_as(
+        "SELECT id, seeker_id, provider_id,
+                seeker_latitude, seeker_longitude, provider_latitude, provider_longitude
+         FROM work_sessions
+         WHERE connection_state = 'active'
+           AND seeker_latitude IS NOT NULL AND provider_latitude IS NOT NULL
+           AND seeker_longitude IS NOT NULL AND provider_longitude IS NOT NULL
+           AND (last_distance_update IS NULL
+                OR last_distance_update <= now() - make_interval(secs => $1))
+         ORDER BY last_distance_update NULLS FIRST
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(context.distance_interval.as_secs_f64())
+    .bind(context.tick_batch)
+    .fetch_all(&mut *tx)
+    .await?;
+    if due_sessions.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let due: Vec<DistanceDue> = due_sessions
+        .iter()
+        .map(|s| {
+            DistanceDue::between(
+                s.id,
+                s.seeker_id,
+                s.provider_id,
+                Point::new(s.seeker_latitude, s.seeker_longitude),
+                Point::new(s.provider_latitude, s.provider_longitude),
+            )
+        })
+        .collect();
+    fanout::record(&mut tx, &due).await?;
+    tx.commit().await?;
+    for session in &due {
+        fanout::send(&context.outbox, session, Cause::Tick).await;
+    }
+    tracing::debug!(sessions = due.len(), "distance tick round sent");
+    Ok(due.len() as u64)
+}

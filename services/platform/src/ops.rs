@@ -1,0 +1,81 @@
+//! Operator requests over NATS (run a cleanup job now, run a distance tick now): any
+//! payload, including an empty one, is accepted, the handler sees the subject (which
+//! names what to run), and the answer is always a JSON object.
+//!
+//! [`crate::serve::serve`] cannot be used for these: it parses a typed JSON body and hides
+//! the subject, while `nats req <subject> ''` sends an empty body.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::serve::ServeSpec;
+
+/// Subscribes as `spec` says and serves operator requests until `shutdown`, then waits
+/// for the ones in flight. `handler` gets the subject and the raw payload and returns the
+/// JSON reply.
+pub async fn serve_ops<F, Fut>(
+    client: async_nats::Client,
+    spec: ServeSpec,
+    shutdown: CancellationToken,
+    handler: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(String, Bytes) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = serde_json::Value> + Send + 'static,
+{
+    let subscription = crate::serve::subscribe(&client, &spec).await?;
+    serve_ops_subscription(client, spec, subscription, shutdown, handler).await
+}
+
+/// [`serve_ops`] on a subscription made earlier with [`crate::serve::subscribe`] (so the
+/// service answers as soon as its `build` returns).
+pub async fn serve_ops_subscription<F, Fut>(
+    client: async_nats::Client,
+    spec: ServeSpec,
+    mut subscription: async_nats::Subscriber,
+    shutdown: CancellationToken,
+    handler: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(String, Bytes) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = serde_json::Value> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
+    let tasks = TaskTracker::new();
+    let service = spec.service;
+    loop {
+        let message = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            message = subscription.next() => message,
+        };
+        let Some(message) = message else { break };
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let handler = handler.clone();
+        let client = client.clone();
+        tasks.spawn(async move {
+            let answer = handler(message.subject.to_string(), message.payload).await;
+            metrics::counter!("tether_ops_requests_total", "service" => service).increment(1);
+            if let Some(reply_to) = message.reply {
+                let body = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
+                if let Err(err) = client.publish(reply_to, body).await {
+                    tracing::warn!(service, error = %err, "ops reply publish failed");
+                }
+            }
+            drop(permit);
+        });
+    }
+    let _ = subscription.unsubscribe().await;
+    tasks.close();
+    tasks.wait().await;
+    let _ = client.flush().await;
+    Ok(())
+}

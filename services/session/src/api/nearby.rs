@@ -1,0 +1,117 @@
+//! `GET /api/v1/providers/nearby`.
+
+use tether_proto::WireError;
+use tether_proto::api::{ApiReply, ApiRequest};
+use tether_proto::distance::{Point, format_short, haversine_m, round_meters};
+use tether_proto::limits::{
+    EARTH_RADIUS_M, NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_M, NEARBY_MAX_LIMIT,
+    NEARBY_MAX_RADIUS_M,
+};
+use tether_proto::model::{NearbyProvider, NearbyProviders};
+use tether_proto::validate::coordinates;
+use uuid::Uuid;
+
+use super::{ApiResult, query_param};
+use crate::context::Ctx;
+
+/// A validated search.
+#[derive(Debug, Clone, PartialEq)]
+struct NearbyQuery {
+    origin: Point,
+    service_type: Option<String>,
+    radius_m: f64,
+    limit: i64,
+}
+
+impl NearbyQuery {
+    /// Validation choices: `latitude`/`longitude` required and in range; `radius_m` a
+    /// number in (0, 100000], default 10000; `limit` an integer >= 1, default 20, values
+    /// above 100 are served as 100 (like most paginated APIs); `service_type` matches one
+    /// of the provider's types exactly, empty means any.
+    fn parse(request: &ApiRequest) -> Result<Self, WireError> {
+        let number = |name: &str| query_param(request, name).map(|t| t.parse().unwrap_or(f64::NAN));
+        let (latitude, longitude) = coordinates(number("latitude"), number("longitude"))?;
+        let radius_m = number("radius_m").unwrap_or(NEARBY_DEFAULT_RADIUS_M);
+        if !radius_m.is_finite() || radius_m <= 0.0 || radius_m > NEARBY_MAX_RADIUS_M {
+            return Err(WireError::validation(format!(
+                "radius_m must be a number greater than 0 and at most {NEARBY_MAX_RADIUS_M}"
+            )));
+        }
+        let limit = match query_param(request, "limit") {
+            None => NEARBY_DEFAULT_LIMIT,
+            Some(text) => match text.parse::<i64>() {
+                Ok(limit) if limit >= 1 => limit.min(NEARBY_MAX_LIMIT),
+                _ => {
+                    return Err(WireError::validation(format!(
+                        "limit must be an integer from 1 to {NEARBY_MAX_LIMIT}"
+                    )));
+                }
+            },
+        };
+        Ok(Self {
+            origin: Point::new(latitude, longitude),
+            service_type: query_param(request, "service_type").map(str::to_string),
+            radius_m,
+            limit,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct NearbyRow {
+    provider_id: Uuid,
+    display_name: Option<String>,
+    service_types: Vec<String>,
+    latitude: f64,
+    longitude: f64,
+}
+
+/// Active providers with a location within the radius, nearest first, never the caller
+/// and never a phone number.
+pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
+    let query = NearbyQuery::parse(request)?;
+    // Degrees of latitude the radius spans: a cheap band filter before the exact maths.
+    let band_deg = (query.radius_m / EARTH_RADIUS_M).to_degrees();
+    let rows: Vec<NearbyRow> = sqlx::query_as(
+        "SELECT s.provider_id, COALESCE(u.display_name, u.token_name) AS display_name,
+                s.service_types, s.latitude, s.longitude
+         FROM provider_active_status s
+         JOIN users u ON u.id = s.provider_id
+         CROSS JOIN LATERAL (
+             SELECT 2 * $7::float8 * asin(least(1, sqrt(
+                 power(sin(radians(s.latitude - $1) / 2), 2)
+                 + cos(radians($1)) * cos(radians(s.latitude))
+                   * power(sin(radians(s.longitude - $2) / 2), 2)))) AS distance_m
+         ) d
+         WHERE s.is_active AND s.latitude IS NOT NULL AND s.provider_id <> $3
+           AND ($4::text IS NULL OR $4 = ANY (s.service_types))
+           AND s.latitude BETWEEN $1 - $8 AND $1 + $8
+           AND d.distance_m <= $5
+         ORDER BY d.distance_m, s.provider_id
+         LIMIT $6",
+    )
+    .bind(query.origin.latitude)
+    .bind(query.origin.longitude)
+    .bind(request.user_id)
+    .bind(query.service_type.as_deref())
+    .bind(query.radius_m)
+    .bind(query.limit)
+    .bind(EARTH_RADIUS_M)
+    .bind(band_deg)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let providers = rows
+        .into_iter()
+        .map(|row| {
+            let distance_m = haversine_m(query.origin, Point::new(row.latitude, row.longitude));
+            NearbyProvider {
+                provider_id: row.provider_id,
+                display_name: row.display_name,
+                service_types: row.service_types,
+                distance_meters: round_meters(distance_m),
+                distance: format_short(distance_m),
+            }
+        })
+        .collect();
+    Ok(ApiReply::ok(&NearbyProviders { providers }))
+}

@@ -1,0 +1,246 @@
+//! `cancel_connection` and `finish_service`: the two ways a session ends.
+//!
+//! Each is one transaction: the session row's guarded update (`connection_state IN
+//! ('waiting', 'active')`) decides the single winner when both parties (or two devices)
+//! act at once; the loser's update waits for the winner's row lock, finds the session
+//! ended and answers `conflict`. The order status, the parties' statuses (cancel only)
+//! and the chat expiry change in the same transaction, after the session row is locked,
+//! so each of those statements sees every chat message committed before the end.
+//!
+//! After commit the actor's connection gets its answer and is closed (1000), the actor's
+//! other devices get the same message and close, and the other party's sockets get
+//! their message and close. Then the lifecycle event goes out.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tether_platform::{Reply, Target};
+use tether_proto::envelope::{CommandMeta, close_code};
+use tether_proto::events::SessionEventKind;
+use tether_proto::{Role, ServerMessage, Timestamp, WireError, validate};
+use uuid::Uuid;
+
+use super::CommandResult;
+use crate::context::Ctx;
+use crate::events::{self, Parties};
+use crate::rating::Rating;
+use crate::sessions::explain_miss;
+
+/// The canceller's text.
+pub const CANCELLED_OWN_TEXT: &str = "Connection cancelled successfully";
+/// The finisher's text.
+pub const FINISHED_OWN_TEXT: &str = "Service marked as finished successfully";
+
+/// The other party's text when `by` cancelled.
+pub fn cancelled_other_text(by: Role) -> String {
+    format!("{} cancelled the connection", by.title())
+}
+
+/// The other party's text when `by` finished.
+pub fn finished_other_text(by: Role) -> String {
+    format!("{} marked the service as finished", by.title())
+}
+
+/// The session a transition ended.
+#[derive(Debug, sqlx::FromRow)]
+struct Ended {
+    work_id: i64,
+    seeker_id: Uuid,
+    provider_id: Uuid,
+    ended_at: DateTime<Utc>,
+}
+
+/// `cancel_connection {session_id}` from either party.
+pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> CommandResult {
+    let session_id = validate::session_id(session_id)?;
+    let mut tx = ctx.pool.begin().await?;
+    let ended: Option<Ended> = sqlx::query_as(
+        "UPDATE work_sessions
+         SET connection_state = 'cancelled', cancelled_at = now(), cancelled_by = $3,
+             updated_at = now()
+         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
+           AND connection_state IN ('waiting', 'active')
+         RETURNING work_id, seeker_id, provider_id, cancelled_at AS ended_at",
+    )
+    .bind(session_id)
+    .bind(meta.user_id)
+    .bind(meta.role.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(ended) = ended else {
+        drop(tx);
+        return Err(explain_miss(&ctx.pool, session_id, meta.user_id, meta.role)
+            .await?
+            .into());
+    };
+    // Both parties are back on the market; the order and the chat follow the session.
+    sqlx::query(
+        "WITH order_cancelled AS (
+             UPDATE work_orders SET status = 'cancelled' WHERE id = $1
+         ),
+         provider_on AS (
+             INSERT INTO provider_active_status (provider_id, is_active) VALUES ($2, true)
+             ON CONFLICT (provider_id) DO UPDATE SET is_active = true, updated_at = now()
+         ),
+         seeker_on AS (
+             INSERT INTO seeker_search_preference (seeker_id, is_searching) VALUES ($3, true)
+             ON CONFLICT (seeker_id) DO UPDATE SET is_searching = true, updated_at = now()
+         )
+         UPDATE chat_messages SET expires_at = now() + make_interval(hours => $5)
+         WHERE session_id = $4 AND expires_at IS NULL",
+    )
+    .bind(ended.work_id)
+    .bind(ended.provider_id)
+    .bind(ended.seeker_id)
+    .bind(session_id)
+    .bind(ctx.settings.chat_ttl_h)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%session_id, by = meta.role.as_str(), "session cancelled");
+
+    let own = ServerMessage::ConnectionCancelled {
+        session_id,
+        cancelled_by: None,
+        message: CANCELLED_OWN_TEXT.to_string(),
+        timestamp: Timestamp::now(),
+    };
+    let other = ServerMessage::ConnectionCancelled {
+        session_id,
+        cancelled_by: Some(meta.role),
+        message: cancelled_other_text(meta.role),
+        timestamp: Timestamp::now(),
+    };
+    Ok(announce_end(
+        ctx,
+        meta,
+        session_id,
+        &ended,
+        SessionEventKind::Cancelled,
+        own,
+        other,
+    )
+    .await)
+}
+
+/// `finish_service {session_id, rating_stars?, rating_description?}` from either party.
+/// Rating fields are the seeker's alone: from the provider they are a `validation` error
+/// (even if valid), and an invalid rating refuses the whole message.
+pub async fn finish(
+    ctx: &Ctx,
+    meta: &CommandMeta,
+    session_id: Option<&str>,
+    rating_stars: Option<&Value>,
+    rating_description: Option<&Value>,
+) -> CommandResult {
+    let session_id = validate::session_id(session_id)?;
+    let rating = Rating::parse(rating_stars, rating_description)?;
+    if rating.is_some() && meta.role == Role::Provider {
+        return Err(WireError::validation("Only the seeker can rate a session").into());
+    }
+    let (stars, description) = match rating {
+        Some(rating) => (Some(rating.stars), rating.description),
+        None => (None, None),
+    };
+    let mut tx = ctx.pool.begin().await?;
+    let ended: Option<Ended> = sqlx::query_as(
+        "UPDATE work_sessions
+         SET connection_state = 'completed', completed_at = now(), completed_by = $3,
+             rating_stars = $4, rating_description = $5,
+             rated_at = CASE WHEN $4::int2 IS NULL THEN NULL ELSE now() END,
+             updated_at = now()
+         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
+           AND connection_state IN ('waiting', 'active')
+         RETURNING work_id, seeker_id, provider_id, completed_at AS ended_at",
+    )
+    .bind(session_id)
+    .bind(meta.user_id)
+    .bind(meta.role.as_str())
+    .bind(stars)
+    .bind(description)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(ended) = ended else {
+        drop(tx);
+        return Err(explain_miss(&ctx.pool, session_id, meta.user_id, meta.role)
+            .await?
+            .into());
+    };
+    // Statuses are NOT re-enabled on completion: each party decides when to be available.
+    sqlx::query(
+        "WITH order_completed AS (
+             UPDATE work_orders SET status = 'completed' WHERE id = $1
+         )
+         UPDATE chat_messages SET expires_at = now() + make_interval(hours => $3)
+         WHERE session_id = $2 AND expires_at IS NULL",
+    )
+    .bind(ended.work_id)
+    .bind(session_id)
+    .bind(ctx.settings.chat_ttl_h)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%session_id, by = meta.role.as_str(), rated = stars.is_some(), "session completed");
+
+    let own = ServerMessage::ServiceFinished {
+        session_id,
+        finished_by: None,
+        message: FINISHED_OWN_TEXT.to_string(),
+        timestamp: Timestamp::now(),
+    };
+    let other = ServerMessage::ServiceFinished {
+        session_id,
+        finished_by: Some(meta.role),
+        message: finished_other_text(meta.role),
+        timestamp: Timestamp::now(),
+    };
+    Ok(announce_end(
+        ctx,
+        meta,
+        session_id,
+        &ended,
+        SessionEventKind::Completed,
+        own,
+        other,
+    )
+    .await)
+}
+
+/// Tells everyone and closes their sockets, publishes the event, and returns the actor's
+/// answer (closed after writing).
+async fn announce_end(
+    ctx: &Ctx,
+    meta: &CommandMeta,
+    session_id: Uuid,
+    ended: &Ended,
+    kind: SessionEventKind,
+    own: ServerMessage,
+    other: ServerMessage,
+) -> Reply {
+    let parties = Parties {
+        session_id,
+        work_id: ended.work_id,
+        seeker_id: ended.seeker_id,
+        provider_id: ended.provider_id,
+    };
+    let other_role = meta.role.other();
+    ctx.outbox
+        .send_and_close(
+            meta.role,
+            meta.user_id,
+            Target::Except(meta.conn_id),
+            own.clone(),
+            close_code::NORMAL,
+        )
+        .await;
+    ctx.outbox
+        .send_and_close(
+            other_role,
+            parties.user(other_role),
+            Target::All,
+            other,
+            close_code::NORMAL,
+        )
+        .await;
+    events::publish(ctx, kind, parties, Some(meta.role), ended.ended_at).await;
+    Reply::answer(meta, own).then_close(close_code::NORMAL)
+}

@@ -1,0 +1,77 @@
+//! Client commands relayed by ws-edge: one module per message family, one `match`.
+//!
+//! Each handler answers the sending connection through the returned [`Reply`] and tells
+//! everyone else (the sender's other devices, the other party) through the outbox, only
+//! after its transaction committed.
+
+pub mod end_session;
+pub mod mediums;
+pub mod work_response;
+
+use tether_platform::Reply;
+use tether_proto::envelope::{CommandEnvelope, CommandMeta};
+use tether_proto::messages::Owner;
+use tether_proto::{ClientMessage, ErrorCode, WireError};
+
+use crate::context::Ctx;
+use crate::error::HandlerError;
+
+/// What a command handler returns.
+pub type CommandResult = Result<Reply, HandlerError>;
+
+/// Handles one command; every failure becomes an `error` for the sender only.
+pub async fn handle(ctx: &Ctx, envelope: CommandEnvelope) -> Reply {
+    let CommandEnvelope { meta, command } = envelope;
+    let name = command.type_name();
+    match dispatch(ctx, &meta, command).await {
+        Ok(reply) => reply,
+        Err(err) => Reply::error(&meta, &err.into_wire(name)),
+    }
+}
+
+async fn dispatch(ctx: &Ctx, meta: &CommandMeta, command: ClientMessage) -> CommandResult {
+    // The edge already routes by endpoint; checking again keeps a misrouted command
+    // (or a bug in a future edge) from acting in the wrong role.
+    if ClientMessage::route(command.type_name(), meta.role) != Some(Owner::Session) {
+        return Err(WireError::new(
+            ErrorCode::UnknownType,
+            format!("Unknown message type: {}", command.type_name()),
+        )
+        .into());
+    }
+    match command {
+        ClientMessage::WorkResponse { work_id, accepted } => {
+            work_response::handle(ctx, meta, work_id, accepted).await
+        }
+        ClientMessage::MediumSelection {
+            session_id,
+            mediums,
+        } => mediums::select(ctx, meta, session_id.as_deref(), mediums.as_ref()).await,
+        ClientMessage::MediumShare {
+            session_id,
+            mediums,
+        } => mediums::share(ctx, meta, session_id.as_deref(), mediums.as_ref()).await,
+        ClientMessage::CancelConnection { session_id } => {
+            end_session::cancel(ctx, meta, session_id.as_deref()).await
+        }
+        ClientMessage::FinishService {
+            session_id,
+            rating_stars,
+            rating_description,
+        } => {
+            end_session::finish(
+                ctx,
+                meta,
+                session_id.as_deref(),
+                rating_stars.as_ref(),
+                rating_description.as_ref(),
+            )
+            .await
+        }
+        other => Err(WireError::new(
+            ErrorCode::UnknownType,
+            format!("Unknown message type: {}", other.type_name()),
+        )
+        .into()),
+    }
+}

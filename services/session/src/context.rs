@@ -1,0 +1,37 @@
+//! What every handler needs: the pool, NATS, the outbox and the settings.
+
+use async_nats::Client;
+use sqlx::PgPool;
+use tether_platform::Outbox;
+use tether_proto::subjects::Subjects;
+
+/// The settings handlers use, in the units SQL wants.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// A pending order older than this (seconds) can no longer be accepted or rejected.
+    pub work_order_ttl_s: i64,
+    /// Chat messages expire this many hours after their session ends.
+    pub chat_ttl_h: i32,
+}
+
+impl Settings {
+    /// The order TTL as the `double precision` seconds `make_interval(secs => ..)` takes.
+    pub fn order_ttl_secs(&self) -> f64 {
+        self.work_order_ttl_s as f64
+    }
+}
+
+/// Shared handles of one service instance.
+#[derive(Debug)]
+pub struct Ctx {
+    /// PostgreSQL (migrated).
+    pub pool: PgPool,
+    /// NATS, for lifecycle events.
+    pub client: Client,
+    /// Subject names.
+    pub subjects: Subjects,
+    /// Publisher to users' sockets.
+    pub outbox: Outbox,
+    /// Settings.
+    pub settings: Settings,
+}

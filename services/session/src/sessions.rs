@@ -1,0 +1,195 @@
+//! Reading work sessions: the snapshot clients see, and why a guarded update missed.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgExecutor;
+use tether_proto::distance::{format_away, round_meters};
+use tether_proto::errors::SESSION_NOT_OPEN;
+use tether_proto::mediums::Mediums;
+use tether_proto::model::SessionSnapshot;
+use tether_proto::{ConnectionState, Role, WireError};
+use uuid::Uuid;
+
+use crate::error::HandlerError;
+
+/// The columns a snapshot is built from (one list for every query below).
+macro_rules! snapshot_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, work_id, seeker_id, provider_id, connection_state, seeker_mediums,
+                    provider_mediums, current_distance_meters, chat_started_at, created_at,
+                    cancelled_at, cancelled_by, completed_at, completed_by, rating_stars,
+                    rating_description, rated_at
+             FROM work_sessions ",
+            $rest
+        )
+    };
+}
+
+/// A work session row, as far as clients may see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    /// Session id.
+    pub id: Uuid,
+    /// Work order.
+    pub work_id: i64,
+    /// Seeker's user id.
+    pub seeker_id: Uuid,
+    /// Provider's user id.
+    pub provider_id: Uuid,
+    /// State name.
+    pub connection_state: String,
+    /// Seeker's mediums, null until selected.
+    pub seeker_mediums: Option<Value>,
+    /// Provider's mediums, null until shared.
+    pub provider_mediums: Option<Value>,
+    /// Last computed distance.
+    pub current_distance_meters: Option<f64>,
+    /// When the chat started.
+    pub chat_started_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Cancellation time.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// `seeker` / `provider`.
+    pub cancelled_by: Option<String>,
+    /// Completion time.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// `seeker` / `provider`.
+    pub completed_by: Option<String>,
+    /// Stars, 1-5.
+    pub rating_stars: Option<i16>,
+    /// Rating text.
+    pub rating_description: Option<String>,
+    /// When rated.
+    pub rated_at: Option<DateTime<Utc>>,
+}
+
+/// The session `session_id` if `user_id` is one of its parties, with the caller's role.
+pub async fn for_party<'e>(
+    db: impl PgExecutor<'e>,
+    session_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<(SessionRow, Role)>, sqlx::Error> {
+    let row: Option<SessionRow> = sqlx::query_as(snapshot_select!(
+        "WHERE id = $1 AND (seeker_id = $2 OR provider_id = $2)"
+    ))
+    .bind(session_id)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| {
+        // Seeker and provider always differ (CHECK), so the match is unambiguous.
+        let role = if row.seeker_id == user_id {
+            Role::Seeker
+        } else {
+            Role::Provider
+        };
+        (row, role)
+    }))
+}
+
+/// `user_id`'s waiting or active session in `role`, if any (at most one: unique index).
+pub async fn open_for<'e>(
+    db: impl PgExecutor<'e>,
+    user_id: Uuid,
+    role: Role,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    // Two statements rather than a role parameter, so each uses its partial unique index.
+    let sql = match role {
+        Role::Seeker => {
+            snapshot_select!("WHERE seeker_id = $1 AND connection_state IN ('waiting', 'active')")
+        }
+        Role::Provider => {
+            snapshot_select!("WHERE provider_id = $1 AND connection_state IN ('waiting', 'active')")
+        }
+    };
+    sqlx::query_as(sql).bind(user_id).fetch_optional(db).await
+}
+
+/// Why a guarded update of a session found no row: not the caller's in `role` (or
+/// unknown) -> `not_found`; otherwise its state did not allow it -> `conflict`.
+pub async fn explain_miss<'e>(
+    db: impl PgExecutor<'e>,
+    session_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+) -> Result<WireError, sqlx::Error> {
+    let state: Option<String> = sqlx::query_scalar(
+        "SELECT connection_state FROM work_sessions
+         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .fetch_optional(db)
+    .await?;
+    Ok(match state {
+        None => WireError::session_not_found(),
+        Some(_) => WireError::conflict(SESSION_NOT_OPEN),
+    })
+}
+
+fn parse_role(text: Option<&str>) -> Result<Option<Role>, HandlerError> {
+    text.map(|text| {
+        Role::parse(text).ok_or_else(|| anyhow::anyhow!("unknown role {text:?} in work_sessions"))
+    })
+    .transpose()
+    .map_err(HandlerError::from)
+}
+
+fn parse_mediums(value: Option<Value>) -> Result<Option<Mediums>, HandlerError> {
+    value
+        .map(serde_json::from_value::<Mediums>)
+        .transpose()
+        .map_err(|err| HandlerError::Unexpected(err.into()))
+}
+
+impl SessionRow {
+    /// The state as an enum.
+    pub fn state(&self) -> Result<ConnectionState, HandlerError> {
+        ConnectionState::parse(&self.connection_state).ok_or_else(|| {
+            HandlerError::Unexpected(anyhow::anyhow!(
+                "unknown connection_state {:?}",
+                self.connection_state
+            ))
+        })
+    }
+
+    /// The snapshot `role`'s party may see. The other party's mediums appear once they
+    /// exist (a column is null until selected/shared); only the seeker sees the rating.
+    pub fn snapshot(self, role: Role) -> Result<SessionSnapshot, HandlerError> {
+        let connection_state = self.state()?;
+        let rating = (role == Role::Seeker).then(|| {
+            (
+                self.rating_stars.map(i64::from),
+                self.rating_description.clone(),
+                self.rated_at.map(Into::into),
+            )
+        });
+        let (rating_stars, rating_description, rated_at) = match rating {
+            Some((stars, description, at)) => (Some(stars), Some(description), Some(at)),
+            None => (None, None, None),
+        };
+        Ok(SessionSnapshot {
+            session_id: self.id,
+            work_id: self.work_id,
+            role,
+            connection_state,
+            seeker_mediums: parse_mediums(self.seeker_mediums)?,
+            provider_mediums: parse_mediums(self.provider_mediums)?,
+            current_distance_meters: self.current_distance_meters.map(round_meters),
+            distance_formatted: self.current_distance_meters.map(format_away),
+            chat_room_id: self.id,
+            chat_started_at: self.chat_started_at.map(Into::into),
+            created_at: self.created_at.into(),
+            cancelled_at: self.cancelled_at.map(Into::into),
+            cancelled_by: parse_role(self.cancelled_by.as_deref())?,
+            completed_at: self.completed_at.map(Into::into),
+            completed_by: parse_role(self.completed_by.as_deref())?,
+            rating_stars,
+            rating_description,
+            rated_at,
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! Offline delivery: on connect, every message to that user (that role) still `sent` in
+//! their open session is re-sent to the new connection only, oldest first.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tether_tests::chat::{assert_anonymous, uuid_of};
+use tether_tests::{OpenSession, Role, Stack, WsClient};
+use uuid::Uuid;
+
+const SILENCE: Duration = Duration::from_millis(300);
+
+/// Reads `count` `chat_message`s and returns their ids and texts.
+async fn read_chat(ws: &mut WsClient, count: usize) -> Vec<(Uuid, String)> {
+    let mut got = Vec::new();
+    for _ in 0..count {
+        let message = ws.recv_type("chat_message").await;
+        got.push((
+            uuid_of(&message, "message_id"),
+            message["message"].as_str().expect("text").to_string(),
+        ));
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_resends_unacknowledged_messages_oldest_first() {
+    let stack = Stack::shared().await;
+    let OpenSession {
+        seeker,
+        provider,
+        mut seeker_ws,
+        provider_ws,
+        session_id,
+        ..
+    } = stack.open_session().await;
+
+    // The provider goes offline; the seeker keeps writing.
+    provider_ws.close().await;
+    let mut ids = Vec::new();
+    for text in ["first", "second", "third"] {
+        seeker_ws
+            .send(json!({"type": "chat_message", "session_id": session_id, "message": text}))
+            .await;
+        let sent = seeker_ws.recv_type("message_sent").await;
+        ids.push(uuid_of(&sent, "message_id"));
+    }
+
+    let mut provider_back = stack.connect(&provider, Role::Provider).await;
+    let resent = read_chat(&mut provider_back, 3).await;
+    assert_eq!(
+        resent,
+        [
+            (ids[0], "first".to_string()),
+            (ids[1], "second".to_string()),
+            (ids[2], "third".to_string())
+        ]
+    );
+    for message in &provider_back.received {
+        assert_eq!(message["sender_type"], "seeker");
+        assert_eq!(message["delivery_status"], "sent");
+        assert_eq!(message["session_id"], session_id.to_string());
+        assert_anonymous(message, &[&seeker, &provider]);
+    }
+    provider_back.expect_silence(SILENCE).await;
+
+    // Acknowledge two of them; the provider's own message is never re-sent to them.
+    provider_back
+        .send(json!({"type": "message_delivered", "message_id": ids[0]}))
+        .await;
+    provider_back
+        .send(json!({"type": "message_read", "message_id": ids[1]}))
+        .await;
+    seeker_ws.recv_type("message_status_update").await;
+    seeker_ws.recv_type("message_status_update").await;
+    provider_back
+        .send(json!({"type": "chat_message", "session_id": session_id, "message": "mine"}))
+        .await;
+    provider_back.recv_type("message_sent").await;
+    let mine = seeker_ws.recv_type("chat_message").await;
+
+    // A second device connecting gets only what is still `sent`; the open one gets nothing.
+    let mut provider_phone = stack.connect(&provider, Role::Provider).await;
+    assert_eq!(
+        read_chat(&mut provider_phone, 1).await,
+        [(ids[2], "third".to_string())]
+    );
+    provider_phone.expect_silence(SILENCE).await;
+    provider_back
+        .expect_silence(Duration::from_millis(10))
+        .await;
+
+    // The seeker's new socket gets the provider's unacknowledged message only.
+    let mut seeker_phone = stack.connect(&seeker, Role::Seeker).await;
+    let got = read_chat(&mut seeker_phone, 1).await;
+    assert_eq!(got, [(uuid_of(&mine, "message_id"), "mine".to_string())]);
+    seeker_phone.expect_silence(SILENCE).await;
+
+    // The same user on the other endpoint is another role: nothing for them there.
+    let mut provider_as_seeker = stack.connect(&provider, Role::Seeker).await;
+    provider_as_seeker.expect_silence(SILENCE).await;
+}

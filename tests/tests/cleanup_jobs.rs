@@ -1,0 +1,446 @@
+//! The cleanup jobs, each on a database of its own (so they never touch other tests'
+//! rows), set up through real flows and made due by moving timestamps back with SQL.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_cleanup::jobs::Job;
+use tether_tests::{OpenSession, Role, Stack, StackOptions, TestUser, WsClient};
+use uuid::Uuid;
+
+/// Cron strings that never fire during a test run.
+const RARE_CRON: &str = "0 0 0 1 1 *";
+
+async fn start(batch_size: i64) -> Stack {
+    let mut options = StackOptions {
+        own_database: true,
+        ..StackOptions::default()
+    };
+    options.cleanup.batch_size = batch_size;
+    for cron in [
+        &mut options.cleanup.chat_cron,
+        &mut options.cleanup.typing_cron,
+        &mut options.cleanup.orders_cron,
+        &mut options.cleanup.locations_cron,
+    ] {
+        *cron = RARE_CRON.to_string();
+    }
+    Stack::start(options).await
+}
+
+fn outcome(job: &str, removed: u64, skipped: bool) -> Value {
+    json!({"job": job, "removed": removed, "skipped": skipped})
+}
+
+/// Polls `sql` (one bigint) until it returns `want`, for rows written asynchronously.
+async fn wait_for_count(stack: &Stack, sql: &'static str, id: Uuid, want: i64) {
+    for _ in 0..100 {
+        let (count,): (i64,) = sqlx::query_as(sql)
+            .bind(id)
+            .fetch_one(&stack.db)
+            .await
+            .expect("count");
+        if count == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never reached {want}: {sql}");
+}
+
+/// Sends a chat message and returns its id, skipping the other party's messages that
+/// arrive on the same socket meanwhile.
+async fn chat(ws: &mut WsClient, session_id: Uuid, text: &str) -> Uuid {
+    ws.send(json!({"type": "chat_message", "session_id": session_id, "message": text}))
+        .await;
+    let sent = loop {
+        let message = ws.recv().await;
+        if message["type"] != "chat_message" {
+            break message;
+        }
+    };
+    assert_eq!(sent["type"], "message_sent", "{sent}");
+    Uuid::parse_str(sent["message_id"].as_str().expect("message_id")).expect("uuid")
+}
+
+async fn end_session(session: &mut OpenSession, how: &str) {
+    let sid = session.session_id;
+    session
+        .seeker_ws
+        .send(json!({"type": how, "session_id": sid}))
+        .await;
+    session.seeker_ws.drain_until_close().await;
+    session.provider_ws.drain_until_close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_answer_on_request_and_unknown_jobs_are_not_found() {
+    let stack = start(1000).await;
+    for job in Job::ALL {
+        assert_eq!(
+            stack.run_cleanup_job(job.name()).await,
+            outcome(job.name(), 0, false)
+        );
+    }
+    let unknown = stack.run_cleanup_job("everything").await;
+    assert_eq!(unknown["code"], "not_found", "{unknown}");
+    assert!(
+        unknown["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{unknown}"
+    );
+    // An empty payload works too (`nats req <subject> ''`).
+    let reply = stack
+        .nats
+        .request(stack.subjects.cleanup_trigger("typing"), "".into())
+        .await
+        .expect("trigger");
+    let body: Value = serde_json::from_slice(&reply.payload).expect("json");
+    assert_eq!(body, outcome("typing", 0, false));
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_job_deletes_only_expired_messages() {
+    let stack = start(2).await;
+    let mut ended = stack.active_session().await;
+    let old: Vec<Uuid> = [
+        chat(&mut ended.seeker_ws, ended.session_id, "one").await,
+        chat(&mut ended.provider_ws, ended.session_id, "two").await,
+        chat(&mut ended.seeker_ws, ended.session_id, "three").await,
+    ]
+    .to_vec();
+    let recent = chat(&mut ended.seeker_ws, ended.session_id, "four").await;
+    end_session(&mut ended, "cancel_connection").await;
+    // The chat service sets the expiry (24 h after the end) when it hears of the end.
+    wait_for_count(
+        &stack,
+        "SELECT count(*) FROM chat_messages WHERE session_id = $1 AND expires_at IS NOT NULL",
+        ended.session_id,
+        4,
+    )
+    .await;
+    let mut open = stack.active_session().await;
+    let open_message = chat(&mut open.seeker_ws, open.session_id, "still here").await;
+
+    sqlx::query(
+        "UPDATE chat_messages SET expires_at = now() - interval '1 minute' WHERE id = ANY($1)",
+    )
+    .bind(&old)
+    .execute(&stack.db)
+    .await
+    .expect("expire");
+    // Batches of 2: three expired rows take two batches, all in one run.
+    assert_eq!(
+        stack.run_cleanup_job("chat_messages").await,
+        outcome("chat_messages", 3, false)
+    );
+    let left: Vec<(Uuid,)> = sqlx::query_as("SELECT id FROM chat_messages ORDER BY seq")
+        .fetch_all(&stack.db)
+        .await
+        .expect("rows");
+    assert_eq!(left, vec![(recent,), (open_message,)]);
+    assert_eq!(
+        stack.run_cleanup_job("chat_messages").await,
+        outcome("chat_messages", 0, false)
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_job_deletes_only_stale_indicators() {
+    let stack = start(1000).await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    for role in [Role::Seeker, Role::Provider] {
+        session
+            .ws(role)
+            .send(json!({"type": "typing_indicator", "session_id": sid, "is_typing": true}))
+            .await;
+        session.ws(role.other()).recv_type("typing_indicator").await;
+    }
+    wait_for_count(
+        &stack,
+        "SELECT count(*) FROM typing_indicators WHERE session_id = $1",
+        sid,
+        2,
+    )
+    .await;
+    sqlx::query(
+        "UPDATE typing_indicators SET last_typing_at = now() - CASE user_type
+             WHEN 'seeker' THEN interval '61 minutes' ELSE interval '59 minutes' END
+         WHERE session_id = $1",
+    )
+    .bind(sid)
+    .execute(&stack.db)
+    .await
+    .expect("age");
+    assert_eq!(
+        stack.run_cleanup_job("typing").await,
+        outcome("typing", 1, false)
+    );
+    let left: Vec<(String,)> =
+        sqlx::query_as("SELECT user_type FROM typing_indicators WHERE session_id = $1")
+            .bind(sid)
+            .fetch_all(&stack.db)
+            .await
+            .expect("rows");
+    assert_eq!(left, vec![("provider".to_string(),)]);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_job_expires_overdue_orders_and_tells_each_seeker() {
+    // Batches of 2: three overdue orders take two batches.
+    let stack = start(2).await;
+    let provider = stack.user();
+    stack.make_active_provider(&provider, 52.5, 13.4).await;
+    let mut provider_ws = stack.connect(&provider, Role::Provider).await;
+    let mut orders: Vec<(TestUser, WsClient, i64)> = Vec::new();
+    for _ in 0..4 {
+        let seeker = stack.user();
+        let ws = stack.connect(&seeker, Role::Seeker).await;
+        let order = stack.create_order(&seeker, &provider).await;
+        let work_id = order["work_id"].as_i64().expect("work_id");
+        assert_eq!(
+            provider_ws.recv_type("work_assigned").await["work_id"],
+            work_id
+        );
+        orders.push((seeker, ws, work_id));
+    }
+    let overdue: Vec<i64> = orders[..3].iter().map(|(_, _, id)| *id).collect();
+    let fresh = orders[3].2;
+    // The default TTL is 600 s: 601 s old is overdue, 599 s is not.
+    sqlx::query(
+        "UPDATE work_orders SET created_at = now() - interval '601 seconds' WHERE id = ANY($1)",
+    )
+    .bind(&overdue)
+    .execute(&stack.db)
+    .await
+    .expect("age");
+    sqlx::query("UPDATE work_orders SET created_at = now() - interval '599 seconds' WHERE id = $1")
+        .bind(fresh)
+        .execute(&stack.db)
+        .await
+        .expect("age");
+
+    assert_eq!(
+        stack.run_cleanup_job("work_orders").await,
+        outcome("work_orders", 3, false)
+    );
+    for (_, ws, work_id) in &mut orders[..3] {
+        let expired = ws.recv_type("work_expired").await;
+        assert_eq!(expired["work_id"], json!(*work_id), "{expired}");
+        assert!(
+            expired["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z'))
+        );
+        assert_eq!(expired.as_object().map(|o| o.len()), Some(3), "{expired}");
+    }
+    orders[3].1.expect_silence(Duration::from_millis(300)).await;
+    provider_ws.expect_silence(Duration::from_millis(10)).await;
+
+    let rows: Vec<(i64, String, bool)> =
+        sqlx::query_as("SELECT id, status, responded_at IS NOT NULL FROM work_orders ORDER BY id")
+            .fetch_all(&stack.db)
+            .await
+            .expect("rows");
+    let expected: Vec<(i64, String, bool)> = overdue
+        .iter()
+        .map(|id| (*id, "expired".to_string(), true))
+        .chain([(fresh, "pending".to_string(), false)])
+        .collect();
+    assert_eq!(rows, expected);
+    let (status, body) = stack
+        .get(&orders[0].0, &format!("/api/v1/work-orders/{}", overdue[0]))
+        .await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (200, json!("expired")),
+        "{body}"
+    );
+
+    // The provider can no longer accept an expired order; the fresh one still works.
+    provider_ws
+        .send(json!({"type": "work_response", "work_id": overdue[0], "accepted": true}))
+        .await;
+    assert_eq!(provider_ws.recv_type("error").await["code"], "conflict");
+    assert_eq!(
+        stack.run_cleanup_job("work_orders").await,
+        outcome("work_orders", 0, false)
+    );
+    stack.stop().await;
+}
+
+#[derive(Debug, PartialEq, sqlx::FromRow)]
+struct Coordinates {
+    seeker_latitude: Option<f64>,
+    seeker_longitude: Option<f64>,
+    seeker_location_at: Option<chrono::DateTime<chrono::Utc>>,
+    provider_latitude: Option<f64>,
+    provider_longitude: Option<f64>,
+    provider_location_at: Option<chrono::DateTime<chrono::Utc>>,
+    seeker_anchor_latitude: Option<f64>,
+    seeker_anchor_longitude: Option<f64>,
+    provider_anchor_latitude: Option<f64>,
+    provider_anchor_longitude: Option<f64>,
+    current_distance_meters: Option<f64>,
+    location_cleared: bool,
+}
+
+async fn coordinates(stack: &Stack, session_id: Uuid) -> Coordinates {
+    sqlx::query_as(
+        "SELECT seeker_latitude, seeker_longitude, seeker_location_at,
+                provider_latitude, provider_longitude, provider_location_at,
+                seeker_anchor_latitude, seeker_anchor_longitude,
+                provider_anchor_latitude, provider_anchor_longitude,
+                current_distance_meters, location_cleared_at IS NOT NULL AS location_cleared
+         FROM work_sessions WHERE id = $1",
+    )
+    .bind(session_id)
+    .fetch_one(&stack.db)
+    .await
+    .expect("session row")
+}
+
+/// An active session whose parties are 1 km apart (both got the distance).
+async fn located_session(stack: &Stack) -> OpenSession {
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    session
+        .seeker_ws
+        .send(json!({"type": "location_update", "session_id": sid, "latitude": 1.0, "longitude": 1.0}))
+        .await;
+    session
+        .provider_ws
+        .send(json!({"type": "location_update", "session_id": sid, "latitude": 1.0 + 1000.0 / 111_194.926_644_558_7, "longitude": 1.0}))
+        .await;
+    session.seeker_ws.recv_type("distance_update").await;
+    session.provider_ws.recv_type("distance_update").await;
+    session
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locations_job_clears_coordinates_of_sessions_ended_long_ago() {
+    let stack = start(1000).await;
+    let mut cancelled_old = located_session(&stack).await;
+    let mut completed_old = located_session(&stack).await;
+    let mut cancelled_recent = located_session(&stack).await;
+    let active = located_session(&stack).await;
+    let mut never_located = stack.active_session().await;
+    end_session(&mut cancelled_old, "cancel_connection").await;
+    end_session(&mut completed_old, "finish_service").await;
+    end_session(&mut cancelled_recent, "cancel_connection").await;
+    end_session(&mut never_located, "cancel_connection").await;
+    // The default retention is 24 h.
+    sqlx::query(
+        "UPDATE work_sessions SET
+             cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE now() - interval '25 hours' END,
+             completed_at = CASE WHEN completed_at IS NULL THEN NULL ELSE now() - interval '25 hours' END
+         WHERE id = ANY($1)",
+    )
+    .bind(vec![
+        cancelled_old.session_id,
+        completed_old.session_id,
+        never_located.session_id,
+    ])
+    .execute(&stack.db)
+    .await
+    .expect("age");
+    sqlx::query(
+        "UPDATE work_sessions SET cancelled_at = now() - interval '23 hours' WHERE id = $1",
+    )
+    .bind(cancelled_recent.session_id)
+    .execute(&stack.db)
+    .await
+    .expect("age");
+    let before_recent = coordinates(&stack, cancelled_recent.session_id).await;
+    let before_active = coordinates(&stack, active.session_id).await;
+
+    // Only sessions that still held coordinates count as removed.
+    assert_eq!(
+        stack.run_cleanup_job("session_locations").await,
+        outcome("session_locations", 2, false)
+    );
+    let cleared = Coordinates {
+        seeker_latitude: None,
+        seeker_longitude: None,
+        seeker_location_at: None,
+        provider_latitude: None,
+        provider_longitude: None,
+        provider_location_at: None,
+        seeker_anchor_latitude: None,
+        seeker_anchor_longitude: None,
+        provider_anchor_latitude: None,
+        provider_anchor_longitude: None,
+        current_distance_meters: Some(1000.0),
+        location_cleared: true,
+    };
+    assert_eq!(coordinates(&stack, cancelled_old.session_id).await, cleared);
+    assert_eq!(coordinates(&stack, completed_old.session_id).await, cleared);
+    let never = coordinates(&stack, never_located.session_id).await;
+    assert!(never.location_cleared && never.current_distance_meters.is_none());
+    assert_eq!(
+        coordinates(&stack, cancelled_recent.session_id).await,
+        before_recent
+    );
+    assert_eq!(coordinates(&stack, active.session_id).await, before_active);
+    assert!(before_recent.seeker_latitude.is_some() && !before_recent.location_cleared);
+    assert!(before_active.provider_anchor_latitude.is_some());
+    assert_eq!(
+        stack.run_cleanup_job("session_locations").await,
+        outcome("session_locations", 0, false)
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_lock_is_held_elsewhere_skips_and_changes_nothing() {
+    let stack = start(1000).await;
+    let seeker = stack.user();
+    let provider = stack.user();
+    stack.make_active_provider(&provider, 52.5, 13.4).await;
+    let mut seeker_ws = stack.connect(&seeker, Role::Seeker).await;
+    let order = stack.create_order(&seeker, &provider).await;
+    let work_id = order["work_id"].as_i64().expect("work_id");
+    sqlx::query("UPDATE work_orders SET created_at = now() - interval '1 hour' WHERE id = $1")
+        .bind(work_id)
+        .execute(&stack.db)
+        .await
+        .expect("age");
+
+    // Another "instance" holds every job's lock in its transaction.
+    let mut holder = stack.db.begin().await.expect("begin");
+    for job in Job::ALL {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(job.lock_key())
+            .execute(&mut *holder)
+            .await
+            .expect("lock");
+    }
+    for job in Job::ALL {
+        assert_eq!(
+            stack.run_cleanup_job(job.name()).await,
+            outcome(job.name(), 0, true)
+        );
+    }
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM work_orders WHERE id = $1")
+        .bind(work_id)
+        .fetch_one(&stack.db)
+        .await
+        .expect("order");
+    assert_eq!(status, "pending");
+    seeker_ws.expect_silence(Duration::from_millis(200)).await;
+
+    // Released: the next run does the work.
+    holder.rollback().await.expect("rollback");
+    assert_eq!(
+        stack.run_cleanup_job("work_orders").await,
+        outcome("work_orders", 1, false)
+    );
+    assert_eq!(
+        seeker_ws.recv_type("work_expired").await["work_id"],
+        work_id
+    );
+    stack.stop().await;
+}

@@ -1,0 +1,475 @@
+//! location_update over real sockets: validation, parties and states, the active-only and
+//! 50 m rules, activation-time distance, exact formatting and the stored row.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_tests::{OpenSession, Role, Stack};
+use uuid::Uuid;
+
+/// Metres per degree of latitude on the contract's 6371 km sphere.
+const METRES_PER_DEGREE: f64 = 111_194.926_644_558_7;
+
+/// A short wait that proves nothing was sent.
+const SILENCE: Duration = Duration::from_millis(400);
+
+/// The latitude `metres` north of `base` along a meridian.
+fn north(base: f64, metres: f64) -> f64 {
+    base + metres / METRES_PER_DEGREE
+}
+
+fn location(session_id: Uuid, latitude: f64, longitude: f64) -> Value {
+    json!({"type": "location_update", "session_id": session_id, "latitude": latitude, "longitude": longitude})
+}
+
+/// Sends a location from `role` in `session` (no direct answer on success).
+async fn move_to(session: &mut OpenSession, role: Role, latitude: f64, longitude: f64) {
+    let message = location(session.session_id, latitude, longitude);
+    session.ws(role).send(message).await;
+}
+
+/// Both parties' next message must be this distance update; returns it.
+async fn expect_distance(session: &mut OpenSession, meters: f64, formatted: &str) -> Value {
+    let seeker = session.seeker_ws.recv_type("distance_update").await;
+    let provider = session.provider_ws.recv_type("distance_update").await;
+    for update in [&seeker, &provider] {
+        assert_eq!(update["session_id"], json!(session.session_id), "{update}");
+        assert_eq!(update["distance_meters"], json!(meters), "{update}");
+        assert_eq!(update["distance_formatted"], formatted, "{update}");
+        assert!(
+            update["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z')),
+            "{update}"
+        );
+        assert!(
+            update.get("request_id").is_none(),
+            "never a direct answer: {update}"
+        );
+        let keys: Vec<&str> = update
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(keys.len(), 5, "exact fields: {update}");
+    }
+    seeker
+}
+
+async fn expect_both_silent(session: &mut OpenSession) {
+    session.seeker_ws.expect_silence(SILENCE).await;
+    session
+        .provider_ws
+        .expect_silence(Duration::from_millis(50))
+        .await;
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct LocationRow {
+    seeker_latitude: Option<f64>,
+    seeker_longitude: Option<f64>,
+    provider_latitude: Option<f64>,
+    provider_longitude: Option<f64>,
+    seeker_location_at: Option<chrono::DateTime<chrono::Utc>>,
+    provider_location_at: Option<chrono::DateTime<chrono::Utc>>,
+    seeker_anchor_latitude: Option<f64>,
+    provider_anchor_latitude: Option<f64>,
+    current_distance_meters: Option<f64>,
+    last_distance_update: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+async fn location_row(stack: &Stack, session_id: Uuid) -> LocationRow {
+    sqlx::query_as(
+        "SELECT seeker_latitude, seeker_longitude, provider_latitude, provider_longitude,
+                seeker_location_at, provider_location_at,
+                seeker_anchor_latitude, provider_anchor_latitude,
+                current_distance_meters, last_distance_update
+         FROM work_sessions WHERE id = $1",
+    )
+    .bind(session_id)
+    .fetch_one(&stack.db)
+    .await
+    .expect("session row")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_updates_get_exact_errors_and_change_nothing() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    let ws = &mut session.seeker_ws;
+
+    let cases = [
+        (
+            json!({"type": "location_update", "latitude": 1.0, "longitude": 2.0, "request_id": "r1"}),
+            "validation",
+            Some("session_id is required"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": sid, "longitude": 2.0, "request_id": "r2"}),
+            "validation",
+            Some("latitude is required"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": sid, "latitude": 2.0, "request_id": "r3"}),
+            "validation",
+            Some("longitude is required"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": sid, "latitude": 90.5, "longitude": 2.0, "request_id": "r4"}),
+            "validation",
+            Some("latitude must be a number between -90 and 90"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": sid, "latitude": -90.01, "longitude": 2.0, "request_id": "r5"}),
+            "validation",
+            Some("latitude must be a number between -90 and 90"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": sid, "latitude": 1.0, "longitude": -181, "request_id": "r6"}),
+            "validation",
+            Some("longitude must be a number between -180 and 180"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": sid, "latitude": 1.0, "longitude": 180.5, "request_id": "r7"}),
+            "validation",
+            Some("longitude must be a number between -180 and 180"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": sid, "latitude": "north", "longitude": 2.0, "request_id": "r8"}),
+            "validation",
+            None,
+        ),
+        (
+            json!({"type": "location_update", "session_id": sid, "latitude": 1.0, "longitude": null, "request_id": "r9"}),
+            "validation",
+            Some("longitude is required"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": "not-a-uuid", "latitude": 1.0, "longitude": 2.0, "request_id": "r10"}),
+            "not_found",
+            Some("Session not found"),
+        ),
+        (
+            json!({"type": "location_update", "session_id": Uuid::new_v4(), "latitude": 1.0, "longitude": 2.0, "request_id": "r11"}),
+            "not_found",
+            Some("Session not found"),
+        ),
+    ];
+    for (message, code, text) in cases {
+        let request_id = message["request_id"].clone();
+        let answer = ws.request(message.clone()).await;
+        assert_eq!(answer["type"], "error", "{message} -> {answer}");
+        assert_eq!(answer["code"], code, "{message} -> {answer}");
+        assert_eq!(answer["request_id"], request_id, "{message} -> {answer}");
+        if let Some(text) = text {
+            assert_eq!(answer["error"], text, "{message} -> {answer}");
+        }
+    }
+    // Numbers no finite float can hold (1e999 overflows), sent as raw text. The edge
+    // currently rejects the whole frame as `invalid_json` (its JSON parser gives up on
+    // the number before it sees the type); `validation` would do as well. Either way it
+    // is an error for this connection and nothing is stored.
+    for raw in [
+        format!(
+            r#"{{"type":"location_update","session_id":"{sid}","latitude":1e999,"longitude":2,"request_id":"x1"}}"#
+        ),
+        format!(
+            r#"{{"type":"location_update","session_id":"{sid}","latitude":1,"longitude":-1e999,"request_id":"x2"}}"#
+        ),
+    ] {
+        ws.send_text(&raw).await;
+        let answer = ws.recv().await;
+        assert_eq!(answer["type"], "error", "{raw} -> {answer}");
+        assert!(
+            ["validation", "invalid_json"].contains(&answer["code"].as_str().unwrap_or("")),
+            "{raw} -> {answer}"
+        );
+    }
+
+    let row = location_row(stack, sid).await;
+    assert_eq!(row.seeker_latitude, None);
+    assert_eq!(row.seeker_longitude, None);
+    assert_eq!(row.seeker_location_at, None);
+    assert_eq!(row.current_distance_meters, None);
+    expect_both_silent(&mut session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_and_wrong_role_get_not_found() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+
+    // A user who is no party, on either endpoint.
+    let stranger = stack.user();
+    for role in [Role::Seeker, Role::Provider] {
+        let mut ws = stack.connect(&stranger, role).await;
+        let answer = ws.request(location(sid, 1.0, 1.0)).await;
+        assert_eq!(
+            answer,
+            json!({"type": "error", "error": "Session not found", "code": "not_found"})
+        );
+    }
+    // The parties, each on the other role's endpoint.
+    let mut seeker_as_provider = stack.connect(&session.seeker, Role::Provider).await;
+    let answer = seeker_as_provider.request(location(sid, 1.0, 1.0)).await;
+    assert_eq!(answer["code"], "not_found", "{answer}");
+    let mut provider_as_seeker = stack.connect(&session.provider, Role::Seeker).await;
+    let answer = provider_as_seeker.request(location(sid, 1.0, 1.0)).await;
+    assert_eq!(answer["code"], "not_found", "{answer}");
+
+    let row = location_row(stack, sid).await;
+    assert_eq!((row.seeker_latitude, row.provider_latitude), (None, None));
+    expect_both_silent(&mut session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_session_gets_conflict() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    move_to(&mut session, Role::Seeker, 10.0, 10.0).await;
+    session
+        .seeker_ws
+        .expect_silence(Duration::from_millis(200))
+        .await;
+
+    session
+        .seeker_ws
+        .send(json!({"type": "cancel_connection", "session_id": sid}))
+        .await;
+    session.seeker_ws.drain_until_close().await;
+    session.provider_ws.drain_until_close().await;
+
+    for (user, role) in [
+        (&session.seeker, Role::Seeker),
+        (&session.provider, Role::Provider),
+    ] {
+        let mut ws = stack.connect(user, role).await;
+        let mut message = location(sid, 11.0, 11.0);
+        message["request_id"] = json!("late");
+        let answer = ws.request(message).await;
+        assert_eq!(
+            answer,
+            json!({"type": "error", "error": "Session is not waiting or active", "code": "conflict", "request_id": "late"})
+        );
+    }
+    let row = location_row(stack, sid).await;
+    assert_eq!(
+        row.seeker_latitude,
+        Some(10.0),
+        "the earlier position stays"
+    );
+    assert_eq!(row.provider_latitude, None, "nothing stored after the end");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_session_stores_silently_then_activation_sends_distance() {
+    let stack = Stack::shared().await;
+    let mut session = stack.open_session().await;
+    let sid = session.session_id;
+
+    // Waiting: both positions stored, no distance, no direct answer.
+    move_to(&mut session, Role::Seeker, 10.0, 20.0).await;
+    move_to(&mut session, Role::Provider, north(10.0, 450.0), 20.0).await;
+    expect_both_silent(&mut session).await;
+    let row = location_row(stack, sid).await;
+    assert_eq!(
+        (row.seeker_latitude, row.seeker_longitude),
+        (Some(10.0), Some(20.0))
+    );
+    assert_eq!(row.provider_latitude, Some(north(10.0, 450.0)));
+    assert_eq!(row.provider_longitude, Some(20.0));
+    assert!(row.seeker_location_at.is_some() && row.provider_location_at.is_some());
+    assert_eq!(row.current_distance_meters, None);
+    assert_eq!(row.last_distance_update, None);
+
+    // Activation: right after the selection messages, both get the distance.
+    session
+        .seeker_ws
+        .send(json!({"type": "medium_selection", "session_id": sid, "mediums": {"call": "+15550001111"}}))
+        .await;
+    session.seeker_ws.recv_type("mediums_selected").await;
+    session
+        .provider_ws
+        .recv_type("seeker_mediums_selected")
+        .await;
+    expect_distance(&mut session, 450.0, "450 meters away").await;
+    expect_both_silent(&mut session).await;
+
+    let row = location_row(stack, sid).await;
+    assert_eq!(row.current_distance_meters, Some(450.0));
+    assert!(row.last_distance_update.is_some());
+    assert_eq!(row.seeker_anchor_latitude, Some(10.0));
+    assert_eq!(row.provider_anchor_latitude, Some(north(10.0, 450.0)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_without_locations_sends_nothing() {
+    let stack = Stack::shared().await;
+    let mut session = stack.open_session().await;
+    // Only the seeker's position is known: the order's and the provider status'
+    // positions never count as session locations.
+    move_to(&mut session, Role::Seeker, 52.52, 13.405).await;
+    session.activate().await;
+    expect_both_silent(&mut session).await;
+    let row = location_row(stack, session.session_id).await;
+    assert_eq!(row.provider_latitude, None);
+    assert_eq!(row.current_distance_meters, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moves_of_50_m_or_more_update_both_and_smaller_moves_are_silent() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    let base = -33.0;
+
+    // Seeker first: the provider's position is unknown, so nothing is sent.
+    move_to(&mut session, Role::Seeker, base, 151.0).await;
+    expect_both_silent(&mut session).await;
+    // Provider's first position: the first distance goes to both.
+    move_to(&mut session, Role::Provider, north(base, 1000.0), 151.0).await;
+    expect_distance(&mut session, 1000.0, "1.0 km away").await;
+
+    // 30 m, then 19 m more: 49 m from the anchor, stored but silent.
+    move_to(&mut session, Role::Seeker, north(base, 30.0), 151.0).await;
+    move_to(&mut session, Role::Seeker, north(base, 49.0), 151.0).await;
+    expect_both_silent(&mut session).await;
+    let row = location_row(stack, sid).await;
+    assert_eq!(row.seeker_latitude, Some(north(base, 49.0)));
+    assert_eq!(
+        row.seeker_anchor_latitude,
+        Some(base),
+        "small moves keep the anchor"
+    );
+    assert_eq!(row.current_distance_meters, Some(1000.0));
+
+    // 51 m from the anchor (2 m from the last position): both get the new distance.
+    move_to(&mut session, Role::Seeker, north(base, 51.0), 151.0).await;
+    expect_distance(&mut session, 949.0, "949 meters away").await;
+    let row = location_row(stack, sid).await;
+    assert_eq!(row.current_distance_meters, Some(949.0));
+    assert_eq!(row.seeker_anchor_latitude, Some(north(base, 51.0)));
+    assert_eq!(row.provider_anchor_latitude, Some(north(base, 1000.0)));
+
+    // The provider has an anchor of their own: 40 m is silent, 50.01 m is not.
+    move_to(&mut session, Role::Provider, north(base, 960.0), 151.0).await;
+    expect_both_silent(&mut session).await;
+    move_to(
+        &mut session,
+        Role::Provider,
+        north(base, 950.0 - 0.01),
+        151.0,
+    )
+    .await;
+    expect_distance(&mut session, 899.0, "899 meters away").await;
+    expect_both_silent(&mut session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distances_are_formatted_exactly() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    let base = 45.0;
+    move_to(&mut session, Role::Seeker, base, 7.0).await;
+    session
+        .seeker_ws
+        .expect_silence(Duration::from_millis(200))
+        .await;
+
+    // Each provider position is >= 50 m from the previous anchor, so each is sent,
+    // except the 0.4 m move (None), which is stored silently.
+    let cases = [
+        (450.0, Some("450 meters away")),
+        (450.4, None),
+        (999.6, Some("1.0 km away")),
+        (1250.5, Some("1.3 km away")),
+        (12_000.0, Some("12.0 km away")),
+        (0.0, Some("0 meters away")),
+    ];
+    for (metres, formatted) in cases {
+        move_to(&mut session, Role::Provider, north(base, metres), 7.0).await;
+        let Some(formatted) = formatted else {
+            expect_both_silent(&mut session).await;
+            continue;
+        };
+        expect_distance(&mut session, metres, formatted).await;
+        let row = location_row(stack, sid).await;
+        assert_eq!(row.current_distance_meters, Some(metres));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_device_of_both_parties_gets_the_update_and_the_sender_no_answer() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    let mut seeker_tablet = stack.connect(&session.seeker, Role::Seeker).await;
+    let mut provider_tablet = stack.connect(&session.provider, Role::Provider).await;
+
+    move_to(&mut session, Role::Provider, 0.0, 0.0).await;
+    let mut first = location(sid, north(0.0, 12_000.0), 0.0);
+    first["request_id"] = json!("mine");
+    session.seeker_ws.send(first).await;
+    expect_distance(&mut session, 12_000.0, "12.0 km away").await;
+    for tablet in [&mut seeker_tablet, &mut provider_tablet] {
+        let update = tablet.recv_type("distance_update").await;
+        assert_eq!(update["distance_meters"], json!(12_000.0));
+        assert!(update.get("request_id").is_none(), "{update}");
+    }
+    expect_both_silent(&mut session).await;
+    seeker_tablet
+        .expect_silence(Duration::from_millis(50))
+        .await;
+    provider_tablet
+        .expect_silence(Duration::from_millis(50))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_parties_moving_at_once_stay_consistent() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    move_to(&mut session, Role::Seeker, 0.0, 30.0).await;
+    move_to(&mut session, Role::Provider, north(0.0, 5000.0), 30.0).await;
+    expect_distance(&mut session, 5000.0, "5.0 km away").await;
+
+    // Both move 100 m towards each other at the same moment, several times.
+    for step in 1..=5 {
+        let seeker_lat = north(0.0, 100.0 * step as f64);
+        let provider_lat = north(0.0, 5000.0 - 100.0 * step as f64);
+        let seeker_msg = location(sid, seeker_lat, 30.0);
+        let provider_msg = location(sid, provider_lat, 30.0);
+        tokio::join!(
+            session.seeker_ws.send(seeker_msg),
+            session.provider_ws.send(provider_msg),
+        );
+        // Each move is >= 50 m from its own anchor, so each sends: first the distance
+        // with one party moved, then with both. The two are published after two commits,
+        // possibly by two instances, so their arrival order is not fixed: compare sets.
+        let expected = [5100.0 - 200.0 * step as f64, 5000.0 - 200.0 * step as f64];
+        for ws in [&mut session.seeker_ws, &mut session.provider_ws] {
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                let update = ws.recv_type("distance_update").await;
+                got.push(update["distance_meters"].as_f64().expect("distance"));
+            }
+            got.sort_by(|a, b| b.total_cmp(a));
+            assert_eq!(got, expected, "step {step}");
+        }
+        let row = location_row(stack, sid).await;
+        assert_eq!(
+            row.current_distance_meters,
+            Some(expected[1]),
+            "step {step}"
+        );
+    }
+    expect_both_silent(&mut session).await;
+    let row = location_row(stack, sid).await;
+    assert_eq!(row.current_distance_meters, Some(4000.0));
+}
