@@ -7,7 +7,12 @@ use tether_tests::{Stack, mint_token};
 async fn health_endpoints_need_no_auth() {
     let stack = Stack::shared().await;
     for path in ["/healthz", "/readyz", "/metrics"] {
-        let response = stack.http_client().get(format!("{}{path}", stack.http_base)).send().await.expect("get");
+        let response = stack
+            .http_client()
+            .get(format!("{}{path}", stack.http_base))
+            .send()
+            .await
+            .expect("get");
         assert_eq!(response.status(), 200, "{path}");
     }
 }
@@ -32,7 +37,10 @@ async fn api_auth_failures_are_401_json() {
     // ?token= works for HTTP too.
     let response = stack
         .http_client()
-        .get(format!("{}/api/v1/profile?token={}", stack.http_base, user.token))
+        .get(format!(
+            "{}/api/v1/profile?token={}",
+            stack.http_base, user.token
+        ))
         .send()
         .await
         .expect("get");
@@ -58,7 +66,14 @@ async fn body_errors() {
     assert_eq!(body["code"], "invalid_json");
 
     let huge = json!({"display_name": "x".repeat(70 * 1024)});
-    let response = stack.http_client().put(&url).bearer_auth(&user.token).json(&huge).send().await.expect("put");
+    let response = stack
+        .http_client()
+        .put(&url)
+        .bearer_auth(&user.token)
+        .json(&huge)
+        .send()
+        .await
+        .expect("put");
     assert_eq!(response.status(), 413);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["code"], "payload_too_large");

@@ -17,7 +17,10 @@ struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -55,11 +58,18 @@ async fn logs_of_a_whole_session_hold_no_private_data() {
     let provider = stack.user();
     for (user, phone) in [(&seeker, SEEKER_PHONE), (&provider, PROVIDER_PHONE)] {
         let (status, body) = stack
-            .http(Some(user), "PUT", "/api/v1/profile", Some(json!({"display_name": user.name, "mobile": phone})))
+            .http(
+                Some(user),
+                "PUT",
+                "/api/v1/profile",
+                Some(json!({"display_name": user.name, "mobile": phone})),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    stack.make_active_provider(&provider, LAT + 0.01, LON + 0.01).await;
+    stack
+        .make_active_provider(&provider, LAT + 0.01, LON + 0.01)
+        .await;
     let mut provider_ws = stack.connect(&provider, Role::Provider).await;
     let mut seeker_ws = stack.connect(&seeker, Role::Seeker).await;
     let (status, order) = stack
@@ -73,7 +83,9 @@ async fn logs_of_a_whole_session_hold_no_private_data() {
     assert_eq!(status, 201, "{order}");
     let assigned = provider_ws.recv_type("work_assigned").await;
     assert_eq!(assigned["seeker_mobile"], SEEKER_PHONE);
-    provider_ws.send(json!({"type": "work_response", "work_id": order["work_id"], "accepted": true})).await;
+    provider_ws
+        .send(json!({"type": "work_response", "work_id": order["work_id"], "accepted": true}))
+        .await;
     let accepted = provider_ws.recv_type("work_accepted").await;
     seeker_ws.recv_type("work_accepted").await;
     let session_id = accepted["session_id"].clone();
@@ -86,10 +98,20 @@ async fn logs_of_a_whole_session_hold_no_private_data() {
     let mut seen_seeker = collect_until(&mut seeker_ws, "mediums_selected").await;
     provider_ws.send(json!({"type": "medium_share", "session_id": session_id, "mediums": {"call": SHARED_PHONE}})).await;
     let mut seen_provider = collect_until(&mut provider_ws, "mediums_shared").await;
-    seeker_ws.send(json!({"type": "chat_message", "session_id": session_id, "message": CHAT_TEXT})).await;
+    seeker_ws
+        .send(json!({"type": "chat_message", "session_id": session_id, "message": CHAT_TEXT}))
+        .await;
     seen_seeker.extend(collect_until(&mut seeker_ws, "message_sent").await);
     seen_provider.extend(collect_until(&mut provider_ws, "chat_message").await);
-    let (status, _) = stack.get(&seeker, &format!("/api/v1/sessions/{}/messages", session_id.as_str().unwrap_or_default())).await;
+    let (status, _) = stack
+        .get(
+            &seeker,
+            &format!(
+                "/api/v1/sessions/{}/messages",
+                session_id.as_str().unwrap_or_default()
+            ),
+        )
+        .await;
     assert_eq!(status, 200);
     seeker_ws.send(json!({"type": "finish_service", "session_id": session_id, "rating_stars": 5, "rating_description": CHAT_TEXT})).await;
     seeker_ws.drain_until_close().await;
@@ -97,8 +119,12 @@ async fn logs_of_a_whole_session_hold_no_private_data() {
     stack.stop().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let logs = String::from_utf8_lossy(&capture.0.lock().unwrap_or_else(|e| e.into_inner())).to_string();
-    assert!(logs.lines().count() > 10, "expected captured logs, got:\n{logs}");
+    let logs =
+        String::from_utf8_lossy(&capture.0.lock().unwrap_or_else(|e| e.into_inner())).to_string();
+    assert!(
+        logs.lines().count() > 10,
+        "expected captured logs, got:\n{logs}"
+    );
     let mut forbidden: Vec<String> = vec![
         CHAT_TEXT.to_string(),
         "pineapple".to_string(),
@@ -115,7 +141,11 @@ async fn logs_of_a_whole_session_hold_no_private_data() {
     }
     for needle in &forbidden {
         let hit = logs.lines().find(|line| line.contains(needle.as_str()));
-        assert!(hit.is_none(), "log line leaks {needle:?}: {}", hit.unwrap_or_default());
+        assert!(
+            hit.is_none(),
+            "log line leaks {needle:?}: {}",
+            hit.unwrap_or_default()
+        );
     }
     // The flow really carried those values (so the absence above means something).
     let _ = (seen_seeker, seen_provider);
@@ -138,14 +168,24 @@ async fn collect_until(ws: &mut tether_tests::WsClient, wanted: &str) -> Vec<Val
 async fn every_service_answers_the_nats_service_api() {
     let stack = Stack::shared().await;
     let inbox = stack.nats.new_inbox();
-    let mut replies = stack.nats.subscribe(inbox.clone()).await.expect("subscribe");
-    stack.nats.publish_with_reply("$SRV.PING", inbox, "".into()).await.expect("ping");
+    let mut replies = stack
+        .nats
+        .subscribe(inbox.clone())
+        .await
+        .expect("subscribe");
+    stack
+        .nats
+        .publish_with_reply("$SRV.PING", inbox, "".into())
+        .await
+        .expect("ping");
     let mut names = std::collections::BTreeMap::<String, usize>::new();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
     while let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await {
         let ping: Value = serde_json::from_slice(&reply.payload).expect("ping json");
         if ping["metadata"]["subject_prefix"] == stack.subjects.prefix() {
-            *names.entry(ping["name"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+            *names
+                .entry(ping["name"].as_str().unwrap_or_default().to_string())
+                .or_default() += 1;
         }
     }
     let expected: std::collections::BTreeMap<String, usize> = [

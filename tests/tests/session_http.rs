@@ -2,7 +2,7 @@
 //! search, nearby providers and the active-session query's parameters.
 
 use serde_json::{Value, json};
-use tether_tests::{Stack, TestUser};
+use tether_tests::{Stack, TestUser, mint_token};
 use uuid::Uuid;
 
 /// Metres per degree of latitude on the contract's 6371 km sphere.
@@ -10,7 +10,10 @@ const M_PER_DEG: f64 = 111_194.926_644_558_7;
 
 fn validation(body: &Value) {
     assert_eq!(body["code"], "validation", "{body}");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
 }
 
 /// A point no other test uses (derived from a fresh UUID), away from the poles.
@@ -44,6 +47,21 @@ async fn first_contact_creates_the_user_and_name_falls_back_to_token() {
     assert_eq!(token_name.as_deref(), Some(user.name.as_str()));
     assert_eq!(display_name, None);
 
+    // A new `name` claim replaces the fallback; a token without one keeps it.
+    let renamed = TestUser {
+        token: mint_token(user.id, Some("Renamed User"), 3600),
+        name: "Renamed User".into(),
+        ..user.clone()
+    };
+    let (_, body) = stack.get(&renamed, "/api/v1/profile").await;
+    assert_eq!(body["display_name"], "Renamed User");
+    let nameless = TestUser {
+        token: mint_token(user.id, None, 3600),
+        ..user.clone()
+    };
+    let (_, body) = stack.get(&nameless, "/api/v1/profile").await;
+    assert_eq!(body["display_name"], "Renamed User");
+
     // Any request creates the user, e.g. reading the seeker search state.
     let other = stack.user();
     let (status, _) = stack.get(&other, "/api/v1/seeker/search").await;
@@ -70,7 +88,10 @@ async fn profile_put_validates_keeps_and_clears_fields() {
     assert_eq!(status, 200, "{body}");
     let full = json!({"user_id": user.id, "display_name": "Ada Lovelace", "mobile": "+4915112345678", "profile_pic_url": "https://cdn.example.com/ada.png"});
     assert_eq!(body, full);
-    assert_eq!(stack.get(&user, "/api/v1/profile").await, (200, full.clone()));
+    assert_eq!(
+        stack.get(&user, "/api/v1/profile").await,
+        (200, full.clone())
+    );
 
     // Each bad body is refused and changes nothing.
     for bad in [
@@ -92,7 +113,13 @@ async fn profile_put_validates_keeps_and_clears_fields() {
     assert_eq!(stack.get(&user, "/api/v1/profile").await, (200, full));
 
     // Left out: kept. Null: cleared.
-    let (status, body) = put(stack, &user, "/api/v1/profile", json!({"display_name": "Ada"})).await;
+    let (status, body) = put(
+        stack,
+        &user,
+        "/api/v1/profile",
+        json!({"display_name": "Ada"}),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(body["mobile"], "+4915112345678");
     assert_eq!(body["profile_pic_url"], "https://cdn.example.com/ada.png");
@@ -159,8 +186,16 @@ async fn provider_status_rules() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["is_active"], true);
     assert_eq!(body["service_types"], json!(["plumbing", "heating"]));
-    assert_eq!((body["latitude"].as_f64(), body["longitude"].as_f64()), (Some(52.5), Some(13.4)));
-    assert!(body["updated_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{body}");
+    assert_eq!(
+        (body["latitude"].as_f64(), body["longitude"].as_f64()),
+        (Some(52.5), Some(13.4))
+    );
+    assert!(
+        body["updated_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{body}"
+    );
     assert_eq!(stack.get(&user, path).await, (200, body.clone()));
 
     // Going inactive keeps what is left out.
@@ -178,7 +213,10 @@ async fn provider_status_rules() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!((moved["latitude"].as_f64(), moved["longitude"].as_f64()), (Some(48.1), Some(11.6)));
+    assert_eq!(
+        (moved["latitude"].as_f64(), moved["longitude"].as_f64()),
+        (Some(48.1), Some(11.6))
+    );
     assert_eq!(moved["service_types"], json!(["plumbing", "heating"]));
 }
 
@@ -191,7 +229,11 @@ async fn seeker_search_rules() {
         stack.get(&user, path).await,
         (200, json!({"is_searching": false, "updated_at": null}))
     );
-    for bad in [json!({}), json!({"is_searching": "yes"}), json!({"is_searching": null})] {
+    for bad in [
+        json!({}),
+        json!({"is_searching": "yes"}),
+        json!({"is_searching": null}),
+    ] {
         let (status, body) = put(stack, &user, path, bad).await;
         assert_eq!(status, 400, "{body}");
         validation(&body);
@@ -199,7 +241,11 @@ async fn seeker_search_rules() {
     let (status, body) = put(stack, &user, path, json!({"is_searching": true})).await;
     assert_eq!(status, 200);
     assert_eq!(body["is_searching"], true);
-    assert!(body["updated_at"].as_str().is_some_and(|t| t.ends_with('Z')));
+    assert!(
+        body["updated_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
     assert_eq!(stack.get(&user, path).await, (200, body));
     let (_, body) = put(stack, &user, path, json!({"is_searching": false})).await;
     assert_eq!(body["is_searching"], false);
@@ -242,12 +288,21 @@ async fn nearby_providers_nearest_first_filtered_without_phones() {
         assert_eq!(status, 200, "{body}");
         made.push((metres, provider));
     }
-    let id_at = |m: f64| made.iter().find(|(d, _)| *d == m).map(|(_, p)| p.id).expect("made");
+    let id_at = |m: f64| {
+        made.iter()
+            .find(|(d, _)| *d == m)
+            .map(|(_, p)| p.id)
+            .expect("made")
+    };
 
-    let query = |extra: &str| format!("/api/v1/providers/nearby?latitude={lat}&longitude={lon}{extra}");
+    let query =
+        |extra: &str| format!("/api/v1/providers/nearby?latitude={lat}&longitude={lon}{extra}");
     let (status, body) = stack.get(&caller, &query("")).await;
     assert_eq!(status, 200, "{body}");
-    assert!(!body.to_string().contains("15557654321"), "a phone number leaked: {body}");
+    assert!(
+        !body.to_string().contains("15557654321"),
+        "a phone number leaked: {body}"
+    );
     let providers = body["providers"].as_array().expect("providers");
     assert_eq!(
         providers[0],
@@ -255,7 +310,13 @@ async fn nearby_providers_nearest_first_filtered_without_phones() {
     );
     let got: Vec<(Value, Value, Value)> = providers
         .iter()
-        .map(|p| (p["provider_id"].clone(), p["distance_meters"].clone(), p["distance"].clone()))
+        .map(|p| {
+            (
+                p["provider_id"].clone(),
+                p["distance_meters"].clone(),
+                p["distance"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -268,10 +329,22 @@ async fn nearby_providers_nearest_first_filtered_without_phones() {
     );
 
     let ids = |body: &Value| -> Vec<Value> {
-        body["providers"].as_array().expect("providers").iter().map(|p| p["provider_id"].clone()).collect()
+        body["providers"]
+            .as_array()
+            .expect("providers")
+            .iter()
+            .map(|p| p["provider_id"].clone())
+            .collect()
     };
     let (_, body) = stack.get(&caller, &query("&service_type=plumbing")).await;
-    assert_eq!(ids(&body), vec![json!(id_at(300.0)), json!(id_at(1200.0)), json!(id_at(5000.0))]);
+    assert_eq!(
+        ids(&body),
+        vec![
+            json!(id_at(300.0)),
+            json!(id_at(1200.0)),
+            json!(id_at(5000.0))
+        ]
+    );
     let (_, body) = stack.get(&caller, &query("&radius_m=1000")).await;
     assert_eq!(ids(&body), vec![json!(id_at(300.0)), json!(id_at(500.0))]);
     let (_, body) = stack.get(&caller, &query("&radius_m=25000")).await;
@@ -300,7 +373,10 @@ async fn nearby_providers_nearest_first_filtered_without_phones() {
 async fn active_session_needs_a_role_and_is_404_without_one() {
     let stack = Stack::shared().await;
     let user = stack.user();
-    for path in ["/api/v1/sessions/active", "/api/v1/sessions/active?role=admin"] {
+    for path in [
+        "/api/v1/sessions/active",
+        "/api/v1/sessions/active?role=admin",
+    ] {
         let (status, body) = stack.get(&user, path).await;
         assert_eq!(status, 400, "{path} -> {body}");
         validation(&body);

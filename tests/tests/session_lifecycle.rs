@@ -31,7 +31,9 @@ fn is_timestamp(value: &Value) -> bool {
 }
 
 async fn snapshot(stack: &Stack, user: &TestUser, session_id: Uuid) -> Value {
-    let (status, body) = stack.get(user, &format!("/api/v1/sessions/{session_id}")).await;
+    let (status, body) = stack
+        .get(user, &format!("/api/v1/sessions/{session_id}"))
+        .await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -169,17 +171,35 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
         without(own, &["timestamp"]),
         json!({"type": "mediums_selected", "session_id": id, "mediums": mediums, "connection_state": "active", "request_id": "pick"})
     );
-    let told = session.provider_ws.recv_type("seeker_mediums_selected").await;
+    let told = session
+        .provider_ws
+        .recv_type("seeker_mediums_selected")
+        .await;
     assert_eq!(
         without(told, &["timestamp"]),
         json!({"type": "seeker_mediums_selected", "session_id": id, "mediums": mediums, "connection_state": "active",
                "message": "Seeker has selected communication mediums"})
     );
     let row = session_row(stack, id).await;
-    assert_eq!((row.connection_state.as_str(), row.seeker_mediums), ("active", Some(mediums.clone())));
-    let event = event_for(&mut activated, id, Duration::from_secs(5)).await.expect("activated event");
-    assert_eq!((event.kind, event.seeker_id, event.provider_id), (SessionEventKind::Activated, session.seeker.id, session.provider.id));
-    assert_eq!(snapshot(stack, &session.provider, id).await["seeker_mediums"], mediums);
+    assert_eq!(
+        (row.connection_state.as_str(), row.seeker_mediums),
+        ("active", Some(mediums.clone()))
+    );
+    let event = event_for(&mut activated, id, Duration::from_secs(5))
+        .await
+        .expect("activated event");
+    assert_eq!(
+        (event.kind, event.seeker_id, event.provider_id),
+        (
+            SessionEventKind::Activated,
+            session.seeker.id,
+            session.provider.id
+        )
+    );
+    assert_eq!(
+        snapshot(stack, &session.provider, id).await["seeker_mediums"],
+        mediums
+    );
 
     // Selecting again on an active session replaces the mediums and tells both again,
     // without a second activation.
@@ -188,18 +208,42 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
         .seeker_ws
         .send(json!({"type": "medium_selection", "session_id": id, "mediums": fewer}))
         .await;
-    assert_eq!(session.seeker_ws.recv_type("mediums_selected").await["mediums"], fewer);
-    assert_eq!(session.provider_ws.recv_type("seeker_mediums_selected").await["mediums"], fewer);
+    assert_eq!(
+        session.seeker_ws.recv_type("mediums_selected").await["mediums"],
+        fewer
+    );
+    assert_eq!(
+        session
+            .provider_ws
+            .recv_type("seeker_mediums_selected")
+            .await["mediums"],
+        fewer
+    );
     assert_eq!(session_row(stack, id).await.connection_state, "active");
-    assert_eq!(snapshot(stack, &session.provider, id).await["seeker_mediums"], fewer);
-    assert!(event_for(&mut activated, id, SILENCE).await.is_none(), "second activated event");
+    assert_eq!(
+        snapshot(stack, &session.provider, id).await["seeker_mediums"],
+        fewer
+    );
+    assert!(
+        event_for(&mut activated, id, SILENCE).await.is_none(),
+        "second activated event"
+    );
     // Zero mediums is a valid selection.
     session
         .seeker_ws
         .send(json!({"type": "medium_selection", "session_id": id, "mediums": {}}))
         .await;
-    assert_eq!(session.seeker_ws.recv_type("mediums_selected").await["mediums"], json!({}));
-    assert_eq!(session.provider_ws.recv_type("seeker_mediums_selected").await["mediums"], json!({}));
+    assert_eq!(
+        session.seeker_ws.recv_type("mediums_selected").await["mediums"],
+        json!({})
+    );
+    assert_eq!(
+        session
+            .provider_ws
+            .recv_type("seeker_mediums_selected")
+            .await["mediums"],
+        json!({})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,9 +251,13 @@ async fn medium_share_reveals_mediums_to_the_seeker_only_after_and_keeps_the_sta
     let stack = Stack::shared().await;
     let mut session = stack.open_session().await;
     let id = session.session_id;
-    assert_eq!(snapshot(stack, &session.seeker, id).await["provider_mediums"], Value::Null);
+    assert_eq!(
+        snapshot(stack, &session.seeker, id).await["provider_mediums"],
+        Value::Null
+    );
 
-    let mediums = json!({"telegram": "+15550003333", "whatsapp": "+15550003333", "call": "+15550003333"});
+    let mediums =
+        json!({"telegram": "+15550003333", "whatsapp": "+15550003333", "call": "+15550003333"});
     session
         .provider_ws
         .send(json!({"type": "medium_share", "session_id": id, "mediums": mediums, "request_id": "share"}))
@@ -226,17 +274,31 @@ async fn medium_share_reveals_mediums_to_the_seeker_only_after_and_keeps_the_sta
         json!({"type": "provider_mediums_shared", "session_id": id, "mediums": mediums})
     );
     let row = session_row(stack, id).await;
-    assert_eq!((row.connection_state.as_str(), row.provider_mediums), ("waiting", Some(mediums.clone())));
-    assert_eq!(snapshot(stack, &session.seeker, id).await["provider_mediums"], mediums);
-    assert_eq!(snapshot(stack, &session.provider, id).await["provider_mediums"], mediums);
+    assert_eq!(
+        (row.connection_state.as_str(), row.provider_mediums),
+        ("waiting", Some(mediums.clone()))
+    );
+    assert_eq!(
+        snapshot(stack, &session.seeker, id).await["provider_mediums"],
+        mediums
+    );
+    assert_eq!(
+        snapshot(stack, &session.provider, id).await["provider_mediums"],
+        mediums
+    );
     // The provider still sees no seeker mediums (none selected).
-    assert_eq!(snapshot(stack, &session.provider, id).await["seeker_mediums"], Value::Null);
+    assert_eq!(
+        snapshot(stack, &session.provider, id).await["seeker_mediums"],
+        Value::Null
+    );
 
     // Sharing works on an active session too.
     session.activate().await;
     session
         .provider_ws
-        .send(json!({"type": "medium_share", "session_id": id, "mediums": {"call": "+15550004444"}}))
+        .send(
+            json!({"type": "medium_share", "session_id": id, "mediums": {"call": "+15550004444"}}),
+        )
         .await;
     session.provider_ws.recv_type("mediums_shared").await;
     session.seeker_ws.recv_type("provider_mediums_shared").await;
@@ -267,8 +329,22 @@ async fn medium_errors_change_nothing() {
         )
         .await;
     }
-    error_reply(seeker, json!({"type": "medium_selection", "session_id": id, "request_id": "none"}), "validation", INVALID_MEDIUMS).await;
-    for (n, phone) in [json!("12345"), json!("+1234567890123456"), json!("+1 555 000"), json!(5550001111i64)].into_iter().enumerate() {
+    error_reply(
+        seeker,
+        json!({"type": "medium_selection", "session_id": id, "request_id": "none"}),
+        "validation",
+        INVALID_MEDIUMS,
+    )
+    .await;
+    for (n, phone) in [
+        json!("12345"),
+        json!("+1234567890123456"),
+        json!("+1 555 000"),
+        json!(5550001111i64),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         error_reply(
             seeker,
             json!({"type": "medium_selection", "session_id": id, "mediums": {"call": phone}, "request_id": format!("phone-{n}")}),
@@ -277,8 +353,17 @@ async fn medium_errors_change_nothing() {
         )
         .await;
     }
-    error_reply(seeker, json!({"type": "medium_selection", "mediums": {}, "request_id": "sid"}), "validation", "session_id is required").await;
-    for (n, bad) in [json!("not-a-uuid"), json!(Uuid::new_v4())].into_iter().enumerate() {
+    error_reply(
+        seeker,
+        json!({"type": "medium_selection", "mediums": {}, "request_id": "sid"}),
+        "validation",
+        "session_id is required",
+    )
+    .await;
+    for (n, bad) in [json!("not-a-uuid"), json!(Uuid::new_v4())]
+        .into_iter()
+        .enumerate()
+    {
         error_reply(
             seeker,
             json!({"type": "medium_selection", "session_id": bad, "mediums": {}, "request_id": format!("nf-{n}")}),
@@ -287,17 +372,41 @@ async fn medium_errors_change_nothing() {
         )
         .await;
     }
-    error_reply(&mut session.provider_ws, json!({"type": "medium_share", "mediums": {}, "request_id": "p-sid"}), "validation", "session_id is required").await;
+    error_reply(
+        &mut session.provider_ws,
+        json!({"type": "medium_share", "mediums": {}, "request_id": "p-sid"}),
+        "validation",
+        "session_id is required",
+    )
+    .await;
     error_reply(&mut session.provider_ws, json!({"type": "medium_share", "session_id": id, "mediums": {"fax": "+15550001111"}, "request_id": "p-bad"}), "validation", INVALID_MEDIUMS).await;
 
     // Not a party, or a party in the other role: not_found, exactly like an unknown id.
     let stranger = stack.user();
     let mut stranger_seeker = stack.connect(&stranger, Role::Seeker).await;
-    error_reply(&mut stranger_seeker, json!({"type": "medium_selection", "session_id": id, "mediums": {}, "request_id": "s"}), "not_found", "Session not found").await;
+    error_reply(
+        &mut stranger_seeker,
+        json!({"type": "medium_selection", "session_id": id, "mediums": {}, "request_id": "s"}),
+        "not_found",
+        "Session not found",
+    )
+    .await;
     let mut stranger_provider = stack.connect(&stranger, Role::Provider).await;
-    error_reply(&mut stranger_provider, json!({"type": "medium_share", "session_id": id, "mediums": {}, "request_id": "s2"}), "not_found", "Session not found").await;
+    error_reply(
+        &mut stranger_provider,
+        json!({"type": "medium_share", "session_id": id, "mediums": {}, "request_id": "s2"}),
+        "not_found",
+        "Session not found",
+    )
+    .await;
     let mut seeker_as_provider = stack.connect(&session.seeker, Role::Provider).await;
-    error_reply(&mut seeker_as_provider, json!({"type": "medium_share", "session_id": id, "mediums": {}, "request_id": "role"}), "not_found", "Session not found").await;
+    error_reply(
+        &mut seeker_as_provider,
+        json!({"type": "medium_share", "session_id": id, "mediums": {}, "request_id": "role"}),
+        "not_found",
+        "Session not found",
+    )
+    .await;
 
     // Wrong endpoint: the edge refuses the type.
     let provider = &mut session.provider_ws;
@@ -305,15 +414,28 @@ async fn medium_errors_change_nothing() {
         .send(json!({"type": "medium_selection", "session_id": id, "mediums": {}, "request_id": "ep"}))
         .await;
     let reply = provider.recv_type("error").await;
-    assert_eq!((reply["code"].as_str(), reply["request_id"].as_str()), (Some("unknown_type"), Some("ep")));
+    assert_eq!(
+        (reply["code"].as_str(), reply["request_id"].as_str()),
+        (Some("unknown_type"), Some("ep"))
+    );
     session
         .seeker_ws
         .send(json!({"type": "medium_share", "session_id": id, "mediums": {}, "request_id": "ep2"}))
         .await;
-    assert_eq!(session.seeker_ws.recv_type("error").await["code"], "unknown_type");
+    assert_eq!(
+        session.seeker_ws.recv_type("error").await["code"],
+        "unknown_type"
+    );
 
     let row = session_row(stack, id).await;
-    assert_eq!((row.connection_state.as_str(), row.seeker_mediums, row.provider_mediums), ("waiting", None, None));
+    assert_eq!(
+        (
+            row.connection_state.as_str(),
+            row.seeker_mediums,
+            row.provider_mediums
+        ),
+        ("waiting", None, None)
+    );
     session.provider_ws.expect_silence(SILENCE).await;
 
     // After the end: conflict.
@@ -324,9 +446,21 @@ async fn medium_errors_change_nothing() {
     session.seeker_ws.drain_until_close().await;
     session.provider_ws.drain_until_close().await;
     let mut seeker = stack.connect(&session.seeker, Role::Seeker).await;
-    error_reply(&mut seeker, json!({"type": "medium_selection", "session_id": id, "mediums": {}, "request_id": "late"}), "conflict", NOT_OPEN).await;
+    error_reply(
+        &mut seeker,
+        json!({"type": "medium_selection", "session_id": id, "mediums": {}, "request_id": "late"}),
+        "conflict",
+        NOT_OPEN,
+    )
+    .await;
     let mut provider = stack.connect(&session.provider, Role::Provider).await;
-    error_reply(&mut provider, json!({"type": "medium_share", "session_id": id, "mediums": {}, "request_id": "late"}), "conflict", NOT_OPEN).await;
+    error_reply(
+        &mut provider,
+        json!({"type": "medium_share", "session_id": id, "mediums": {}, "request_id": "late"}),
+        "conflict",
+        NOT_OPEN,
+    )
+    .await;
     assert_eq!(session_row(stack, id).await.seeker_mediums, None);
 }
 
@@ -355,43 +489,112 @@ async fn cancel_closes_every_socket_of_both_parties_and_reenables_statuses() {
     let (copy, closed) = seeker_tablet.drain_until_close().await;
     assert_eq!(closed, Closed::Code(1000));
     assert_eq!(
-        copy.into_iter().map(|m| without(m, &["timestamp"])).collect::<Vec<_>>(),
-        vec![json!({"type": "connection_cancelled", "session_id": id, "message": "Connection cancelled successfully"})]
+        copy.into_iter()
+            .map(|m| without(m, &["timestamp"]))
+            .collect::<Vec<_>>(),
+        vec![
+            json!({"type": "connection_cancelled", "session_id": id, "message": "Connection cancelled successfully"})
+        ]
     );
     for ws in [&mut session.provider_ws, &mut provider_tablet] {
         let (told, closed) = ws.drain_until_close().await;
         assert_eq!(closed, Closed::Code(1000));
         assert_eq!(
-            told.into_iter().map(|m| without(m, &["timestamp"])).collect::<Vec<_>>(),
-            vec![json!({"type": "connection_cancelled", "session_id": id, "cancelled_by": "seeker", "message": "Seeker cancelled the connection"})]
+            told.into_iter()
+                .map(|m| without(m, &["timestamp"]))
+                .collect::<Vec<_>>(),
+            vec![
+                json!({"type": "connection_cancelled", "session_id": id, "cancelled_by": "seeker", "message": "Seeker cancelled the connection"})
+            ]
         );
     }
 
     let row = session_row(stack, id).await;
-    assert_eq!((row.connection_state.as_str(), row.cancelled_by.as_deref(), row.status.as_str()), ("cancelled", Some("seeker"), "cancelled"));
+    assert_eq!(
+        (
+            row.connection_state.as_str(),
+            row.cancelled_by.as_deref(),
+            row.status.as_str()
+        ),
+        ("cancelled", Some("seeker"), "cancelled")
+    );
     let cancelled_at = row.cancelled_at.expect("cancelled_at");
-    assert_eq!(chat_expiry(stack, message).await, Some(cancelled_at + TimeDelta::hours(24)));
-    assert_eq!(flag(stack, &session.provider, "/api/v1/provider/status", "is_active").await, true);
-    assert_eq!(flag(stack, &session.seeker, "/api/v1/seeker/search", "is_searching").await, true);
-    let event = event_for(&mut cancelled, id, Duration::from_secs(5)).await.expect("cancelled event");
+    assert_eq!(
+        chat_expiry(stack, message).await,
+        Some(cancelled_at + TimeDelta::hours(24))
+    );
+    assert_eq!(
+        flag(
+            stack,
+            &session.provider,
+            "/api/v1/provider/status",
+            "is_active"
+        )
+        .await,
+        true
+    );
+    assert_eq!(
+        flag(
+            stack,
+            &session.seeker,
+            "/api/v1/seeker/search",
+            "is_searching"
+        )
+        .await,
+        true
+    );
+    let event = event_for(&mut cancelled, id, Duration::from_secs(5))
+        .await
+        .expect("cancelled event");
     assert_eq!(
         (event.kind, event.by, event.at.0.timestamp_millis()),
-        (SessionEventKind::Cancelled, Some(Role::Seeker), cancelled_at.timestamp_millis())
+        (
+            SessionEventKind::Cancelled,
+            Some(Role::Seeker),
+            cancelled_at.timestamp_millis()
+        )
     );
 
     let view = snapshot(stack, &session.provider, id).await;
-    assert_eq!((view["connection_state"].as_str(), view["cancelled_by"].as_str()), (Some("cancelled"), Some("seeker")));
+    assert_eq!(
+        (
+            view["connection_state"].as_str(),
+            view["cancelled_by"].as_str()
+        ),
+        (Some("cancelled"), Some("seeker"))
+    );
     assert!(is_timestamp(&view["cancelled_at"]));
     for role in ["seeker", "provider"] {
-        let user = if role == "seeker" { &session.seeker } else { &session.provider };
-        let (status, _) = stack.get(user, &format!("/api/v1/sessions/active?role={role}")).await;
+        let user = if role == "seeker" {
+            &session.seeker
+        } else {
+            &session.provider
+        };
+        let (status, _) = stack
+            .get(user, &format!("/api/v1/sessions/active?role={role}"))
+            .await;
         assert_eq!(status, 404);
     }
     // Ending twice: conflict, and nothing moves.
     let mut provider = stack.connect(&session.provider, Role::Provider).await;
-    error_reply(&mut provider, json!({"type": "cancel_connection", "session_id": id, "request_id": "again"}), "conflict", NOT_OPEN).await;
-    error_reply(&mut provider, json!({"type": "finish_service", "session_id": id, "request_id": "again2"}), "conflict", NOT_OPEN).await;
-    assert_eq!(session_row(stack, id).await.cancelled_at, Some(cancelled_at));
+    error_reply(
+        &mut provider,
+        json!({"type": "cancel_connection", "session_id": id, "request_id": "again"}),
+        "conflict",
+        NOT_OPEN,
+    )
+    .await;
+    error_reply(
+        &mut provider,
+        json!({"type": "finish_service", "session_id": id, "request_id": "again2"}),
+        "conflict",
+        NOT_OPEN,
+    )
+    .await;
+    assert_eq!(
+        session_row(stack, id).await.cancelled_at,
+        Some(cancelled_at)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -404,17 +607,53 @@ async fn provider_cancels_a_waiting_session() {
         .send(json!({"type": "cancel_connection", "session_id": id}))
         .await;
     let (own, closed) = session.provider_ws.drain_until_close().await;
-    assert_eq!((own.len(), own[0]["message"].as_str(), closed), (1, Some("Connection cancelled successfully"), Closed::Code(1000)));
+    assert_eq!(
+        (own.len(), own[0]["message"].as_str(), closed),
+        (
+            1,
+            Some("Connection cancelled successfully"),
+            Closed::Code(1000)
+        )
+    );
     let (told, closed) = session.seeker_ws.drain_until_close().await;
     assert_eq!(closed, Closed::Code(1000));
     assert_eq!(
-        told.into_iter().map(|m| without(m, &["timestamp"])).collect::<Vec<_>>(),
-        vec![json!({"type": "connection_cancelled", "session_id": id, "cancelled_by": "provider", "message": "Provider cancelled the connection"})]
+        told.into_iter()
+            .map(|m| without(m, &["timestamp"]))
+            .collect::<Vec<_>>(),
+        vec![
+            json!({"type": "connection_cancelled", "session_id": id, "cancelled_by": "provider", "message": "Provider cancelled the connection"})
+        ]
     );
     let row = session_row(stack, id).await;
-    assert_eq!((row.connection_state.as_str(), row.cancelled_by.as_deref(), row.status.as_str()), ("cancelled", Some("provider"), "cancelled"));
-    assert_eq!(flag(stack, &session.provider, "/api/v1/provider/status", "is_active").await, true);
-    assert_eq!(flag(stack, &session.seeker, "/api/v1/seeker/search", "is_searching").await, true);
+    assert_eq!(
+        (
+            row.connection_state.as_str(),
+            row.cancelled_by.as_deref(),
+            row.status.as_str()
+        ),
+        ("cancelled", Some("provider"), "cancelled")
+    );
+    assert_eq!(
+        flag(
+            stack,
+            &session.provider,
+            "/api/v1/provider/status",
+            "is_active"
+        )
+        .await,
+        true
+    );
+    assert_eq!(
+        flag(
+            stack,
+            &session.seeker,
+            "/api/v1/seeker/search",
+            "is_searching"
+        )
+        .await,
+        true
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,7 +678,13 @@ async fn provider_finish_keeps_statuses_off_and_refuses_a_rating() {
         let reply = session.provider_ws.recv_type("error").await;
         assert_eq!(reply["code"], "validation", "{reply}");
     }
-    error_reply(&mut session.provider_ws, json!({"type": "finish_service", "request_id": "sid"}), "validation", "session_id is required").await;
+    error_reply(
+        &mut session.provider_ws,
+        json!({"type": "finish_service", "request_id": "sid"}),
+        "validation",
+        "session_id is required",
+    )
+    .await;
     assert_eq!(session_row(stack, id).await.connection_state, "active");
 
     session
@@ -449,34 +694,76 @@ async fn provider_finish_keeps_statuses_off_and_refuses_a_rating() {
     let (own, closed) = session.provider_ws.drain_until_close().await;
     assert_eq!(closed, Closed::Code(1000));
     assert_eq!(
-        own.into_iter().map(|m| without(m, &["timestamp"])).collect::<Vec<_>>(),
-        vec![json!({"type": "service_finished", "session_id": id, "message": "Service marked as finished successfully", "request_id": "done"})]
+        own.into_iter()
+            .map(|m| without(m, &["timestamp"]))
+            .collect::<Vec<_>>(),
+        vec![
+            json!({"type": "service_finished", "session_id": id, "message": "Service marked as finished successfully", "request_id": "done"})
+        ]
     );
     for ws in [&mut session.seeker_ws, &mut seeker_tablet] {
         let (told, closed) = ws.drain_until_close().await;
         assert_eq!(closed, Closed::Code(1000));
         assert_eq!(
-            told.into_iter().map(|m| without(m, &["timestamp"])).collect::<Vec<_>>(),
-            vec![json!({"type": "service_finished", "session_id": id, "finished_by": "provider", "message": "Provider marked the service as finished"})]
+            told.into_iter()
+                .map(|m| without(m, &["timestamp"]))
+                .collect::<Vec<_>>(),
+            vec![
+                json!({"type": "service_finished", "session_id": id, "finished_by": "provider", "message": "Provider marked the service as finished"})
+            ]
         );
     }
     let row = session_row(stack, id).await;
     assert_eq!(
-        (row.connection_state.as_str(), row.completed_by.as_deref(), row.status.as_str(), row.rating_stars),
+        (
+            row.connection_state.as_str(),
+            row.completed_by.as_deref(),
+            row.status.as_str(),
+            row.rating_stars
+        ),
         ("completed", Some("provider"), "completed", None)
     );
     let completed_at = row.completed_at.expect("completed_at");
-    assert_eq!(chat_expiry(stack, message).await, Some(completed_at + TimeDelta::hours(24)));
+    assert_eq!(
+        chat_expiry(stack, message).await,
+        Some(completed_at + TimeDelta::hours(24))
+    );
     // Finishing does not put anyone back on the market.
-    assert_eq!(flag(stack, &session.provider, "/api/v1/provider/status", "is_active").await, false);
-    assert_eq!(flag(stack, &session.seeker, "/api/v1/seeker/search", "is_searching").await, false);
-    let event = event_for(&mut completed, id, Duration::from_secs(5)).await.expect("completed event");
+    assert_eq!(
+        flag(
+            stack,
+            &session.provider,
+            "/api/v1/provider/status",
+            "is_active"
+        )
+        .await,
+        false
+    );
+    assert_eq!(
+        flag(
+            stack,
+            &session.seeker,
+            "/api/v1/seeker/search",
+            "is_searching"
+        )
+        .await,
+        false
+    );
+    let event = event_for(&mut completed, id, Duration::from_secs(5))
+        .await
+        .expect("completed event");
     assert_eq!(
         (event.by, event.at.0.timestamp_millis()),
         (Some(Role::Provider), completed_at.timestamp_millis())
     );
     let view = snapshot(stack, &session.seeker, id).await;
-    assert_eq!((view["connection_state"].as_str(), view["completed_by"].as_str()), (Some("completed"), Some("provider")));
+    assert_eq!(
+        (
+            view["connection_state"].as_str(),
+            view["completed_by"].as_str()
+        ),
+        (Some("completed"), Some("provider"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -500,38 +787,85 @@ async fn seeker_finish_with_rating_visible_to_the_seeker_only() {
             .send(json!({"type": "finish_service", "session_id": id, "rating_stars": stars, "rating_description": description, "request_id": format!("bad-{n}")}))
             .await;
         let reply = session.seeker_ws.recv_type("error").await;
-        assert_eq!((reply["code"].as_str(), reply["request_id"].as_str()), (Some("validation"), Some(format!("bad-{n}").as_str())), "{reply}");
+        assert_eq!(
+            (reply["code"].as_str(), reply["request_id"].as_str()),
+            (Some("validation"), Some(format!("bad-{n}").as_str())),
+            "{reply}"
+        );
     }
     let row = session_row(stack, id).await;
-    assert_eq!((row.connection_state.as_str(), row.rating_stars), ("active", None));
+    assert_eq!(
+        (row.connection_state.as_str(), row.rating_stars),
+        ("active", None)
+    );
 
     session
         .seeker_ws
         .send(json!({"type": "finish_service", "session_id": id, "rating_stars": 4, "rating_description": "Quick and tidy"}))
         .await;
     let (own, closed) = session.seeker_ws.drain_until_close().await;
-    assert_eq!((own.len(), own[0]["message"].as_str(), closed), (1, Some("Service marked as finished successfully"), Closed::Code(1000)));
+    assert_eq!(
+        (own.len(), own[0]["message"].as_str(), closed),
+        (
+            1,
+            Some("Service marked as finished successfully"),
+            Closed::Code(1000)
+        )
+    );
     let (told, closed) = session.provider_ws.drain_until_close().await;
     assert_eq!(closed, Closed::Code(1000));
     assert_eq!(
-        told.into_iter().map(|m| without(m, &["timestamp"])).collect::<Vec<_>>(),
-        vec![json!({"type": "service_finished", "session_id": id, "finished_by": "seeker", "message": "Seeker marked the service as finished"})]
+        told.into_iter()
+            .map(|m| without(m, &["timestamp"]))
+            .collect::<Vec<_>>(),
+        vec![
+            json!({"type": "service_finished", "session_id": id, "finished_by": "seeker", "message": "Seeker marked the service as finished"})
+        ]
     );
     let seeker_view = snapshot(stack, &session.seeker, id).await;
-    assert_eq!((seeker_view["rating_stars"].clone(), seeker_view["rating_description"].clone()), (json!(4), json!("Quick and tidy")));
+    assert_eq!(
+        (
+            seeker_view["rating_stars"].clone(),
+            seeker_view["rating_description"].clone()
+        ),
+        (json!(4), json!("Quick and tidy"))
+    );
     assert!(is_timestamp(&seeker_view["rated_at"]));
     assert_eq!(seeker_view["completed_by"], "seeker");
     let provider_view = snapshot(stack, &session.provider, id).await;
     for key in ["rating_stars", "rating_description", "rated_at"] {
-        assert!(provider_view.get(key).is_none(), "provider sees {key}: {provider_view}");
+        assert!(
+            provider_view.get(key).is_none(),
+            "provider sees {key}: {provider_view}"
+        );
     }
     assert!(!provider_view.to_string().contains("Quick and tidy"));
 
     // Rated once already.
     let path = format!("/api/v1/sessions/{id}/rating");
-    let (status, body) = stack.http(Some(&session.seeker), "POST", &path, Some(json!({"rating_stars": 5}))).await;
-    assert_eq!((status, body), (409, json!({"error": "Session has already been rated", "code": "conflict"})));
-    let (status, body) = stack.http(Some(&session.provider), "POST", &path, Some(json!({"rating_stars": 1}))).await;
+    let (status, body) = stack
+        .http(
+            Some(&session.seeker),
+            "POST",
+            &path,
+            Some(json!({"rating_stars": 5})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            409,
+            json!({"error": "Session has already been rated", "code": "conflict"})
+        )
+    );
+    let (status, body) = stack
+        .http(
+            Some(&session.provider),
+            "POST",
+            &path,
+            Some(json!({"rating_stars": 1})),
+        )
+        .await;
     assert_eq!((status, body["code"].clone()), (403, json!("forbidden")));
     assert_eq!(session_row(stack, id).await.rating_stars, Some(4));
 }
@@ -551,7 +885,10 @@ async fn rating_endpoint_rules() {
     // Not completed yet.
     assert_eq!(
         rate(&session.seeker, json!({"rating_stars": 5})).await,
-        (409, json!({"error": "Only a completed session can be rated", "code": "conflict"}))
+        (
+            409,
+            json!({"error": "Only a completed session can be rated", "code": "conflict"})
+        )
     );
     session
         .provider_ws
@@ -563,15 +900,26 @@ async fn rating_endpoint_rules() {
     let stranger = stack.user();
     assert_eq!(
         rate(&stranger, json!({"rating_stars": 5})).await,
-        (404, json!({"error": "Session not found", "code": "not_found"}))
+        (
+            404,
+            json!({"error": "Session not found", "code": "not_found"})
+        )
     );
     let (status, body) = stack
-        .http(Some(&session.seeker), "POST", "/api/v1/sessions/nope/rating", Some(json!({"rating_stars": 5})))
+        .http(
+            Some(&session.seeker),
+            "POST",
+            "/api/v1/sessions/nope/rating",
+            Some(json!({"rating_stars": 5})),
+        )
         .await;
     assert_eq!((status, body["code"].clone()), (404, json!("not_found")));
     assert_eq!(
         rate(&session.provider, json!({"rating_stars": 5})).await,
-        (403, json!({"error": "Only the seeker can rate a session", "code": "forbidden"}))
+        (
+            403,
+            json!({"error": "Only the seeker can rate a session", "code": "forbidden"})
+        )
     );
     for bad in [
         json!({}),
@@ -584,11 +932,19 @@ async fn rating_endpoint_rules() {
         json!({"rating_description": "no stars"}),
     ] {
         let (status, body) = rate(&session.seeker, bad.clone()).await;
-        assert_eq!((status, body["code"].clone()), (400, json!("validation")), "{bad} -> {body}");
+        assert_eq!(
+            (status, body["code"].clone()),
+            (400, json!("validation")),
+            "{bad} -> {body}"
+        );
     }
     assert_eq!(session_row(stack, id).await.rating_stars, None);
 
-    let (status, body) = rate(&session.seeker, json!({"rating_stars": 5, "rating_description": "Great"})).await;
+    let (status, body) = rate(
+        &session.seeker,
+        json!({"rating_stars": 5, "rating_description": "Great"}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert!(is_timestamp(&body["rated_at"]));
     assert_eq!(
@@ -597,11 +953,25 @@ async fn rating_endpoint_rules() {
     );
     assert_eq!(
         rate(&session.seeker, json!({"rating_stars": 1})).await,
-        (409, json!({"error": "Session has already been rated", "code": "conflict"}))
+        (
+            409,
+            json!({"error": "Session has already been rated", "code": "conflict"})
+        )
     );
     let view = snapshot(stack, &session.seeker, id).await;
-    assert_eq!((view["rating_stars"].clone(), view["rating_description"].clone()), (json!(5), json!("Great")));
-    assert!(snapshot(stack, &session.provider, id).await.get("rating_stars").is_none());
+    assert_eq!(
+        (
+            view["rating_stars"].clone(),
+            view["rating_description"].clone()
+        ),
+        (json!(5), json!("Great"))
+    );
+    assert!(
+        snapshot(stack, &session.provider, id)
+            .await
+            .get("rating_stars")
+            .is_none()
+    );
 
     // More than 24 h after completion: too late. A cancelled session: never.
     let mut late = stack.active_session().await;
@@ -610,15 +980,26 @@ async fn rating_endpoint_rules() {
         .await;
     late.seeker_ws.drain_until_close().await;
     late.provider_ws.drain_until_close().await;
-    sqlx::query("UPDATE work_sessions SET completed_at = now() - interval '25 hours' WHERE id = $1")
-        .bind(late.session_id)
-        .execute(&stack.db)
-        .await
-        .expect("age completion");
+    sqlx::query(
+        "UPDATE work_sessions SET completed_at = now() - interval '25 hours' WHERE id = $1",
+    )
+    .bind(late.session_id)
+    .execute(&stack.db)
+    .await
+    .expect("age completion");
     let (status, body) = stack
-        .http(Some(&late.seeker), "POST", &format!("/api/v1/sessions/{}/rating", late.session_id), Some(json!({"rating_stars": 3})))
+        .http(
+            Some(&late.seeker),
+            "POST",
+            &format!("/api/v1/sessions/{}/rating", late.session_id),
+            Some(json!({"rating_stars": 3})),
+        )
         .await;
-    assert_eq!((status, body["code"].clone()), (409, json!("conflict")), "{body}");
+    assert_eq!(
+        (status, body["code"].clone()),
+        (409, json!("conflict")),
+        "{body}"
+    );
     assert_eq!(session_row(stack, late.session_id).await.rating_stars, None);
 
     let mut gone = stack.open_session().await;
@@ -627,9 +1008,20 @@ async fn rating_endpoint_rules() {
         .await;
     gone.seeker_ws.drain_until_close().await;
     let (status, body) = stack
-        .http(Some(&gone.seeker), "POST", &format!("/api/v1/sessions/{}/rating", gone.session_id), Some(json!({"rating_stars": 3})))
+        .http(
+            Some(&gone.seeker),
+            "POST",
+            &format!("/api/v1/sessions/{}/rating", gone.session_id),
+            Some(json!({"rating_stars": 3})),
+        )
         .await;
-    assert_eq!((status, body), (409, json!({"error": "Only a completed session can be rated", "code": "conflict"})));
+    assert_eq!(
+        (status, body),
+        (
+            409,
+            json!({"error": "Only a completed session can be rated", "code": "conflict"})
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -644,41 +1036,91 @@ async fn another_users_session_is_invisible() {
         format!("/api/v1/sessions/{}", Uuid::new_v4()),
         "/api/v1/sessions/not-a-uuid".to_string(),
     ] {
-        assert_eq!(stack.get(&stranger, &path).await, (404, not_found.clone()), "{path}");
+        assert_eq!(
+            stack.get(&stranger, &path).await,
+            (404, not_found.clone()),
+            "{path}"
+        );
     }
-    let (status, _) = stack.get(&stranger, &format!("/api/v1/work-orders/{}", session.work_id)).await;
+    let (status, _) = stack
+        .get(
+            &stranger,
+            &format!("/api/v1/work-orders/{}", session.work_id),
+        )
+        .await;
     assert_eq!(status, 404);
 
     for role in [Role::Seeker, Role::Provider] {
         let mut ws = stack.connect(&stranger, role).await;
-        for (n, kind) in ["cancel_connection", "finish_service"].into_iter().enumerate() {
-            error_reply(&mut ws, json!({"type": kind, "session_id": id, "request_id": format!("x{n}")}), "not_found", "Session not found").await;
+        for (n, kind) in ["cancel_connection", "finish_service"]
+            .into_iter()
+            .enumerate()
+        {
+            error_reply(
+                &mut ws,
+                json!({"type": kind, "session_id": id, "request_id": format!("x{n}")}),
+                "not_found",
+                "Session not found",
+            )
+            .await;
         }
     }
     // The session's own provider, on the seeker endpoint, is not its seeker.
     let mut wrong_role = stack.connect(&session.provider, Role::Seeker).await;
-    error_reply(&mut wrong_role, json!({"type": "cancel_connection", "session_id": id, "request_id": "r"}), "not_found", "Session not found").await;
-    let (status, _) = stack.get(&session.provider, "/api/v1/sessions/active?role=seeker").await;
+    error_reply(
+        &mut wrong_role,
+        json!({"type": "cancel_connection", "session_id": id, "request_id": "r"}),
+        "not_found",
+        "Session not found",
+    )
+    .await;
+    let (status, _) = stack
+        .get(&session.provider, "/api/v1/sessions/active?role=seeker")
+        .await;
     assert_eq!(status, 404);
 
     assert_eq!(session_row(stack, id).await.connection_state, "active");
     session.seeker_ws.expect_silence(SILENCE).await;
-    session.provider_ws.expect_silence(Duration::from_millis(50)).await;
+    session
+        .provider_ws
+        .expect_silence(Duration::from_millis(50))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn active_session_snapshot_follows_the_role() {
     let stack = Stack::shared().await;
     let session = stack.open_session().await;
-    let (status, seeker_view) = stack.get(&session.seeker, "/api/v1/sessions/active?role=seeker").await;
+    let (status, seeker_view) = stack
+        .get(&session.seeker, "/api/v1/sessions/active?role=seeker")
+        .await;
     assert_eq!(status, 200, "{seeker_view}");
-    assert_eq!((seeker_view["session_id"].clone(), seeker_view["role"].as_str()), (json!(session.session_id), Some("seeker")));
-    assert_eq!(seeker_view, snapshot(stack, &session.seeker, session.session_id).await);
-    let (status, provider_view) = stack.get(&session.provider, "/api/v1/sessions/active?role=provider").await;
+    assert_eq!(
+        (
+            seeker_view["session_id"].clone(),
+            seeker_view["role"].as_str()
+        ),
+        (json!(session.session_id), Some("seeker"))
+    );
+    assert_eq!(
+        seeker_view,
+        snapshot(stack, &session.seeker, session.session_id).await
+    );
+    let (status, provider_view) = stack
+        .get(&session.provider, "/api/v1/sessions/active?role=provider")
+        .await;
     assert_eq!(status, 200);
-    assert_eq!((provider_view["work_id"].as_i64(), provider_view["role"].as_str()), (Some(session.work_id), Some("provider")));
+    assert_eq!(
+        (
+            provider_view["work_id"].as_i64(),
+            provider_view["role"].as_str()
+        ),
+        (Some(session.work_id), Some("provider"))
+    );
     assert!(provider_view.get("rating_stars").is_none());
-    let (status, _) = stack.get(&session.seeker, "/api/v1/sessions/active?role=provider").await;
+    let (status, _) = stack
+        .get(&session.seeker, "/api/v1/sessions/active?role=provider")
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -692,9 +1134,25 @@ async fn request_id_is_echoed_on_direct_answers_only() {
         .provider_ws
         .send(json!({"type": "medium_share", "session_id": id, "mediums": {}, "request_id": rid}))
         .await;
-    assert_eq!(session.provider_ws.recv_type("mediums_shared").await["request_id"], rid.as_str());
-    assert!(session.seeker_ws.recv_type("provider_mediums_shared").await.get("request_id").is_none());
-    error_reply(&mut session.seeker_ws, json!({"type": "cancel_connection", "request_id": "e-1"}), "validation", "session_id is required").await;
+    assert_eq!(
+        session.provider_ws.recv_type("mediums_shared").await["request_id"],
+        rid.as_str()
+    );
+    assert!(
+        session
+            .seeker_ws
+            .recv_type("provider_mediums_shared")
+            .await
+            .get("request_id")
+            .is_none()
+    );
+    error_reply(
+        &mut session.seeker_ws,
+        json!({"type": "cancel_connection", "request_id": "e-1"}),
+        "validation",
+        "session_id is required",
+    )
+    .await;
     // Without a request_id, answers carry none.
     session
         .seeker_ws

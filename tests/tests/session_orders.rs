@@ -135,27 +135,50 @@ async fn create_order_404_and_409_rules() {
 
     // Unknown provider.
     let (status, body) = post_order(stack, &seeker, order_body(Uuid::new_v4(), 1.0, 1.0)).await;
-    assert_eq!((status, body), (404, json!({"error": "Provider not found", "code": "not_found"})));
+    assert_eq!(
+        (status, body),
+        (
+            404,
+            json!({"error": "Provider not found", "code": "not_found"})
+        )
+    );
 
     // Known user who never set a provider status.
     let never = stack.user();
     assert_eq!(stack.get(&never, "/api/v1/profile").await.0, 200);
     let (status, body) = post_order(stack, &seeker, order_body(never.id, 1.0, 1.0)).await;
-    assert_eq!((status, body["code"].clone()), (409, json!("conflict")), "{body}");
+    assert_eq!(
+        (status, body["code"].clone()),
+        (409, json!("conflict")),
+        "{body}"
+    );
 
     // Inactive provider.
     let inactive = stack.user();
     stack.make_active_provider(&inactive, 1.0, 1.0).await;
     let (status, _) = stack
-        .http(Some(&inactive), "PUT", "/api/v1/provider/status", Some(json!({"is_active": false})))
+        .http(
+            Some(&inactive),
+            "PUT",
+            "/api/v1/provider/status",
+            Some(json!({"is_active": false})),
+        )
         .await;
     assert_eq!(status, 200);
     let (status, body) = post_order(stack, &seeker, order_body(inactive.id, 1.0, 1.0)).await;
-    assert_eq!((status, body["code"].clone()), (409, json!("conflict")), "{body}");
+    assert_eq!(
+        (status, body["code"].clone()),
+        (409, json!("conflict")),
+        "{body}"
+    );
 
     // Ordering from oneself.
     let (status, body) = post_order(stack, &inactive, order_body(inactive.id, 1.0, 1.0)).await;
-    assert_eq!((status, body["code"].clone()), (409, json!("conflict")), "{body}");
+    assert_eq!(
+        (status, body["code"].clone()),
+        (409, json!("conflict")),
+        "{body}"
+    );
     assert_eq!(orders_of(stack, &seeker).await, 0);
 
     // A provider in a waiting session, and a seeker in one.
@@ -166,14 +189,20 @@ async fn create_order_404_and_409_rules() {
     let (status, body) = post_order(stack, &seeker, order_body(busy_provider.id, 1.0, 1.0)).await;
     assert_eq!(
         (status, body),
-        (409, json!({"error": "Provider already has a waiting or active session", "code": "conflict"}))
+        (
+            409,
+            json!({"error": "Provider already has a waiting or active session", "code": "conflict"})
+        )
     );
     let free = stack.user();
     stack.make_active_provider(&free, 52.5, 13.4).await;
     let (status, body) = post_order(stack, &session.seeker, order_body(free.id, 1.0, 1.0)).await;
     assert_eq!(
         (status, body),
-        (409, json!({"error": "Seeker already has a waiting or active session", "code": "conflict"}))
+        (
+            409,
+            json!({"error": "Seeker already has a waiting or active session", "code": "conflict"})
+        )
     );
     assert_eq!(orders_of(stack, &seeker).await, 0);
     assert_eq!(orders_of(stack, &session.seeker).await, 1);
@@ -199,8 +228,12 @@ async fn work_assigned_carries_seeker_details_and_distance_to_every_device() {
     let mut tablet = stack.connect(&provider, Role::Provider).await;
     let mut seeker_ws = stack.connect(&seeker, Role::Seeker).await;
 
-    let (status, created) =
-        post_order(stack, &seeker, order_body(provider.id, lat + 2500.0 / M_PER_DEG, lon)).await;
+    let (status, created) = post_order(
+        stack,
+        &seeker,
+        order_body(provider.id, lat + 2500.0 / M_PER_DEG, lon),
+    )
+    .await;
     assert_eq!(status, 201, "{created}");
     let id = work_id(&created);
     assert_eq!(created["status"], "pending");
@@ -210,7 +243,10 @@ async fn work_assigned_carries_seeker_details_and_distance_to_every_device() {
     for ws in [&mut phone, &mut tablet] {
         let mut assigned = ws.recv_type("work_assigned").await;
         assert!(is_timestamp(&assigned["timestamp"]));
-        assigned.as_object_mut().expect("object").remove("timestamp");
+        assigned
+            .as_object_mut()
+            .expect("object")
+            .remove("timestamp");
         assert_eq!(
             assigned,
             json!({
@@ -223,11 +259,18 @@ async fn work_assigned_carries_seeker_details_and_distance_to_every_device() {
         );
     }
     // Metres below 1 km.
-    let (status, near) =
-        post_order(stack, &seeker, order_body(provider.id, lat + 450.0 / M_PER_DEG, lon)).await;
+    let (status, near) = post_order(
+        stack,
+        &seeker,
+        order_body(provider.id, lat + 450.0 / M_PER_DEG, lon),
+    )
+    .await;
     assert_eq!(status, 201);
     let assigned = phone.recv_type("work_assigned").await;
-    assert_eq!((assigned["work_id"].clone(), assigned["distance"].clone()), (near["work_id"].clone(), json!("450 meters")));
+    assert_eq!(
+        (assigned["work_id"].clone(), assigned["distance"].clone()),
+        (near["work_id"].clone(), json!("450 meters"))
+    );
     tablet.recv_type("work_assigned").await;
     seeker_ws.expect_silence(SILENCE).await;
 
@@ -238,12 +281,26 @@ async fn work_assigned_carries_seeker_details_and_distance_to_every_device() {
         "session_id": null, "created_at": created["created_at"], "responded_at": null,
     });
     for user in [&seeker, &provider] {
-        assert_eq!(stack.get(user, &format!("/api/v1/work-orders/{id}")).await, (200, expected.clone()));
+        assert_eq!(
+            stack.get(user, &format!("/api/v1/work-orders/{id}")).await,
+            (200, expected.clone())
+        );
     }
     let stranger = stack.user();
-    for path in [format!("/api/v1/work-orders/{id}"), "/api/v1/work-orders/abc".to_string(), "/api/v1/work-orders/999999999999".to_string()] {
+    for path in [
+        format!("/api/v1/work-orders/{id}"),
+        "/api/v1/work-orders/abc".to_string(),
+        "/api/v1/work-orders/999999999999".to_string(),
+    ] {
         let (status, body) = stack.get(&stranger, &path).await;
-        assert_eq!((status, body), (404, json!({"error": "Work order not found", "code": "not_found"})), "{path}");
+        assert_eq!(
+            (status, body),
+            (
+                404,
+                json!({"error": "Work order not found", "code": "not_found"})
+            ),
+            "{path}"
+        );
     }
 }
 
@@ -256,7 +313,8 @@ async fn pending_orders_are_resent_on_connect_oldest_first() {
     let mut seekers = Vec::new();
     for _ in 0..3 {
         let seeker = stack.user();
-        let (status, body) = post_order(stack, &seeker, order_body(provider.id, 52.52, 13.405)).await;
+        let (status, body) =
+            post_order(stack, &seeker, order_body(provider.id, 52.52, 13.405)).await;
         assert_eq!(status, 201);
         ids.push(work_id(&body));
         seekers.push(seeker);
@@ -267,7 +325,10 @@ async fn pending_orders_are_resent_on_connect_oldest_first() {
     let mut first = stack.connect(&provider, Role::Provider).await;
     let a = first.recv_type("work_assigned").await;
     let b = first.recv_type("work_assigned").await;
-    assert_eq!((a["work_id"].as_i64(), b["work_id"].as_i64()), (Some(ids[0]), Some(ids[1])));
+    assert_eq!(
+        (a["work_id"].as_i64(), b["work_id"].as_i64()),
+        (Some(ids[0]), Some(ids[1]))
+    );
     assert_eq!(a["seeker_name"], seekers[0].name.as_str());
     assert_eq!(a["distance"], "2.2 km");
     assert!(a.get("request_id").is_none());
@@ -297,7 +358,12 @@ async fn accept_opens_a_waiting_session_and_takes_both_off_the_market() {
     let provider = stack.user();
     stack.make_active_provider(&provider, 52.5, 13.4).await;
     let (status, _) = stack
-        .http(Some(&seeker), "PUT", "/api/v1/seeker/search", Some(json!({"is_searching": true})))
+        .http(
+            Some(&seeker),
+            "PUT",
+            "/api/v1/seeker/search",
+            Some(json!({"is_searching": true})),
+        )
         .await;
     assert_eq!(status, 200);
     let mut provider_ws = stack.connect(&provider, Role::Provider).await;
@@ -318,7 +384,10 @@ async fn accept_opens_a_waiting_session_and_takes_both_off_the_market() {
         .send(json!({"type": "work_response", "work_id": id, "accepted": true, "request_id": "acc-1"}))
         .await;
     let mut own = provider_ws.recv_type("work_accepted").await;
-    let session_id = own["session_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).expect("session_id");
+    let session_id = own["session_id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .expect("session_id");
     assert!(is_timestamp(&own["timestamp"]));
     own.as_object_mut().expect("object").remove("timestamp");
     assert_eq!(
@@ -340,11 +409,20 @@ async fn accept_opens_a_waiting_session_and_takes_both_off_the_market() {
 
     let event = event_for(&mut events, session_id).await;
     assert_eq!(
-        (event.kind, event.work_id, event.seeker_id, event.provider_id, event.by),
+        (
+            event.kind,
+            event.work_id,
+            event.seeker_id,
+            event.provider_id,
+            event.by
+        ),
         (SessionEventKind::Accepted, id, seeker.id, provider.id, None)
     );
 
-    assert_eq!(order_row(stack, id).await, ("accepted".into(), Some(session_id), true));
+    assert_eq!(
+        order_row(stack, id).await,
+        ("accepted".into(), Some(session_id), true)
+    );
     let (state, s_id, p_id): (String, Uuid, Uuid) = sqlx::query_as(
         "SELECT connection_state, seeker_id, provider_id FROM work_sessions WHERE id = $1 AND work_id = $2",
     )
@@ -353,14 +431,26 @@ async fn accept_opens_a_waiting_session_and_takes_both_off_the_market() {
     .fetch_one(&stack.db)
     .await
     .expect("session row");
-    assert_eq!((state.as_str(), s_id, p_id), ("waiting", seeker.id, provider.id));
+    assert_eq!(
+        (state.as_str(), s_id, p_id),
+        ("waiting", seeker.id, provider.id)
+    );
     let (_, status) = stack.get(&provider, "/api/v1/provider/status").await;
     assert_eq!(status["is_active"], false);
-    assert_eq!(status["service_types"], json!(["plumbing"]), "other fields kept");
+    assert_eq!(
+        status["service_types"],
+        json!(["plumbing"]),
+        "other fields kept"
+    );
     let (_, search) = stack.get(&seeker, "/api/v1/seeker/search").await;
     assert_eq!(search["is_searching"], false);
-    let (_, order) = stack.get(&seeker, &format!("/api/v1/work-orders/{id}")).await;
-    assert_eq!((order["status"].clone(), order["session_id"].clone()), (json!("accepted"), json!(session_id)));
+    let (_, order) = stack
+        .get(&seeker, &format!("/api/v1/work-orders/{id}"))
+        .await;
+    assert_eq!(
+        (order["status"].clone(), order["session_id"].clone()),
+        (json!("accepted"), json!(session_id))
+    );
     assert!(is_timestamp(&order["responded_at"]));
 
     // Answering again: conflict either way.
@@ -381,7 +471,12 @@ async fn reject_tells_the_seeker_who_declined() {
     let seeker = stack.user();
     let provider = stack.user();
     let (status, _) = stack
-        .http(Some(&provider), "PUT", "/api/v1/profile", Some(json!({"display_name": "Bob the Plumber", "mobile": "+15550002222"})))
+        .http(
+            Some(&provider),
+            "PUT",
+            "/api/v1/profile",
+            Some(json!({"display_name": "Bob the Plumber", "mobile": "+15550002222"})),
+        )
         .await;
     assert_eq!(status, 200);
     stack.make_active_provider(&provider, 52.5, 13.4).await;
@@ -392,16 +487,24 @@ async fn reject_tells_the_seeker_who_declined() {
     provider_ws.recv_type("work_assigned").await;
 
     provider_ws
-        .send(json!({"type": "work_response", "work_id": id, "accepted": false, "request_id": "no"}))
+        .send(
+            json!({"type": "work_response", "work_id": id, "accepted": false, "request_id": "no"}),
+        )
         .await;
     let own = provider_ws.recv_type("work_rejected").await;
     assert!(is_timestamp(&own["timestamp"]));
     assert_eq!(own.as_object().map(|o| o.len()), Some(4), "{own}");
-    assert_eq!((own["work_id"].as_i64(), own["request_id"].as_str()), (Some(id), Some("no")));
+    assert_eq!(
+        (own["work_id"].as_i64(), own["request_id"].as_str()),
+        (Some(id), Some("no"))
+    );
     let told = seeker_ws.recv_type("work_response").await;
     assert!(is_timestamp(&told["response_time"]));
     let mut told_rest = told.clone();
-    told_rest.as_object_mut().expect("object").remove("response_time");
+    told_rest
+        .as_object_mut()
+        .expect("object")
+        .remove("response_time");
     assert_eq!(
         told_rest,
         json!({"type": "work_response", "work_id": id, "accepted": false, "provider_name": "Bob the Plumber",
@@ -437,24 +540,60 @@ async fn work_response_errors() {
     let provider = stack.user();
     let other_provider = stack.user();
     stack.make_active_provider(&provider, 52.5, 13.4).await;
-    stack.make_active_provider(&other_provider, 52.5, 13.4).await;
+    stack
+        .make_active_provider(&other_provider, 52.5, 13.4)
+        .await;
     let seeker_a = stack.user();
     let seeker_b = stack.user();
     let (_, a) = post_order(stack, &seeker_a, order_body(provider.id, 52.52, 13.405)).await;
     let (_, b) = post_order(stack, &seeker_b, order_body(provider.id, 52.52, 13.405)).await;
-    let (_, theirs) = post_order(stack, &seeker_a, order_body(other_provider.id, 52.52, 13.405)).await;
-    let (_, old) = post_order(stack, &seeker_b, order_body(other_provider.id, 52.52, 13.405)).await;
+    let (_, theirs) = post_order(
+        stack,
+        &seeker_a,
+        order_body(other_provider.id, 52.52, 13.405),
+    )
+    .await;
+    let (_, old) = post_order(
+        stack,
+        &seeker_b,
+        order_body(other_provider.id, 52.52, 13.405),
+    )
+    .await;
     let (a, b, theirs, old) = (work_id(&a), work_id(&b), work_id(&theirs), work_id(&old));
 
     let mut ws = stack.connect(&provider, Role::Provider).await;
     ws.recv_type("work_assigned").await;
     ws.recv_type("work_assigned").await;
-    error_reply(&mut ws, json!({"type": "work_response", "accepted": true, "request_id": "1"}), "validation", Some("work_id is required")).await;
-    error_reply(&mut ws, json!({"type": "work_response", "work_id": a, "request_id": "2"}), "validation", Some("accepted is required")).await;
+    error_reply(
+        &mut ws,
+        json!({"type": "work_response", "accepted": true, "request_id": "1"}),
+        "validation",
+        Some("work_id is required"),
+    )
+    .await;
+    error_reply(
+        &mut ws,
+        json!({"type": "work_response", "work_id": a, "request_id": "2"}),
+        "validation",
+        Some("accepted is required"),
+    )
+    .await;
     error_reply(&mut ws, json!({"type": "work_response", "work_id": 999_999_999_999i64, "accepted": true, "request_id": "3"}), "not_found", Some("Work order not found")).await;
     // Someone else's order looks exactly like an unknown one.
-    error_reply(&mut ws, json!({"type": "work_response", "work_id": theirs, "accepted": true, "request_id": "4"}), "not_found", Some("Work order not found")).await;
-    error_reply(&mut ws, json!({"type": "work_response", "work_id": theirs, "accepted": false, "request_id": "5"}), "not_found", Some("Work order not found")).await;
+    error_reply(
+        &mut ws,
+        json!({"type": "work_response", "work_id": theirs, "accepted": true, "request_id": "4"}),
+        "not_found",
+        Some("Work order not found"),
+    )
+    .await;
+    error_reply(
+        &mut ws,
+        json!({"type": "work_response", "work_id": theirs, "accepted": false, "request_id": "5"}),
+        "not_found",
+        Some("Work order not found"),
+    )
+    .await;
     assert_eq!(order_row(stack, theirs).await.0, "pending");
 
     // Past the TTL: conflict, and the order is left for the expiry job.
@@ -468,18 +607,43 @@ async fn work_response_errors() {
     assert_eq!(order_row(stack, old).await, ("pending".into(), None, false));
 
     // The provider accepts A; B then meets "provider already in a session".
-    ws.send(json!({"type": "work_response", "work_id": a, "accepted": true})).await;
+    ws.send(json!({"type": "work_response", "work_id": a, "accepted": true}))
+        .await;
     ws.recv_type("work_accepted").await;
-    error_reply(&mut ws, json!({"type": "work_response", "work_id": b, "accepted": true, "request_id": "7"}), "conflict", Some("Provider already has a waiting or active session")).await;
+    error_reply(
+        &mut ws,
+        json!({"type": "work_response", "work_id": b, "accepted": true, "request_id": "7"}),
+        "conflict",
+        Some("Provider already has a waiting or active session"),
+    )
+    .await;
     assert_eq!(order_row(stack, b).await, ("pending".into(), None, false));
 
     // Seeker A is now in a session: the other provider cannot open a second one for them.
-    error_reply(&mut other_ws, json!({"type": "work_response", "work_id": theirs, "accepted": true, "request_id": "8"}), "conflict", Some("Seeker already has a waiting or active session")).await;
-    assert_eq!(order_row(stack, theirs).await, ("pending".into(), None, false));
+    error_reply(
+        &mut other_ws,
+        json!({"type": "work_response", "work_id": theirs, "accepted": true, "request_id": "8"}),
+        "conflict",
+        Some("Seeker already has a waiting or active session"),
+    )
+    .await;
+    assert_eq!(
+        order_row(stack, theirs).await,
+        ("pending".into(), None, false)
+    );
     let (_, status) = stack.get(&other_provider, "/api/v1/provider/status").await;
-    assert_eq!(status["is_active"], true, "a refused accept changed the status");
+    assert_eq!(
+        status["is_active"], true,
+        "a refused accept changed the status"
+    );
 
     // The seeker endpoint does not take work_response (the edge's answer).
     let mut seeker_ws = stack.connect(&seeker_a, Role::Seeker).await;
-    error_reply(&mut seeker_ws, json!({"type": "work_response", "work_id": b, "accepted": true, "request_id": "9"}), "unknown_type", None).await;
+    error_reply(
+        &mut seeker_ws,
+        json!({"type": "work_response", "work_id": b, "accepted": true, "request_id": "9"}),
+        "unknown_type",
+        None,
+    )
+    .await;
 }

@@ -35,7 +35,7 @@ struct Positions {
 /// yet": a `location_update` or a tick that got there first (both are possible, the event
 /// travels after the commit) leaves nothing to do, and nobody gets it twice.
 async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), sqlx::Error> {
-    let mut tx = context.pool.begin().await?;
+    let mut tx = crate::begin(&context.pool).await?;
     let positions: Option<Positions> = sqlx::query_as(
         "SELECT seeker_id, provider_id,
                 seeker_latitude, seeker_longitude, provider_latitude, provider_longitude

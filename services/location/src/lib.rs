@@ -90,6 +90,18 @@ pub struct Context {
     pub tick_batch: i64,
 }
 
+/// Begins a transaction for location writes, committed asynchronously: positions and
+/// distances are latest-wins data that the next update replaces, so a PostgreSQL crash
+/// may lose the last fraction of a second of them and nothing else, while the commit no
+/// longer waits for a WAL flush (the bottleneck of this write-heavy path). One round trip:
+/// both statements go as one simple query.
+pub async fn begin(
+    pool: &sqlx::PgPool,
+) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+        .await
+}
+
 /// One subscription made in [`App::build`] and the spec it is served with.
 #[derive(Debug)]
 struct Subscribed {

@@ -80,7 +80,7 @@ struct DueSession {
 
 /// Claims up to `tick_batch` due sessions, records their distances, commits, then sends.
 async fn run_round(context: &Context) -> Result<u64, sqlx::Error> {
-    let mut tx = context.pool.begin().await?;
+    let mut tx = crate::begin(&context.pool).await?;
     // SKIP LOCKED: sessions another instance (or a location_update) holds right now are
     // being sent by them; the lock lasts until that commit has moved
     // last_distance_update, after which the row is no longer due.

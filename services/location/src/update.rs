@@ -122,7 +122,7 @@ async fn store(
         tracing::error!(%session_id, error = %err, "location update failed");
         WireError::internal()
     };
-    let mut tx = context.pool.begin().await.map_err(db_error)?;
+    let mut tx = crate::begin(&context.pool).await.map_err(db_error)?;
     // One statement for both roles: the CASEs pick the sender's columns, and the party
     // check uses the role of the endpoint, not anything the client sent.
     let updated: Option<UpdatedSession> = sqlx::query_as(

@@ -49,9 +49,14 @@ pub fn redact_url(url: &str) -> String {
 /// Announces this process on the NATS service API (`$SRV.PING`, `$SRV.INFO`,
 /// `$SRV.STATS`), so `nats micro ls` style tooling lists every running instance. The
 /// returned handle keeps answering until it is stopped or dropped with its [`Announcement`].
-pub async fn announce(client: &Client, service: &str, prefix: &str) -> anyhow::Result<Announcement> {
+pub async fn announce(
+    client: &Client,
+    service: &str,
+    prefix: &str,
+) -> anyhow::Result<Announcement> {
     use async_nats::service::ServiceExt;
-    let metadata = std::collections::HashMap::from([("subject_prefix".to_string(), prefix.to_string())]);
+    let metadata =
+        std::collections::HashMap::from([("subject_prefix".to_string(), prefix.to_string())]);
     let handle = client
         .service_builder()
         .description(format!("Tether {service} service"))
@@ -73,7 +78,8 @@ impl std::fmt::Debug for Announcement {
 
 impl Drop for Announcement {
     fn drop(&mut self) {
-        if let (Some(service), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+        if let (Some(service), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current())
+        {
             runtime.spawn(service.stop());
         }
     }

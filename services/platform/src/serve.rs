@@ -188,6 +188,9 @@ pub async fn confirm_subscriptions(client: &Client) -> anyhow::Result<()> {
     }
 }
 
+/// The longest a stopping serve loop waits for its subscription to drain.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// [`serve`] on a subscription made earlier with [`subscribe`].
 pub async fn serve_subscription<Req, Resp, F, Fut>(
     client: Client,
@@ -206,20 +209,22 @@ where
     let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
     let tasks = TaskTracker::new();
     let service = spec.service;
-    let mut draining = false;
+    // Set once shutdown starts: how long the drain may take at most.
+    let mut drain_deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     loop {
         let message = tokio::select! {
-            _ = shutdown.cancelled(), if !draining => {
-                // Stop taking work, but still serve what NATS already routed to this
-                // instance: dropping it would leave queue-group requests to time out
-                // (`unavailable`) although another instance was ready to take them. The
-                // stream ends once the server confirmed the unsubscribe.
-                draining = true;
+            _ = shutdown.cancelled(), if drain_deadline.is_none() => {
+                // Stop taking work, but still serve what was already delivered to this
+                // instance and waits in the subscription's buffer: dropping it would leave
+                // those requests to time out (`unavailable`). The stream ends once the
+                // client has unsubscribed; the deadline covers a dead connection.
                 if subscription.drain().await.is_err() {
                     break;
                 }
+                drain_deadline = Some(Box::pin(tokio::time::sleep(DRAIN_LIMIT)));
                 continue;
             }
+            _ = async { if let Some(deadline) = drain_deadline.as_mut() { deadline.await } }, if drain_deadline.is_some() => break,
             message = subscription.next() => message,
         };
         let Some(message) = message else { break };

@@ -13,7 +13,11 @@ use crate::config::LogFormat;
 /// Libraries that log message payloads at debug/trace level (NATS messages, WebSocket
 /// frames). They are capped whatever `RUST_LOG` asks for, so no log level can leak chat
 /// text, phone numbers, tokens or coordinates.
-pub const PRIVACY_FLOOR: &[&str] = &["async_nats=info", "tungstenite=info", "tokio_tungstenite=info"];
+pub const PRIVACY_FLOOR: &[&str] = &[
+    "async_nats=info",
+    "tungstenite=info",
+    "tokio_tungstenite=info",
+];
 
 /// The log filter: `spec` (the `RUST_LOG` syntax), with [`PRIVACY_FLOOR`] applied on top.
 pub fn env_filter(spec: &str) -> EnvFilter {

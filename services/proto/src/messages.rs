@@ -493,8 +493,11 @@ mod tests {
 
     #[test]
     fn type_of_json_reads_the_leading_tag() {
-        let frame = ServerMessage::WorkExpired { work_id: 1, timestamp: Timestamp(chrono::DateTime::UNIX_EPOCH) }
-            .frame(Some("r".into()));
+        let frame = ServerMessage::WorkExpired {
+            work_id: 1,
+            timestamp: Timestamp(chrono::DateTime::UNIX_EPOCH),
+        }
+        .frame(Some("r".into()));
         let json = String::from_utf8(frame.to_json()).expect("utf8");
         assert_eq!(ServerMessage::type_of_json(&json), "work_expired");
         assert_eq!(ServerMessage::type_of_json(r#"{"type":"nope"}"#), "other");

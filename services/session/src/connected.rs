@@ -23,7 +23,7 @@ use crate::users;
 pub async fn handle(ctx: &Ctx, event: ConnectedEvent) {
     let received_at = Utc::now();
     if let Err(err) = resend(ctx, &event, received_at).await {
-        let _ = err.into_wire("connected");
+        err.log("connected");
     }
 }
 

@@ -43,6 +43,16 @@ impl HandlerError {
         }
     }
 
+    /// Logs an error nobody waits for (event handlers): ids and codes only.
+    pub fn log(&self, handler: &'static str) {
+        match self {
+            Self::Client(err) => {
+                tracing::warn!(handler, code = err.code.as_str(), "handler refused")
+            }
+            Self::Unexpected(err) => tracing::error!(handler, error = %err, "handler failed"),
+        }
+    }
+
     /// [`HandlerError::into_wire_or`] with `internal` as the fallback.
     pub fn into_wire(self, handler: &'static str) -> WireError {
         self.into_wire_or(handler, WireError::internal())

@@ -24,14 +24,23 @@ use crate::state::EdgeState;
 pub fn router() -> Router<Arc<EdgeState>> {
     Router::new()
         .route("/api/v1/profile", put(put_profile).get(get_profile))
-        .route("/api/v1/provider/status", put(put_provider_status).get(get_provider_status))
-        .route("/api/v1/seeker/search", put(put_seeker_search).get(get_seeker_search))
+        .route(
+            "/api/v1/provider/status",
+            put(put_provider_status).get(get_provider_status),
+        )
+        .route(
+            "/api/v1/seeker/search",
+            put(put_seeker_search).get(get_seeker_search),
+        )
         .route("/api/v1/providers/nearby", get(nearby_providers))
         .route("/api/v1/work-orders", post(create_work_order))
         .route("/api/v1/work-orders/{work_id}", get(get_work_order))
         .route("/api/v1/sessions/active", get(active_session))
         .route("/api/v1/sessions/{session_id}", get(get_session))
-        .route("/api/v1/sessions/{session_id}/messages", get(session_messages))
+        .route(
+            "/api/v1/sessions/{session_id}/messages",
+            get(session_messages),
+        )
         .route("/api/v1/sessions/{session_id}/rating", post(rate_session))
         .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))
 }
@@ -47,13 +56,29 @@ async fn get_profile(state: S, headers: HeaderMap, query: Q) -> Response {
     forward(state, headers, query, ApiOp::GetProfile, None, None).await
 }
 async fn put_provider_status(state: S, headers: HeaderMap, query: Q, body: Body) -> Response {
-    forward(state, headers, query, ApiOp::PutProviderStatus, None, Some(body)).await
+    forward(
+        state,
+        headers,
+        query,
+        ApiOp::PutProviderStatus,
+        None,
+        Some(body),
+    )
+    .await
 }
 async fn get_provider_status(state: S, headers: HeaderMap, query: Q) -> Response {
     forward(state, headers, query, ApiOp::GetProviderStatus, None, None).await
 }
 async fn put_seeker_search(state: S, headers: HeaderMap, query: Q, body: Body) -> Response {
-    forward(state, headers, query, ApiOp::PutSeekerSearch, None, Some(body)).await
+    forward(
+        state,
+        headers,
+        query,
+        ApiOp::PutSeekerSearch,
+        None,
+        Some(body),
+    )
+    .await
 }
 async fn get_seeker_search(state: S, headers: HeaderMap, query: Q) -> Response {
     forward(state, headers, query, ApiOp::GetSeekerSearch, None, None).await
@@ -62,9 +87,22 @@ async fn nearby_providers(state: S, headers: HeaderMap, query: Q) -> Response {
     forward(state, headers, query, ApiOp::NearbyProviders, None, None).await
 }
 async fn create_work_order(state: S, headers: HeaderMap, query: Q, body: Body) -> Response {
-    forward(state, headers, query, ApiOp::CreateWorkOrder, None, Some(body)).await
+    forward(
+        state,
+        headers,
+        query,
+        ApiOp::CreateWorkOrder,
+        None,
+        Some(body),
+    )
+    .await
 }
-async fn get_work_order(state: S, headers: HeaderMap, query: Q, Path(id): Path<String>) -> Response {
+async fn get_work_order(
+    state: S,
+    headers: HeaderMap,
+    query: Q,
+    Path(id): Path<String>,
+) -> Response {
     forward(state, headers, query, ApiOp::GetWorkOrder, Some(id), None).await
 }
 async fn active_session(state: S, headers: HeaderMap, query: Q) -> Response {
@@ -73,11 +111,38 @@ async fn active_session(state: S, headers: HeaderMap, query: Q) -> Response {
 async fn get_session(state: S, headers: HeaderMap, query: Q, Path(id): Path<String>) -> Response {
     forward(state, headers, query, ApiOp::GetSession, Some(id), None).await
 }
-async fn session_messages(state: S, headers: HeaderMap, query: Q, Path(id): Path<String>) -> Response {
-    forward(state, headers, query, ApiOp::SessionMessages, Some(id), None).await
+async fn session_messages(
+    state: S,
+    headers: HeaderMap,
+    query: Q,
+    Path(id): Path<String>,
+) -> Response {
+    forward(
+        state,
+        headers,
+        query,
+        ApiOp::SessionMessages,
+        Some(id),
+        None,
+    )
+    .await
 }
-async fn rate_session(state: S, headers: HeaderMap, query: Q, Path(id): Path<String>, body: Body) -> Response {
-    forward(state, headers, query, ApiOp::RateSession, Some(id), Some(body)).await
+async fn rate_session(
+    state: S,
+    headers: HeaderMap,
+    query: Q,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    forward(
+        state,
+        headers,
+        query,
+        ApiOp::RateSession,
+        Some(id),
+        Some(body),
+    )
+    .await
 }
 
 async fn forward(
@@ -89,26 +154,48 @@ async fn forward(
     body: Option<Body>,
 ) -> Response {
     let Some(user) = state.auth.authenticate(&headers, &query) else {
-        return http_error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "Missing or invalid token");
+        return http_error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "Missing or invalid token",
+        );
     };
     // The token never travels further than the edge.
     query.remove("token");
     if state.http_limiter.check_key(&user.user_id).is_err() {
-        return http_error(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, "Too many requests, slow down");
+        return http_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            "Too many requests, slow down",
+        );
     }
     let body = match body {
         None => None,
         Some(Err(rejection)) => {
             return if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                http_error(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "Request body too large (max 64 KiB)")
+                http_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::PayloadTooLarge,
+                    "Request body too large (max 64 KiB)",
+                )
             } else {
-                http_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidJson, "Could not read the request body")
+                http_error(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidJson,
+                    "Could not read the request body",
+                )
             };
         }
         Some(Ok(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => None,
         Some(Ok(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
             Ok(value) => Some(value),
-            Err(_) => return http_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidJson, "Request body is not valid JSON"),
+            Err(_) => {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidJson,
+                    "Request body is not valid JSON",
+                );
+            }
         },
     };
     let request = ApiRequest {
@@ -120,16 +207,33 @@ async fn forward(
         body,
     };
     let Ok(payload) = serde_json::to_vec(&request) else {
-        return http_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error");
+        return http_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "Internal error",
+        );
     };
     let subject = state.subjects.api(op.owner());
-    match relay::request(&state.client, subject, payload, state.request_timeout(), op.as_str()).await {
+    match relay::request(
+        &state.client,
+        subject,
+        payload,
+        state.request_timeout(),
+        op.as_str(),
+    )
+    .await
+    {
         Ok(answer) => match serde_json::from_slice::<ApiReply>(&answer.payload) {
             Ok(reply) => {
-                let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status =
+                    StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 (status, axum::Json(reply.body)).into_response()
             }
-            Err(_) => http_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal error"),
+            Err(_) => http_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "Internal error",
+            ),
         },
         Err(relay::RelayError::Unavailable) => http_error(
             StatusCode::SERVICE_UNAVAILABLE,

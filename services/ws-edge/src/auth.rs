@@ -63,7 +63,10 @@ impl Authenticator {
             required.push("iss");
         }
         validation.set_required_spec_claims(&required);
-        Self { key: DecodingKey::from_secret(secret.as_bytes()), validation }
+        Self {
+            key: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+        }
     }
 
     /// Verifies `token`; `None` for anything missing, malformed, expired or badly signed.
@@ -71,15 +74,27 @@ impl Authenticator {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).ok()?;
         let user_id = Uuid::parse_str(&data.claims.sub).ok()?;
         let token_name = data.claims.name.filter(|n| !n.trim().is_empty());
-        Some(AuthUser { user_id, token_name, valid_until: data.claims.exp.saturating_add(LEEWAY_S) })
+        Some(AuthUser {
+            user_id,
+            token_name,
+            valid_until: data.claims.exp.saturating_add(LEEWAY_S),
+        })
     }
 
     /// Finds the token in `Authorization: Bearer` or `?token=` and verifies it.
-    pub fn authenticate(&self, headers: &HeaderMap, query: &HashMap<String, String>) -> Option<AuthUser> {
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        query: &HashMap<String, String>,
+    ) -> Option<AuthUser> {
         let from_header = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
             .map(str::trim);
         let token = from_header.or_else(|| query.get("token").map(String::as_str))?;
         self.verify(token)
@@ -93,7 +108,12 @@ mod tests {
     use serde_json::json;
 
     fn sign(claims: serde_json::Value, alg: Algorithm, secret: &str) -> String {
-        jsonwebtoken::encode(&Header::new(alg), &claims, &EncodingKey::from_secret(secret.as_bytes())).expect("sign")
+        jsonwebtoken::encode(
+            &Header::new(alg),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .expect("sign")
     }
 
     fn now() -> u64 {
@@ -104,18 +124,60 @@ mod tests {
     fn accepts_valid_and_rejects_bad_tokens() {
         let auth = Authenticator::new("s3cret", None, None);
         let id = Uuid::new_v4();
-        let good = sign(json!({"sub": id, "exp": now() + 60, "name": "Ann"}), Algorithm::HS256, "s3cret");
+        let good = sign(
+            json!({"sub": id, "exp": now() + 60, "name": "Ann"}),
+            Algorithm::HS256,
+            "s3cret",
+        );
         let user = auth.verify(&good).expect("valid");
         assert_eq!(user.user_id, id);
         assert_eq!(user.token_name.as_deref(), Some("Ann"));
-        assert!(auth.verify(&sign(json!({"sub": id, "exp": now() + 60}), Algorithm::HS256, "other")).is_none());
-        assert!(auth.verify(&sign(json!({"sub": id, "exp": now() - 60}), Algorithm::HS256, "s3cret")).is_none());
-        assert!(auth.verify(&sign(json!({"sub": id}), Algorithm::HS256, "s3cret")).is_none());
-        assert!(auth.verify(&sign(json!({"sub": "nope", "exp": now() + 60}), Algorithm::HS256, "s3cret")).is_none());
-        assert!(auth.verify(&sign(json!({"sub": id, "exp": now() + 60}), Algorithm::HS384, "s3cret")).is_none());
+        assert!(
+            auth.verify(&sign(
+                json!({"sub": id, "exp": now() + 60}),
+                Algorithm::HS256,
+                "other"
+            ))
+            .is_none()
+        );
+        assert!(
+            auth.verify(&sign(
+                json!({"sub": id, "exp": now() - 60}),
+                Algorithm::HS256,
+                "s3cret"
+            ))
+            .is_none()
+        );
+        assert!(
+            auth.verify(&sign(json!({"sub": id}), Algorithm::HS256, "s3cret"))
+                .is_none()
+        );
+        assert!(
+            auth.verify(&sign(
+                json!({"sub": "nope", "exp": now() + 60}),
+                Algorithm::HS256,
+                "s3cret"
+            ))
+            .is_none()
+        );
+        assert!(
+            auth.verify(&sign(
+                json!({"sub": id, "exp": now() + 60}),
+                Algorithm::HS384,
+                "s3cret"
+            ))
+            .is_none()
+        );
         assert!(auth.verify("not.a.jwt").is_none());
         // Within the 5 s leeway still valid.
-        assert!(auth.verify(&sign(json!({"sub": id, "exp": now() - 2}), Algorithm::HS256, "s3cret")).is_some());
+        assert!(
+            auth.verify(&sign(
+                json!({"sub": id, "exp": now() - 2}),
+                Algorithm::HS256,
+                "s3cret"
+            ))
+            .is_some()
+        );
         // alg=none, unsigned.
         let none = format!(
             "{}.{}.",
@@ -129,11 +191,23 @@ mod tests {
     fn audience_and_issuer_enforced_when_set() {
         let auth = Authenticator::new("k", Some("tether"), Some("idp"));
         let id = Uuid::new_v4();
-        let ok = sign(json!({"sub": id, "exp": now() + 60, "aud": "tether", "iss": "idp"}), Algorithm::HS256, "k");
+        let ok = sign(
+            json!({"sub": id, "exp": now() + 60, "aud": "tether", "iss": "idp"}),
+            Algorithm::HS256,
+            "k",
+        );
         assert!(auth.verify(&ok).is_some());
-        let wrong_aud = sign(json!({"sub": id, "exp": now() + 60, "aud": "x", "iss": "idp"}), Algorithm::HS256, "k");
+        let wrong_aud = sign(
+            json!({"sub": id, "exp": now() + 60, "aud": "x", "iss": "idp"}),
+            Algorithm::HS256,
+            "k",
+        );
         assert!(auth.verify(&wrong_aud).is_none());
-        let no_iss = sign(json!({"sub": id, "exp": now() + 60, "aud": "tether"}), Algorithm::HS256, "k");
+        let no_iss = sign(
+            json!({"sub": id, "exp": now() + 60, "aud": "tether"}),
+            Algorithm::HS256,
+            "k",
+        );
         assert!(auth.verify(&no_iss).is_none());
     }
 
@@ -141,7 +215,11 @@ mod tests {
         const TABLE: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             for i in 0..=chunk.len() {
                 out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);

@@ -60,7 +60,11 @@ impl Drop for Registration {
 impl Hub {
     /// An empty hub.
     pub fn new(client: Client, subjects: Subjects) -> Arc<Self> {
-        Arc::new(Self { client, subjects, users: Mutex::new(HashMap::new()) })
+        Arc::new(Self {
+            client,
+            subjects,
+            users: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Registers a socket. When this is the user's first socket on this edge for `role`,
@@ -74,12 +78,19 @@ impl Hub {
         sender: mpsc::Sender<Outbound>,
     ) -> Result<Registration, async_nats::SubscribeError> {
         let key = (role, user_id);
-        let registration = Registration { hub: self.clone(), key, conn_id };
+        let registration = Registration {
+            hub: self.clone(),
+            key,
+            conn_id,
+        };
         if let Some(entry) = self.lock().get_mut(&key) {
             entry.conns.push((conn_id, sender));
             return Ok(registration);
         }
-        let mut subscription = self.client.subscribe(self.subjects.outbound(role, user_id)).await?;
+        let mut subscription = self
+            .client
+            .subscribe(self.subjects.outbound(role, user_id))
+            .await?;
         let mut users = self.lock();
         if let Some(entry) = users.get_mut(&key) {
             // Another socket of the same user registered while we subscribed; ours is
@@ -93,7 +104,13 @@ impl Hub {
                 hub.dispatch(key, message.headers.as_ref(), message.payload);
             }
         });
-        users.insert(key, Entry { conns: vec![(conn_id, sender)], subscription: task.abort_handle() });
+        users.insert(
+            key,
+            Entry {
+                conns: vec![(conn_id, sender)],
+                subscription: task.abort_handle(),
+            },
+        );
         Ok(registration)
     }
 
@@ -105,12 +122,16 @@ impl Hub {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
         // A panic while holding the lock cannot leave the map inconsistent (every
         // mutation is a single push/retain/remove), so a poisoned lock is still usable.
-        self.users.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn unregister(&self, key: Key, conn_id: Uuid) {
         let mut users = self.lock();
-        let Some(entry) = users.get_mut(&key) else { return };
+        let Some(entry) = users.get_mut(&key) else {
+            return;
+        };
         entry.conns.retain(|(id, _)| *id != conn_id);
         if entry.conns.is_empty()
             && let Some(entry) = users.remove(&key)
@@ -121,11 +142,15 @@ impl Hub {
 
     fn dispatch(&self, key: Key, headers: Option<&HeaderMap>, payload: bytes::Bytes) {
         let header_uuid = |name: &str| {
-            headers.and_then(|h| h.get(name)).and_then(|v| Uuid::parse_str(v.as_str()).ok())
+            headers
+                .and_then(|h| h.get(name))
+                .and_then(|v| Uuid::parse_str(v.as_str()).ok())
         };
         let only = header_uuid(HEADER_ONLY_CONN);
         let except = header_uuid(HEADER_EXCEPT_CONN);
-        let close = headers.and_then(|h| h.get(HEADER_CLOSE)).and_then(|v| v.as_str().parse::<u16>().ok());
+        let close = headers
+            .and_then(|h| h.get(HEADER_CLOSE))
+            .and_then(|v| v.as_str().parse::<u16>().ok());
         let text = if payload.is_empty() {
             None
         } else {
@@ -139,7 +164,9 @@ impl Hub {
         };
         let outbound = Outbound { text, close };
         let mut users = self.lock();
-        let Some(entry) = users.get_mut(&key) else { return };
+        let Some(entry) = users.get_mut(&key) else {
+            return;
+        };
         entry.conns.retain(|(conn_id, sender)| {
             let wanted = only.is_none_or(|id| id == *conn_id) && except != Some(*conn_id);
             if !wanted {

@@ -50,13 +50,22 @@ impl App {
             "TETHER_SUBJECT_PREFIX must be dot-separated tokens of letters, digits, - and _"
         );
         if config.jwt_secret == "tether-dev-secret-change-me" {
-            tracing::warn!("TETHER_JWT_SECRET is the development default; set a real secret in production");
+            tracing::warn!(
+                "TETHER_JWT_SECRET is the development default; set a real secret in production"
+            );
         }
-        let client = tether_platform::nats::connect(&config.common.nats_url, "tether-ws-edge").await?;
+        let client =
+            tether_platform::nats::connect(&config.common.nats_url, "tether-ws-edge").await?;
         let listener = TcpListener::bind(config.http_addr).await?;
         let announcement =
-            tether_platform::nats::announce(&client, "ws-edge", &config.common.subject_prefix).await?;
-        Ok(Self { listener, config, client, _announcement: announcement })
+            tether_platform::nats::announce(&client, "ws-edge", &config.common.subject_prefix)
+                .await?;
+        Ok(Self {
+            listener,
+            config,
+            client,
+            _announcement: announcement,
+        })
     }
 
     /// The bound HTTP address.
@@ -74,7 +83,10 @@ impl App {
             .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
             .await?;
         state.sockets.close();
-        if tokio::time::timeout(SHUTDOWN_GRACE, state.sockets.wait()).await.is_err() {
+        if tokio::time::timeout(SHUTDOWN_GRACE, state.sockets.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some sockets did not close in time");
         }
         let _ = self.client.flush().await;
@@ -92,7 +104,10 @@ pub fn router(state: Arc<EdgeState>) -> Router {
         .merge(api::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { tether_platform::telemetry::metrics_handle().render() }))
+        .route(
+            "/metrics",
+            get(|| async { tether_platform::telemetry::metrics_handle().render() }),
+        )
         .fallback(|| async { http_error(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found") })
         .with_state(state)
 }
@@ -107,5 +122,9 @@ async fn readyz(axum::extract::State(state): axum::extract::State<Arc<EdgeState>
 
 /// The error body of the contract: `{"error": "...", "code": "..."}`.
 pub fn http_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({"error": message, "code": code}))).into_response()
+    (
+        status,
+        axum::Json(serde_json::json!({"error": message, "code": code})),
+    )
+        .into_response()
 }

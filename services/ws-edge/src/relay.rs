@@ -34,7 +34,8 @@ pub async fn request(
 ) -> Result<CommandAnswer, RelayError> {
     let started = Instant::now();
     let result = tokio::time::timeout(timeout, client.request(subject, payload.into())).await;
-    metrics::histogram!("tether_edge_relay_seconds", "kind" => kind).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("tether_edge_relay_seconds", "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
     let message = match result {
         Ok(Ok(message)) => message,
         Ok(Err(err)) => {
@@ -44,7 +45,8 @@ pub async fn request(
                 _ => "other",
             };
             tracing::warn!(kind, reason, "service request failed");
-            metrics::counter!("tether_edge_unavailable_total", "kind" => kind, "reason" => reason).increment(1);
+            metrics::counter!("tether_edge_unavailable_total", "kind" => kind, "reason" => reason)
+                .increment(1);
             return Err(RelayError::Unavailable);
         }
         Err(_) => {
@@ -58,5 +60,8 @@ pub async fn request(
         .as_ref()
         .and_then(|headers| headers.get(HEADER_CLOSE))
         .and_then(|value| value.as_str().parse::<u16>().ok());
-    Ok(CommandAnswer { payload: message.payload, close })
+    Ok(CommandAnswer {
+        payload: message.payload,
+        close,
+    })
 }

@@ -39,12 +39,17 @@ impl EdgeState {
     /// Builds the state.
     pub fn new(config: Config, client: Client, shutdown: CancellationToken) -> Arc<Self> {
         let subjects = Subjects::new(config.common.subject_prefix.clone());
-        let auth = Authenticator::new(&config.jwt_secret, config.jwt_audience.as_deref(), config.jwt_issuer.as_deref());
+        let auth = Authenticator::new(
+            &config.jwt_secret,
+            config.jwt_audience.as_deref(),
+            config.jwt_issuer.as_deref(),
+        );
         let hub = Hub::new(client.clone(), subjects.clone());
-        let rate = std::num::NonZeroU32::new(config.http_rate.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
-        let http_limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(rate.saturating_mul(
-            std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN),
-        )));
+        let rate =
+            std::num::NonZeroU32::new(config.http_rate.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        let http_limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(
+            rate.saturating_mul(std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN)),
+        ));
         Arc::new(Self {
             config,
             client,

@@ -14,6 +14,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::FutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use tether_proto::envelope::{CommandEnvelope, CommandMeta, ConnectedEvent, close_code};
@@ -26,8 +27,8 @@ use tokio::time::{Instant, sleep, sleep_until};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::hub::Outbound;
 use crate::http_error;
+use crate::hub::Outbound;
 use crate::relay::{self, CommandAnswer, RelayError};
 use crate::state::EdgeState;
 
@@ -68,17 +69,33 @@ fn upgrade_for(
 ) -> Response {
     let Some(user) = state.auth.authenticate(&headers, &query) else {
         metrics::counter!("tether_ws_rejected_total", "reason" => "unauthorized").increment(1);
-        return http_error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "Missing or invalid token");
+        return http_error(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "Missing or invalid token",
+        );
     };
     if !origin_allowed(&state.config.allowed_origins, &headers) {
         metrics::counter!("tether_ws_rejected_total", "reason" => "origin").increment(1);
-        return http_error(StatusCode::FORBIDDEN, ErrorCode::Forbidden, "Origin not allowed");
+        return http_error(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "Origin not allowed",
+        );
     }
     let Ok(upgrade) = upgrade else {
-        return http_error(StatusCode::BAD_REQUEST, ErrorCode::Validation, "Expected a WebSocket upgrade request");
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::Validation,
+            "Expected a WebSocket upgrade request",
+        );
     };
     if state.shutdown.is_cancelled() {
-        return http_error(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable, "Server is shutting down");
+        return http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "Server is shutting down",
+        );
     }
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -96,16 +113,24 @@ fn upgrade_for(
 /// Requests without `Origin` (native apps) pass; with one, it must be allowed or be the
 /// edge's own origin.
 fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
-    let Ok(origin) = origin.to_str() else { return false };
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
     if allowed.iter().any(|a| !a.is_empty() && a == origin) {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
     !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
 }
 
-type InFlight = Pin<Box<dyn Future<Output = (Option<String>, Result<CommandAnswer, RelayError>)> + Send>>;
+type InFlight =
+    Pin<Box<dyn Future<Output = (Option<String>, Result<CommandAnswer, RelayError>)> + Send>>;
 
 /// Why the socket loop ended.
 enum End {
@@ -131,7 +156,8 @@ impl Connection {
         let (sender, receiver) = mpsc::channel(state.config.ws_outbound_queue.max(1));
         let rate = NonZeroU32::new(state.config.ws_rate.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(state.config.ws_burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let strikes = NonZeroU32::new(state.config.ws_rate_strikes.max(1)).unwrap_or(NonZeroU32::MIN);
+        let strikes =
+            NonZeroU32::new(state.config.ws_rate_strikes.max(1)).unwrap_or(NonZeroU32::MIN);
         let mut connection = Connection {
             state: state.clone(),
             socket,
@@ -141,7 +167,11 @@ impl Connection {
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             strikes: RateLimiter::direct(Quota::per_second(NonZeroU32::MIN).allow_burst(strikes)),
         };
-        let registration = match state.hub.register(role, connection.user.user_id, conn_id, sender).await {
+        let registration = match state
+            .hub
+            .register(role, connection.user.user_id, conn_id, sender)
+            .await
+        {
             Ok(registration) => registration,
             Err(err) => {
                 tracing::error!(error = %err, "could not subscribe socket to its outbound subject");
@@ -156,7 +186,10 @@ impl Connection {
             token_name: connection.user.token_name.clone(),
         };
         if let Ok(payload) = serde_json::to_vec(&connected) {
-            let _ = state.client.publish(state.subjects.connected(), payload.into()).await;
+            let _ = state
+                .client
+                .publish(state.subjects.connected(), payload.into())
+                .await;
         }
         let gauge = metrics::gauge!("tether_ws_connections", "role" => role.as_str());
         gauge.increment(1.0);
@@ -184,6 +217,20 @@ impl Connection {
         let mut pending_close: Option<u16> = None;
 
         loop {
+            // A close arrived for this socket: frames the client sent before it are
+            // answered first (a loser of a race gets its `conflict`), then it closes.
+            if let Some(code) = pending_close
+                && in_flight.is_none()
+            {
+                let Some(Some(Ok(frame))) = self.socket.recv().now_or_never() else {
+                    return End::Close(code, "");
+                };
+                let step = self.on_frame(frame);
+                if let Some(end) = self.apply(step, &mut in_flight).await {
+                    return end;
+                }
+                continue;
+            }
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return End::Close(close_code::GOING_AWAY, "Server shutting down"),
@@ -203,7 +250,7 @@ impl Connection {
                             Err(_) => tracing::warn!("service answered with non-UTF-8"),
                         }
                     }
-                    if let Some(code) = answer.close.or(pending_close) {
+                    if let Some(code) = answer.close {
                         return End::Close(code, "");
                     }
                 }
@@ -216,56 +263,56 @@ impl Connection {
                     {
                         return End::Gone;
                     }
-                    if let Some(code) = message.close {
-                        if in_flight.is_none() {
-                            return End::Close(code, "");
-                        }
-                        pending_close = Some(code);
-                    }
+                    pending_close = message.close;
                 }
                 _ = &mut idle => return End::Close(close_code::NORMAL, "Idle timeout"),
                 frame = self.socket.recv(), if in_flight.is_none() && pending_close.is_none() => {
                     idle.as_mut().reset(Instant::now() + idle_timeout);
-                    let frame = match frame {
+                    let step = match frame {
                         None => return End::Gone,
                         Some(Err(err)) => return read_error_end(err),
-                        Some(Ok(frame)) => frame,
+                        Some(Ok(frame)) => self.on_frame(frame),
                     };
-                    match frame {
-                        Message::Text(text) => match self.on_text(&text) {
-                            Step::Reply(text) => {
-                                if !self.write(text).await {
-                                    return End::Gone;
-                                }
-                            }
-                            Step::Relay(future) => in_flight = Some(future),
-                            Step::Close(code, reason) => return End::Close(code, reason),
-                        },
-                        Message::Binary(_) => {
-                            let step = match self.check_rate() {
-                                Err(step) => step,
-                                Ok(()) => Step::Reply(error_json(
-                                    &WireError::new(ErrorCode::InvalidJson, "Binary frames are not supported; send JSON text frames"),
-                                    None,
-                                ).into()),
-                            };
-                            match step {
-                                Step::Reply(text) => {
-                                    if !self.write(text).await {
-                                        return End::Gone;
-                                    }
-                                }
-                                Step::Close(code, reason) => return End::Close(code, reason),
-                                Step::Relay(_) => {}
-                            }
-                        }
-                        // tungstenite answers pings itself; a close is answered by the
-                        // library too, and the next read ends the loop.
-                        Message::Ping(_) | Message::Pong(_) => {}
-                        Message::Close(_) => return End::Gone,
+                    if let Some(end) = self.apply(step, &mut in_flight).await {
+                        return end;
                     }
                 }
             }
+        }
+    }
+
+    /// What one client frame leads to.
+    fn on_frame(&self, frame: Message) -> Step {
+        match frame {
+            Message::Text(text) => self.on_text(&text),
+            Message::Binary(_) => match self.check_rate() {
+                Err(step) => step,
+                Ok(()) => self.reject(
+                    WireError::new(
+                        ErrorCode::InvalidJson,
+                        "Binary frames are not supported; send JSON text frames",
+                    ),
+                    None,
+                ),
+            },
+            // tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) => Step::Nothing,
+            // The library answers the close handshake; the socket is done.
+            Message::Close(_) => Step::Gone,
+        }
+    }
+
+    /// Carries out a [`Step`]; `Some` when the socket loop must end.
+    async fn apply(&mut self, step: Step, in_flight: &mut Option<InFlight>) -> Option<End> {
+        match step {
+            Step::Reply(text) => (!self.write(text).await).then_some(End::Gone),
+            Step::Relay(future) => {
+                *in_flight = Some(future);
+                None
+            }
+            Step::Close(code, reason) => Some(End::Close(code, reason)),
+            Step::Nothing => None,
+            Step::Gone => Some(End::Gone),
         }
     }
 
@@ -277,7 +324,10 @@ impl Connection {
         if self.strikes.check().is_err() {
             return Err(Step::Close(close_code::POLICY, "Rate limit exceeded"));
         }
-        Err(Step::Reply(error_json(&WireError::new(ErrorCode::RateLimited, RATE_LIMITED), None).into()))
+        Err(Step::Reply(error_json(
+            &WireError::new(ErrorCode::RateLimited, RATE_LIMITED),
+            None,
+        )))
     }
 
     /// Validates one client text frame and decides what to do with it.
@@ -287,21 +337,39 @@ impl Connection {
         }
         let mut value: Value = match serde_json::from_str(text) {
             Ok(Value::Object(map)) => Value::Object(map),
-            Ok(_) => return self.reject(WireError::new(ErrorCode::InvalidJson, "Message must be a JSON object"), None),
-            Err(_) => return self.reject(WireError::new(ErrorCode::InvalidJson, "Message is not valid JSON"), None),
+            Ok(_) => {
+                return self.reject(
+                    WireError::new(ErrorCode::InvalidJson, "Message must be a JSON object"),
+                    None,
+                );
+            }
+            Err(_) => {
+                return self.reject(
+                    WireError::new(ErrorCode::InvalidJson, "Message is not valid JSON"),
+                    None,
+                );
+            }
         };
-        let request_id = match value.as_object_mut().and_then(|map| map.remove("request_id")) {
+        let request_id = match value
+            .as_object_mut()
+            .and_then(|map| map.remove("request_id"))
+        {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) if id.chars().count() <= MAX_REQUEST_ID_CHARS => Some(id),
             Some(_) => {
                 return self.reject(
-                    WireError::validation(format!("request_id must be a string of at most {MAX_REQUEST_ID_CHARS} characters")),
+                    WireError::validation(format!(
+                        "request_id must be a string of at most {MAX_REQUEST_ID_CHARS} characters"
+                    )),
                     None,
                 );
             }
         };
         let Some(sent_type) = value.get("type").and_then(Value::as_str) else {
-            return self.reject(WireError::new(ErrorCode::UnknownType, "Message type is required"), request_id);
+            return self.reject(
+                WireError::new(ErrorCode::UnknownType, "Message type is required"),
+                request_id,
+            );
         };
         let route = ClientMessage::TYPES
             .into_iter()
@@ -312,19 +380,30 @@ impl Connection {
             return self.reject(
                 WireError::new(
                     ErrorCode::UnknownType,
-                    format!("Unknown message type for the {} endpoint: {shown}", self.role.as_str()),
+                    format!(
+                        "Unknown message type for the {} endpoint: {shown}",
+                        self.role.as_str()
+                    ),
                 ),
                 request_id,
             );
         };
         let command: ClientMessage = match serde_json::from_value(value) {
             Ok(command) => command,
-            Err(err) => return self.reject(WireError::validation(format!("Invalid {type_name}: {err}")), request_id),
+            Err(err) => {
+                return self.reject(
+                    WireError::validation(format!("Invalid {type_name}: {err}")),
+                    request_id,
+                );
+            }
         };
         let type_name = command.type_name();
         metrics::counter!("tether_ws_frames_in_total", "type" => type_name).increment(1);
         if owner == Owner::Edge {
-            let pong = ServerMessage::Pong { timestamp: Timestamp::now() }.frame(request_id);
+            let pong = ServerMessage::Pong {
+                timestamp: Timestamp::now(),
+            }
+            .frame(request_id);
             return Step::Reply(frame_text(pong.to_json()));
         }
         let envelope = CommandEnvelope {
@@ -351,18 +430,25 @@ impl Connection {
 
     fn reject(&self, err: WireError, request_id: Option<String>) -> Step {
         metrics::counter!("tether_ws_errors_total", "code" => err.code.as_str()).increment(1);
-        Step::Reply(error_json(&err, request_id).into())
+        Step::Reply(error_json(&err, request_id))
     }
 
     /// Writes one text frame; false when the peer is gone or stopped reading.
     async fn write(&mut self, text: Utf8Bytes) -> bool {
         metrics::counter!("tether_ws_frames_out_total", "type" => ServerMessage::type_of_json(&text)).increment(1);
-        matches!(tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text))).await, Ok(Ok(())))
+        matches!(
+            tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text))).await,
+            Ok(Ok(()))
+        )
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await;
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Close(Some(frame))))
+            .await;
         // Give the peer a moment to answer the close handshake, then drop the TCP stream.
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while let Some(Ok(_)) = self.socket.recv().await {}
@@ -379,6 +465,10 @@ enum Step {
     Relay(InFlight),
     /// Close the socket.
     Close(u16, &'static str),
+    /// Nothing to do (control frames).
+    Nothing,
+    /// The peer closed.
+    Gone,
 }
 
 fn read_error_end(err: axum::Error) -> End {
