@@ -106,6 +106,25 @@ impl WsClient {
         self.recv().await
     }
 
+    /// Every JSON message that arrives within `wait` (none is fine); fails on close.
+    pub async fn recv_for(&mut self, wait: Duration) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut messages = Vec::new();
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return messages,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let value: Value =
+                        serde_json::from_str(&text).expect("server sent invalid JSON");
+                    self.received.push(value.clone());
+                    messages.push(value);
+                }
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(other) => panic!("expected messages, got {other:?}"),
+            }
+        }
+    }
+
     /// Asserts nothing arrives within `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
         match tokio::time::timeout(wait, self.stream.next()).await {

@@ -18,6 +18,9 @@
 //! `chat_message` to the recipient (it may have been lost if an instance died between
 //! commit and publish); recipients dedupe by `message_id`. A message stored once is
 //! delivered at least once: live, and again on every connect while it is still `sent`.
+//! On shutdown an instance stops taking commands, finishes those in flight and waits until
+//! NATS has processed its unsubscribe; a command NATS had already handed it but it had not
+//! started is dropped, and that client gets `unavailable` after the edge's timeout.
 //!
 //! # Order
 //! Within a session, history and re-sends follow `seq`, the order PostgreSQL assigned.
@@ -26,7 +29,9 @@
 //! sender's messages get increasing `seq`, whichever instance stored them. The live copy
 //! to the recipient is published before the reply, on the same NATS connection as the
 //! reply, so it reaches the recipient's edge before the sender's next command can even be
-//! sent: live delivery keeps each sender's order across instances too.
+//! sent: live delivery keeps each sender's order across instances too. (That argument
+//! holds on one NATS server; across a cluster the two publishes may take different routes,
+//! so clients should order by history / arrival and dedupe by `message_id`.)
 //!
 //! # Decisions where the contract is silent
 //! - The sender's other devices get nothing for a `chat_message` (history has it); the
@@ -220,6 +225,12 @@ impl App {
                     outcome = Err(err.into());
                 }
             }
+        }
+        // The loops unsubscribed; once the server has processed that, no new command is
+        // routed here, so a client's next try meets a live instance or `unavailable` at
+        // once instead of waiting for the edge's timeout.
+        if let Err(err) = confirm_subscriptions(&self.runtime.client).await {
+            tracing::warn!(error = %err, "unsubscribe not confirmed");
         }
         let _ = admin.await;
         outcome

@@ -136,7 +136,7 @@ impl App {
             "TETHER_CLEANUP_BATCH must be at least 1"
         );
         for (job, cron) in config.schedules() {
-            schedule::validate(job.name(), &cron)?;
+            schedule::validate(job, &cron)?;
         }
         let runtime =
             Runtime::connect("cleanup", &config.common, &config.db, config.admin_addr).await?;

@@ -11,10 +11,15 @@ use crate::Context;
 use crate::jobs::{self, Job};
 
 /// Checks that a cron string parses, so a bad setting fails at start, not at run time.
-pub fn validate(setting: &str, cron: &str) -> anyhow::Result<()> {
+pub fn validate(job: Job, cron: &str) -> anyhow::Result<()> {
     CronJob::new_async(cron, |_, _| Box::pin(async {}))
         .map(|_| ())
-        .map_err(|err| anyhow::anyhow!("{setting}: invalid cron string {cron:?}: {err:?}"))
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "invalid cron string {cron:?} for the {} job (six fields, seconds first): {err:?}",
+                job.name()
+            )
+        })
 }
 
 /// Starts a scheduler running each `(job, cron)`. Runs are tracked by `runs`, so
@@ -56,5 +61,23 @@ pub async fn start(
 async fn run_logged(context: Arc<Context>, job: Job) {
     if let Err(err) = jobs::run(&context, job).await {
         tracing::error!(job = job.name(), error = %err, "cleanup job failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::Config;
+
+    #[test]
+    fn default_schedules_parse_and_bad_ones_do_not() {
+        let config = Config::parse_from(["tether-cleanup"]);
+        for (job, cron) in config.schedules() {
+            assert!(validate(job, &cron).is_ok(), "{cron}");
+        }
+        assert!(validate(Job::Typing, "*/5 * * * *").is_err(), "five fields");
+        assert!(validate(Job::Typing, "every minute").is_err());
     }
 }

@@ -17,6 +17,12 @@
 //!   `distance_update` every `TETHER_DISTANCE_INTERVAL_S`, however many instances run.
 //!   Every distance update (move, activation or tick) resets both parties' 50 m anchors to
 //!   their positions at that moment, because that is the distance the clients last saw.
+//! - Location writes commit without waiting for the WAL flush ([`begin`]): positions are
+//!   latest-wins and constantly replaced, so a database crash may lose the last moments
+//!   of them, and nothing a client was promised as durable.
+//! - Two updates of one session handled by two instances at once are decided in row-lock
+//!   order but published after their commits, so in that rare race a client may get the
+//!   two `distance_update`s in either order; the next update (or the tick) settles it.
 
 pub mod activation;
 pub mod fanout;

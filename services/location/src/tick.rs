@@ -125,3 +125,24 @@ async fn run_round(context: &Context) -> Result<u64, sqlx::Error> {
     tracing::debug!(sessions = due.len(), "distance tick round sent");
     Ok(due.len() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_run_at_most_a_second_apart() {
+        assert_eq!(
+            round_period(Duration::from_secs(1)),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            round_period(Duration::from_secs(2)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            round_period(Duration::from_secs(30)),
+            Duration::from_secs(1)
+        );
+    }
+}

@@ -193,3 +193,61 @@ async fn why_not_stored(
         Some(_) => WireError::conflict(SESSION_NOT_OPEN),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const METRES_PER_DEGREE: f64 = 111_194.926_644_558_7;
+
+    fn session(state: &str, provider_known: bool, sent_before: bool) -> UpdatedSession {
+        UpdatedSession {
+            seeker_id: Uuid::nil(),
+            provider_id: Uuid::nil(),
+            connection_state: state.to_string(),
+            seeker_latitude: Some(49.0 / METRES_PER_DEGREE),
+            seeker_longitude: Some(0.0),
+            provider_latitude: provider_known.then_some(1000.0 / METRES_PER_DEGREE),
+            provider_longitude: provider_known.then_some(0.0),
+            seeker_anchor_latitude: sent_before.then_some(0.0),
+            seeker_anchor_longitude: sent_before.then_some(0.0),
+            provider_anchor_latitude: sent_before.then_some(1000.0 / METRES_PER_DEGREE),
+            provider_anchor_longitude: sent_before.then_some(0.0),
+            last_distance_update: sent_before.then(Utc::now),
+        }
+    }
+
+    #[test]
+    fn distance_only_while_active_with_both_positions() {
+        let id = Uuid::nil();
+        assert!(
+            session("waiting", true, false)
+                .distance_due(id, Role::Seeker)
+                .is_none()
+        );
+        assert!(
+            session("active", false, false)
+                .distance_due(id, Role::Seeker)
+                .is_none()
+        );
+        let first = session("active", true, false).distance_due(id, Role::Seeker);
+        assert_eq!(first.map(|d| d.distance_meters), Some(951.0));
+    }
+
+    #[test]
+    fn moves_under_50_m_from_the_anchor_send_nothing() {
+        let id = Uuid::nil();
+        // The seeker is 49 m from their anchor: silent.
+        assert!(
+            session("active", true, true)
+                .distance_due(id, Role::Seeker)
+                .is_none()
+        );
+        let mut moved = session("active", true, true);
+        moved.seeker_latitude = Some(50.5 / METRES_PER_DEGREE);
+        let due = moved.distance_due(id, Role::Seeker).expect("due");
+        assert_eq!(due.distance_meters, 949.5);
+        // The provider has not moved from their anchor.
+        assert!(moved.distance_due(id, Role::Provider).is_none());
+    }
+}

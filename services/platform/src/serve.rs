@@ -173,9 +173,9 @@ pub async fn subscribe(client: &Client, spec: &ServeSpec) -> anyhow::Result<Subs
     Ok(subscription)
 }
 
-/// Waits until the NATS server has registered every subscription made so far on `client`.
-/// `Client::flush` only writes the socket; a message to our own fresh inbox comes back
-/// only after the server processed everything we sent before it, subscriptions included.
+/// Waits until the NATS server has processed every subscription (and unsubscription) made
+/// so far on `client`. `Client::flush` only writes the socket; a message to our own fresh
+/// inbox comes back only after the server processed everything we sent before it.
 pub async fn confirm_subscriptions(client: &Client) -> anyhow::Result<()> {
     let inbox = client.new_inbox();
     let mut echo = client.subscribe(inbox.clone()).await?;

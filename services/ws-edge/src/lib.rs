@@ -23,6 +23,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 pub use config::Config;
 use tether_proto::ErrorCode;
 use tokio::net::TcpListener;
@@ -79,7 +80,14 @@ impl App {
         let state = EdgeState::new(self.config, self.client.clone(), shutdown.clone());
         let app = router(state.clone());
         let server_shutdown = shutdown.clone();
-        axum::serve(self.listener, app)
+        // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm holds a
+        // chat message behind an unacknowledged previous write for up to ~40 ms.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
             .await?;
         state.sockets.close();

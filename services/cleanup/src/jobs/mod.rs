@@ -159,3 +159,20 @@ async fn notify_expired(outbox: &Outbox, orders: &[work_orders::ExpiredOrder]) {
             .await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_lock_keys_differ() {
+        for job in Job::ALL {
+            assert_eq!(Job::parse(job.name()), Some(job));
+        }
+        assert_eq!(Job::parse("everything"), None);
+        let keys: HashSet<i64> = Job::ALL.iter().map(|job| job.lock_key()).collect();
+        assert_eq!(keys.len(), Job::ALL.len());
+    }
+}

@@ -1,0 +1,92 @@
+//! Graceful shutdown: a service that is told to stop finishes the commands it already
+//! took (the client gets its real answer, not `unavailable`), and only then exits.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tether_tests::{Service, Stack, StackOptions};
+
+fn one_of_each() -> StackOptions {
+    StackOptions {
+        session_instances: 1,
+        chat_instances: 1,
+        location_instances: 1,
+        cleanup_instances: 1,
+        ..StackOptions::default()
+    }
+}
+
+/// Holds the session row locked, so a command that needs it is provably in flight
+/// inside the service when the stop begins.
+async fn lock_session(
+    stack: &Stack,
+    session_id: uuid::Uuid,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = stack.db.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM work_sessions WHERE id = $1 FOR UPDATE")
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await
+        .expect("lock session row");
+    tx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_stop_finishes_the_message_in_flight() {
+    let stack = Stack::start(one_of_each()).await;
+    let mut session = stack.active_session().await;
+    let tx = lock_session(&stack, session.session_id).await;
+    session
+        .seeker_ws
+        .send(json!({"type": "chat_message", "session_id": session.session_id, "message": "still here?", "request_id": "m1"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stop = stack.stop_service(Service::Chat);
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tx.commit().await.expect("release lock");
+    };
+    let ((), ()) = tokio::join!(stop, release);
+    let answer = session.seeker_ws.recv().await;
+    assert_eq!(answer["type"], "message_sent", "{answer}");
+    assert_eq!(answer["request_id"], "m1");
+    let incoming = session.provider_ws.recv_type("chat_message").await;
+    assert_eq!(incoming["message"], "still here?");
+    // The service is gone now: the next command is refused, not lost silently.
+    let refused = session
+        .seeker_ws
+        .request(json!({"type": "chat_message", "session_id": session.session_id, "message": "and now?"}))
+        .await;
+    assert_eq!(refused["code"], "unavailable");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_stop_finishes_the_transition_in_flight() {
+    let stack = Stack::start(one_of_each()).await;
+    let mut session = stack.active_session().await;
+    let tx = lock_session(&stack, session.session_id).await;
+    session
+        .provider_ws
+        .send(json!({"type": "cancel_connection", "session_id": session.session_id, "request_id": "c1"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        tx.commit().await.expect("release lock");
+    };
+    let ((), ()) = tokio::join!(stack.stop_service(Service::Session), release);
+    let answer = session.provider_ws.recv().await;
+    assert_eq!(answer["type"], "connection_cancelled", "{answer}");
+    assert_eq!(answer["request_id"], "c1");
+    let other = session.seeker_ws.recv_type("connection_cancelled").await;
+    assert_eq!(other["cancelled_by"], "provider");
+    let state: String =
+        sqlx::query_scalar("SELECT connection_state FROM work_sessions WHERE id = $1")
+            .bind(session.session_id)
+            .fetch_one(&stack.db)
+            .await
+            .expect("state");
+    assert_eq!(state, "cancelled");
+    stack.stop().await;
+}
