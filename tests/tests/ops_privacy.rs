@@ -200,3 +200,37 @@ async fn every_service_answers_the_nats_service_api() {
     .collect();
     assert_eq!(names, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_sockets_frames_and_commands() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    session.seeker_ws.send(json!({"type": "ping"})).await;
+    session.seeker_ws.recv_type("pong").await;
+    let metrics = stack
+        .http_client()
+        .get(format!("{}/metrics", stack.http_base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for expected in [
+        r#"tether_ws_connections{role="seeker"}"#,
+        r#"tether_ws_frames_in_total{type="ping"}"#,
+        r#"tether_ws_frames_out_total{type="pong"}"#,
+        r#"tether_requests_total{service="session",kind="work_response",outcome="ok"}"#,
+        r#"tether_requests_total{service="session",kind="create_work_order",outcome="ok"}"#,
+        "tether_edge_relay_seconds_bucket",
+        "tether_request_duration_seconds_bucket",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "/metrics lacks {expected}:\n{metrics}"
+        );
+    }
+    // Labels are fixed names, never ids or payloads.
+    assert!(!metrics.contains(&session.seeker.id.to_string()));
+    assert!(!metrics.contains(&session.session_id.to_string()));
+}

@@ -45,6 +45,8 @@ impl Runtime {
             is_valid_prefix(&common.subject_prefix),
             "TETHER_SUBJECT_PREFIX must be dot-separated tokens of letters, digits, - and _"
         );
+        // Install the recorder before anything is counted (else early counts are lost).
+        crate::telemetry::metrics_handle();
         let client = crate::nats::connect(&common.nats_url, &format!("tether-{service}")).await?;
         let pool = crate::db::connect(db).await?;
         let admin = TcpListener::bind(admin_addr)

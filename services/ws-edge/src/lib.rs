@@ -55,6 +55,8 @@ impl App {
                 "TETHER_JWT_SECRET is the development default; set a real secret in production"
             );
         }
+        // Install the recorder before anything is counted (else early counts are lost).
+        tether_platform::telemetry::metrics_handle();
         let client =
             tether_platform::nats::connect(&config.common.nats_url, "tether-ws-edge").await?;
         let listener = TcpListener::bind(config.http_addr).await?;
