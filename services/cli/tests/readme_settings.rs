@@ -1,6 +1,7 @@
-//! README.md documents every setting a binary reads: each `env = "..."` of every crate's
-//! clap config appears in the README's Settings table. Fails when a setting is added
-//! without its line, so `--help` and the README cannot drift apart.
+//! README.md documents every setting a binary reads, with its current default: each
+//! `#[arg(env = "...")]` of every crate's clap config has a row in the README's Settings
+//! table. Fails when a setting or a default changes without its row, so `--help` and the
+//! README cannot drift apart.
 
 use std::path::{Path, PathBuf};
 
@@ -27,46 +28,140 @@ fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every environment variable named by an `env = ` attribute in the crates' `src/`.
-fn settings() -> Vec<String> {
+/// One `#[arg]` that reads an environment variable (several binaries may read the same).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Setting {
+    env: String,
+    default: Default,
+}
+
+/// A default as the code spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Default {
+    /// No default: the setting is unset unless given.
+    Unset,
+    /// A literal string or number.
+    Literal(String),
+    /// A constant or expression (checked by presence only).
+    Computed,
+}
+
+/// The default of one `#[arg(...)]` attribute.
+fn default_of(attribute: &str) -> Default {
+    let value = ["default_value = ", "default_value_t = "]
+        .iter()
+        .find_map(|key| {
+            let start = attribute.find(key)? + key.len();
+            let rest = &attribute[start..];
+            if let Some(quoted) = rest.strip_prefix('"') {
+                return Some(format!("\"{}", &quoted[..quoted.find('"')?]));
+            }
+            let value: String = rest
+                .chars()
+                .take_while(|c| !matches!(c, ',' | ')' | '\n'))
+                .collect();
+            Some(value.trim().to_string())
+        });
+    match value {
+        None => Default::Unset,
+        Some(value) => match value.strip_prefix('"') {
+            Some(text) => Default::Literal(text.to_string()),
+            None if value.parse::<f64>().is_ok() => Default::Literal(value),
+            None => Default::Computed,
+        },
+    }
+}
+
+/// Every `#[arg(...)]` with an `env = "..."` in the crates' `src/` (this crate's too).
+fn settings() -> Vec<Setting> {
     let mut files = Vec::new();
     let services = std::fs::read_dir(workspace_root().join("services")).expect("services/");
     for crate_dir in services.flatten() {
         rust_files(&crate_dir.path().join("src"), &mut files);
     }
-    let mut names = Vec::new();
+    let mut found = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("source file");
         let mut rest = text.as_str();
-        while let Some(at) = rest.find("env = \"") {
-            rest = &rest[at + "env = \"".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
-                .collect();
-            if !name.is_empty() && !names.contains(&name) {
-                names.push(name);
-            }
+        while let Some(at) = rest.find("#[arg(") {
+            rest = &rest[at..];
+            let end = rest.find(")]").map_or(rest.len(), |end| end + 2);
+            let attribute = &rest[..end];
+            rest = &rest[end..];
+            let Some(start) = attribute.find("env = \"") else {
+                continue;
+            };
+            let name = &attribute[start + "env = \"".len()..];
+            let Some(close) = name.find('"') else {
+                continue;
+            };
+            found.push(Setting {
+                env: name[..close].to_string(),
+                default: default_of(attribute),
+            });
         }
     }
-    names.sort();
-    names
+    found.sort_by(|a, b| a.env.cmp(&b.env));
+    found
 }
 
 #[test]
-fn readme_documents_every_setting() {
+fn defaults_are_read_as_spelled() {
+    assert_eq!(
+        default_of(r#"long, env = "X", default_value = "0 */5 * * * *")"#),
+        Default::Literal("0 */5 * * * *".into())
+    );
+    assert_eq!(
+        default_of(r#"long, env = "X", default_value_t = 600)"#),
+        Default::Literal("600".into())
+    );
+    assert_eq!(
+        default_of(r#"long, env = "X", default_value = "", value_delimiter = ',')"#),
+        Default::Literal(String::new())
+    );
+    assert_eq!(
+        default_of(r#"long, env = "X", default_value = DEV_SECRET)"#),
+        Default::Computed
+    );
+    assert_eq!(default_of(r#"long, env = "X")"#), Default::Unset);
+}
+
+#[test]
+fn readme_documents_every_setting_with_its_default() {
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
     let found = settings();
     assert!(
-        found.len() >= 20 && found.contains(&"DATABASE_URL".to_string()),
+        found.len() >= 20 && found.iter().any(|setting| setting.env == "DATABASE_URL"),
         "the scan found too few settings: {found:?}"
     );
-    let missing: Vec<&String> = found
-        .iter()
-        .filter(|name| !readme.contains(&format!("| `{name}` |")))
-        .collect();
+    let mut problems = Vec::new();
+    for setting in &found {
+        let prefix = format!("| `{}` |", setting.env);
+        let Some(row) = readme.lines().find(|line| line.starts_with(&prefix)) else {
+            problems.push(format!("{}: no row", setting.env));
+            continue;
+        };
+        let cell = row[prefix.len()..]
+            .split('|')
+            .next()
+            .unwrap_or_default()
+            .trim();
+        let expected = match &setting.default {
+            Default::Unset => "unset".to_string(),
+            Default::Literal(value) if value.is_empty() => "empty".to_string(),
+            Default::Literal(value) => format!("`{value}`"),
+            Default::Computed => continue,
+        };
+        if cell != expected {
+            problems.push(format!(
+                "{}: README says {cell}, the code's default is {expected}",
+                setting.env
+            ));
+        }
+    }
     assert!(
-        missing.is_empty(),
-        "README.md's Settings table lacks a row for: {missing:?}"
+        problems.is_empty(),
+        "README.md's Settings table is out of date:\n{}",
+        problems.join("\n")
     );
 }

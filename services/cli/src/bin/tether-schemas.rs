@@ -19,8 +19,17 @@ struct Args {
     dir: Option<PathBuf>,
 }
 
-fn main() -> anyhow::Result<ExitCode> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("tether-schemas: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
     let dir = args.dir.unwrap_or_else(default_dir);
     let artefacts = Artefacts::generate()?;
     if args.check {

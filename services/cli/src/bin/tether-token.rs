@@ -5,6 +5,8 @@
 //! tether-token --sub <uuid> --ttl-s 600 --json
 //! ```
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use tether_cli::token::{DEFAULT_TTL_S, DEV_SECRET, TokenRequest, mint};
 use uuid::Uuid;
@@ -20,7 +22,7 @@ struct Args {
     #[arg(long)]
     name: Option<String>,
     /// Lifetime in seconds.
-    #[arg(long, default_value_t = DEFAULT_TTL_S)]
+    #[arg(long, default_value_t = DEFAULT_TTL_S, value_parser = clap::value_parser!(u64).range(1..))]
     ttl_s: u64,
     /// HS256 secret; must equal ws-edge's.
     #[arg(long, env = "TETHER_JWT_SECRET", default_value = DEV_SECRET, hide_env_values = true)]
@@ -36,8 +38,17 @@ struct Args {
     json: bool,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("tether-token: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     // An empty variable (e.g. `TETHER_JWT_AUDIENCE=` in a shell profile) means unset.
     let non_empty = |value: Option<String>| value.filter(|text| !text.is_empty());
     let request = TokenRequest {
