@@ -351,7 +351,7 @@ pub struct RatingSaved {
     pub rated_at: Timestamp,
 }
 
-/// `PUT /api/v1/seeker/search` and similar: a plain acknowledgement with the state.
+/// Every HTTP error answer: `{"error": "<human message>", "code": "<snake_case code>"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HttpErrorBody {
     /// Human message.
