@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tether_proto::distance::{Point, distance_meters, format_away, haversine_m};
 use tether_tests::{OpenSession, Role, Stack};
 use uuid::Uuid;
 
@@ -472,4 +473,105 @@ async fn both_parties_moving_at_once_stay_consistent() {
     expect_both_silent(&mut session).await;
     let row = location_row(stack, sid).await;
     assert_eq!(row.current_distance_meters, Some(4000.0));
+}
+
+/// A small deterministic generator (the tests crate has no `rand`), seeded per run.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next_unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The longitude east of (lat, lon) whose Haversine distance is `metres`, by bisection
+/// on the shared Rust maths.
+fn east_by(latitude: f64, longitude: f64, metres: f64) -> f64 {
+    let origin = Point::new(latitude, longitude);
+    let (mut low, mut high) = (0.0, 1.0);
+    for _ in 0..200 {
+        let mid = (low + high) / 2.0;
+        if haversine_m(origin, Point::new(latitude, longitude + mid)) < metres {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    longitude + high
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distances_match_the_shared_maths_on_random_points() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let mut random = Xorshift(
+        u64::from_le_bytes(Uuid::new_v4().as_bytes()[..8].try_into().expect("8 bytes")) | 1,
+    );
+    let seeker = Point::new(
+        random.next_unit() * 160.0 - 80.0,
+        random.next_unit() * 360.0 - 180.0,
+    );
+    move_to(
+        &mut session,
+        Role::Seeker,
+        seeker.latitude,
+        seeker.longitude,
+    )
+    .await;
+    session
+        .seeker_ws
+        .expect_silence(Duration::from_millis(100))
+        .await;
+    for _ in 0..25 {
+        let provider = Point::new(
+            random.next_unit() * 180.0 - 90.0,
+            random.next_unit() * 360.0 - 180.0,
+        );
+        move_to(
+            &mut session,
+            Role::Provider,
+            provider.latitude,
+            provider.longitude,
+        )
+        .await;
+        let metres = distance_meters(seeker, provider);
+        let update = expect_distance(&mut session, metres, &format_away(metres)).await;
+        assert_eq!(
+            update["distance_meters"].as_f64(),
+            Some(metres),
+            "{seeker:?} {provider:?}"
+        );
+    }
+
+    // The 50 m threshold on an arbitrary bearing agrees with the shared maths too.
+    let last = Point::new(10.0, 20.0);
+    move_to(&mut session, Role::Provider, last.latitude, last.longitude).await;
+    let _ = expect_distance(
+        &mut session,
+        distance_meters(seeker, last),
+        &format_away(distance_meters(seeker, last)),
+    )
+    .await;
+    let just_under = Point::new(10.0, east_by(10.0, 20.0, 49.99));
+    move_to(
+        &mut session,
+        Role::Provider,
+        just_under.latitude,
+        just_under.longitude,
+    )
+    .await;
+    expect_both_silent(&mut session).await;
+    let just_over = Point::new(10.0, east_by(10.0, 20.0, 50.01));
+    move_to(
+        &mut session,
+        Role::Provider,
+        just_over.latitude,
+        just_over.longitude,
+    )
+    .await;
+    let metres = distance_meters(seeker, just_over);
+    expect_distance(&mut session, metres, &format_away(metres)).await;
 }

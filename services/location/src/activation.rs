@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use tether_proto::distance::Point;
 use tether_proto::events::{SessionEvent, SessionEventKind};
+use tether_proto::limits::EARTH_RADIUS_M;
 use uuid::Uuid;
 
 use crate::Context;
@@ -20,48 +20,43 @@ pub async fn handle(context: Arc<Context>, event: SessionEvent) {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct Positions {
-    seeker_id: Uuid,
-    provider_id: Uuid,
-    seeker_latitude: f64,
-    seeker_longitude: f64,
-    provider_latitude: f64,
-    provider_longitude: f64,
-}
-
 /// Sends the session's first distance unless one was already sent since activation.
 /// `last_distance_update` is only ever set while active, so `IS NULL` means "nothing sent
 /// yet": a `location_update` or a tick that got there first (both are possible, the event
-/// travels after the commit) leaves nothing to do, and nobody gets it twice.
+/// travels after the commit) leaves nothing to do, and nobody gets it twice. The UPDATE
+/// waits for a concurrent writer of the row and re-checks these conditions on what it
+/// wrote.
 async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), sqlx::Error> {
-    let mut tx = crate::begin(&context.pool).await?;
-    let positions: Option<Positions> = sqlx::query_as(
-        "SELECT seeker_id, provider_id,
-                seeker_latitude, seeker_longitude, provider_latitude, provider_longitude
-         FROM work_sessions
+    let due: Option<DistanceDue> = sqlx::query_as(concat!(
+        "UPDATE work_sessions SET
+             current_distance_meters = ",
+        rounded_distance_sql!(
+            "$2",
+            "seeker_latitude",
+            "seeker_longitude",
+            "provider_latitude",
+            "provider_longitude"
+        ),
+        ",
+             last_distance_update = now(),
+             seeker_anchor_latitude = seeker_latitude,
+             seeker_anchor_longitude = seeker_longitude,
+             provider_anchor_latitude = provider_latitude,
+             provider_anchor_longitude = provider_longitude
          WHERE id = $1
            AND connection_state = 'active'
            AND last_distance_update IS NULL
            AND seeker_latitude IS NOT NULL AND seeker_longitude IS NOT NULL
            AND provider_latitude IS NOT NULL AND provider_longitude IS NOT NULL
-         FOR UPDATE",
-    )
+         RETURNING id AS session_id, seeker_id, provider_id,
+                   current_distance_meters AS distance_meters"
+    ))
     .bind(session_id)
-    .fetch_optional(&mut *tx)
+    .bind(EARTH_RADIUS_M)
+    .fetch_optional(&context.pool)
     .await?;
-    let Some(positions) = positions else {
-        return Ok(());
-    };
-    let due = DistanceDue::between(
-        session_id,
-        positions.seeker_id,
-        positions.provider_id,
-        Point::new(positions.seeker_latitude, positions.seeker_longitude),
-        Point::new(positions.provider_latitude, positions.provider_longitude),
-    );
-    fanout::record(&mut tx, std::slice::from_ref(&due)).await?;
-    tx.commit().await?;
-    fanout::send(&context.outbox, &due, Cause::Activation).await;
+    if let Some(due) = due {
+        fanout::send(&context.outbox, &due, Cause::Activation).await;
+    }
     Ok(())
 }

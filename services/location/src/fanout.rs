@@ -1,9 +1,7 @@
-//! Computing, storing and sending a session's `distance_update`: one place for the maths,
-//! the statement that records it and the fan-out to both parties.
+//! Sending a recorded distance to both parties as `distance_update`.
 
-use sqlx::PgConnection;
 use tether_platform::{Outbox, Target};
-use tether_proto::distance::{Point, distance_meters, format_away};
+use tether_proto::distance::format_away;
 use tether_proto::{Role, ServerMessage, Timestamp};
 use uuid::Uuid;
 
@@ -30,7 +28,7 @@ impl Cause {
 }
 
 /// A distance that was committed and must now be sent to both parties.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DistanceDue {
     /// The session.
     pub session_id: Uuid,
@@ -43,23 +41,9 @@ pub struct DistanceDue {
 }
 
 impl DistanceDue {
-    /// The distance between the parties' current positions, rounded as the contract says.
-    pub fn between(
-        session_id: Uuid,
-        seeker_id: Uuid,
-        provider_id: Uuid,
-        seeker: Point,
-        provider: Point,
-    ) -> Self {
-        Self {
-            session_id,
-            seeker_id,
-            provider_id,
-            distance_meters: distance_meters(seeker, provider),
-        }
-    }
-
-    /// The `distance_update` message, stamped now.
+    /// The `distance_update` message, stamped now. The text is formatted from the rounded
+    /// value the message carries, so it always agrees with `distance_meters` and with the
+    /// session snapshot.
     pub fn message(&self) -> ServerMessage {
         ServerMessage::DistanceUpdate {
             session_id: self.session_id,
@@ -68,33 +52,6 @@ impl DistanceDue {
             timestamp: Timestamp::now(),
         }
     }
-}
-
-/// Records the distances of `due` (inside the caller's transaction, with the rows locked):
-/// the distance, the time, and both anchors moved to the positions the distance was
-/// computed from (the rows' current positions, unchanged while the lock is held).
-pub async fn record(conn: &mut PgConnection, due: &[DistanceDue]) -> Result<(), sqlx::Error> {
-    if due.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = due.iter().map(|d| d.session_id).collect();
-    let distances: Vec<f64> = due.iter().map(|d| d.distance_meters).collect();
-    sqlx::query(
-        "UPDATE work_sessions AS w
-         SET current_distance_meters = d.distance,
-             last_distance_update = now(),
-             seeker_anchor_latitude = w.seeker_latitude,
-             seeker_anchor_longitude = w.seeker_longitude,
-             provider_anchor_latitude = w.provider_latitude,
-             provider_anchor_longitude = w.provider_longitude
-         FROM UNNEST($1::uuid[], $2::float8[]) AS d (id, distance)
-         WHERE w.id = d.id",
-    )
-    .bind(ids)
-    .bind(distances)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Sends a committed distance to every socket of both parties. Disconnected parties miss

@@ -17,12 +17,17 @@
 //!   `distance_update` every `TETHER_DISTANCE_INTERVAL_S`, however many instances run.
 //!   Every distance update (move, activation or tick) resets both parties' 50 m anchors to
 //!   their positions at that moment, because that is the distance the clients last saw.
-//! - Location writes commit without waiting for the WAL flush ([`begin`]): positions are
-//!   latest-wins and constantly replaced, so a database crash may lose the last moments
-//!   of them, and nothing a client was promised as durable.
+//! - Every write is one statement that locks the session row, decides and records
+//!   (distance maths in SQL, identical to `tether_proto::distance`).
+//! - Location writes commit without waiting for the WAL flush: positions are latest-wins
+//!   and constantly replaced, so a database crash may lose the last moments of them, and
+//!   nothing a client was promised as durable.
 //! - Two updates of one session handled by two instances at once are decided in row-lock
 //!   order but published after their commits, so in that rare race a client may get the
 //!   two `distance_update`s in either order; the next update (or the tick) settles it.
+
+#[macro_use]
+mod distance_sql;
 
 pub mod activation;
 pub mod fanout;
@@ -30,11 +35,15 @@ pub mod tick;
 pub mod update;
 
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use async_nats::Subscriber;
 use clap::Parser;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tether_platform::ops::serve_ops_subscription;
 use tether_platform::runtime::Runtime;
 use tether_platform::serve::{ServeSpec, confirm_subscriptions, serve_subscription, subscribe};
@@ -96,16 +105,21 @@ pub struct Context {
     pub tick_batch: i64,
 }
 
-/// Begins a transaction for location writes, committed asynchronously: positions and
-/// distances are latest-wins data that the next update replaces, so a PostgreSQL crash
-/// may lose the last fraction of a second of them and nothing else, while the commit no
-/// longer waits for a WAL flush (the bottleneck of this write-heavy path). One round trip:
-/// both statements go as one simple query.
-pub async fn begin(
-    pool: &sqlx::PgPool,
-) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-    pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+/// A pool whose sessions commit without waiting for the WAL flush
+/// (`synchronous_commit = off`): positions and distances are latest-wins data that the
+/// next update replaces, so a PostgreSQL crash may lose the last moments of them and
+/// nothing else, while a commit no longer waits for a disk flush. The shared pool of the
+/// runtime (migrations, readiness) keeps the safe default.
+async fn async_commit_pool(db: &DbConfig) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(&db.database_url)
+        .context("parsing DATABASE_URL")?
+        .options([("synchronous_commit", "off")]);
+    PgPoolOptions::new()
+        .max_connections(db.db_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
         .await
+        .context("connecting the location pool")
 }
 
 /// One subscription made in [`App::build`] and the spec it is served with.
@@ -149,7 +163,7 @@ impl App {
         let operator_ticks = Subscribed::new(&runtime, subjects.location_tick()).await?;
         confirm_subscriptions(&runtime.client).await?;
         let context = Arc::new(Context {
-            pool: runtime.pool.clone(),
+            pool: async_commit_pool(&config.db).await?,
             outbox: runtime.outbox.clone(),
             distance_interval: config.distance_interval(),
             tick_batch: config.tick_batch,

@@ -14,10 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tether_proto::distance::Point;
+use tether_proto::limits::EARTH_RADIUS_M;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::Context;
 use crate::fanout::{self, Cause, DistanceDue};
@@ -67,62 +66,54 @@ pub async fn run_once(context: &Context) -> Result<u64, sqlx::Error> {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct DueSession {
-    id: Uuid,
-    seeker_id: Uuid,
-    provider_id: Uuid,
-    seeker_latitude: f64,
-    seeker_longitude: f64,
-    provider_latitude: f64,
-    provider_longitude: f64,
-}
-
-/// Claims up to `tick_batch` due sessions, records their distances, commits, then sends.
+/// Claims up to `tick_batch` due sessions and records their distances in one statement,
+/// then sends. SKIP LOCKED: a session another instance (or a `location_update`) holds
+/// right now is being sent by them; their commit moves `last_distance_update`, after
+/// which the row is no longer due, so no session is claimed twice in one interval.
 async fn run_round(context: &Context) -> Result<u64, sqlx::Error> {
-    let mut tx = crate::begin(&context.pool).await?;
-    // SKIP LOCKED: sessions another instance (or a location_update) holds right now are
-    // being sent by them; the lock lasts until that commit has moved
-    // last_distance_update, after which the row is no longer due.
-    let due_sessions: Vec<DueSession> = sqlx::query_as(
-        "SELECT id, seeker_id, provider_id,
-                seeker_latitude, seeker_longitude, provider_latitude, provider_longitude
-         FROM work_sessions
-         WHERE connection_state = 'active'
-           AND seeker_latitude IS NOT NULL AND provider_latitude IS NOT NULL
-           AND seeker_longitude IS NOT NULL AND provider_longitude IS NOT NULL
-           AND (last_distance_update IS NULL
-                OR last_distance_update <= now() - make_interval(secs => $1))
-         ORDER BY last_distance_update NULLS FIRST
-         LIMIT $2
-         FOR UPDATE SKIP LOCKED",
-    )
+    let due: Vec<DistanceDue> = sqlx::query_as(concat!(
+        "WITH due AS (
+             SELECT id FROM work_sessions
+             WHERE connection_state = 'active'
+               AND seeker_latitude IS NOT NULL AND provider_latitude IS NOT NULL
+               AND seeker_longitude IS NOT NULL AND provider_longitude IS NOT NULL
+               AND (last_distance_update IS NULL
+                    OR last_distance_update <= now() - make_interval(secs => $1))
+             ORDER BY last_distance_update NULLS FIRST
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE work_sessions AS w SET
+             current_distance_meters = ",
+        rounded_distance_sql!(
+            "$3",
+            "w.seeker_latitude",
+            "w.seeker_longitude",
+            "w.provider_latitude",
+            "w.provider_longitude"
+        ),
+        ",
+             last_distance_update = now(),
+             seeker_anchor_latitude = w.seeker_latitude,
+             seeker_anchor_longitude = w.seeker_longitude,
+             provider_anchor_latitude = w.provider_latitude,
+             provider_anchor_longitude = w.provider_longitude
+         FROM due
+         WHERE w.id = due.id
+         RETURNING w.id AS session_id, w.seeker_id, w.provider_id,
+                   w.current_distance_meters AS distance_meters"
+    ))
     .bind(context.distance_interval.as_secs_f64())
     .bind(context.tick_batch)
-    .fetch_all(&mut *tx)
+    .bind(EARTH_RADIUS_M)
+    .fetch_all(&context.pool)
     .await?;
-    if due_sessions.is_empty() {
-        tx.rollback().await?;
-        return Ok(0);
-    }
-    let due: Vec<DistanceDue> = due_sessions
-        .iter()
-        .map(|s| {
-            DistanceDue::between(
-                s.id,
-                s.seeker_id,
-                s.provider_id,
-                Point::new(s.seeker_latitude, s.seeker_longitude),
-                Point::new(s.provider_latitude, s.provider_longitude),
-            )
-        })
-        .collect();
-    fanout::record(&mut tx, &due).await?;
-    tx.commit().await?;
     for session in &due {
         fanout::send(&context.outbox, session, Cause::Tick).await;
     }
-    tracing::debug!(sessions = due.len(), "distance tick round sent");
+    if !due.is_empty() {
+        tracing::debug!(sessions = due.len(), "distance tick round sent");
+    }
     Ok(due.len() as u64)
 }
 
