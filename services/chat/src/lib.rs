@@ -210,22 +210,7 @@ impl App {
         ));
 
         // Each loop stops on `shutdown` and drains what it already took.
-        let mut outcome = Ok(());
-        while let Some(joined) = loops.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => {
-                    tracing::error!(error = %err, "chat serve loop failed");
-                    shutdown.cancel();
-                    outcome = Err(err);
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "chat serve loop panicked");
-                    shutdown.cancel();
-                    outcome = Err(err.into());
-                }
-            }
-        }
+        let outcome = tether_platform::serve::join_loops("chat", loops, &shutdown).await;
         // The loops unsubscribed; once the server has processed that, no new command is
         // routed here, so a client's next try meets a live instance or `unavailable` at
         // once instead of waiting for the edge's timeout.

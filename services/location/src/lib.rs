@@ -223,22 +223,7 @@ impl App {
             Ok(())
         });
 
-        let mut outcome = Ok(());
-        while let Some(joined) = loops.join_next().await {
-            match joined {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => {
-                    tracing::error!(error = %err, "location serve loop failed");
-                    shutdown.cancel();
-                    outcome = Err(err);
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, "location serve loop panicked");
-                    shutdown.cancel();
-                    outcome = Err(err.into());
-                }
-            }
-        }
+        let outcome = tether_platform::serve::join_loops("location", loops, &shutdown).await;
         let _ = client.flush().await;
         let _ = admin.await;
         outcome

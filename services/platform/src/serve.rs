@@ -265,3 +265,28 @@ where
     let _ = client.flush().await;
     Ok(())
 }
+
+/// Waits for every serve loop of a service. Each loop returns once `shutdown` is
+/// cancelled and its in-flight work is done; a loop that fails (or panics) cancels
+/// `shutdown`, so the service stops as a whole instead of running half-alive, and the
+/// first error is returned once every loop has stopped.
+pub async fn join_loops(
+    service: &'static str,
+    mut loops: tokio::task::JoinSet<anyhow::Result<()>>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let mut outcome = Ok(());
+    while let Some(joined) = loops.join_next().await {
+        let failure = match joined {
+            Ok(Ok(())) => continue,
+            Ok(Err(err)) => err,
+            Err(err) => anyhow::Error::new(err).context("serve loop panicked"),
+        };
+        tracing::error!(service, error = %failure, "serve loop failed; stopping the service");
+        shutdown.cancel();
+        if outcome.is_ok() {
+            outcome = Err(failure);
+        }
+    }
+    outcome
+}

@@ -131,7 +131,8 @@ impl App {
         let client = self.runtime.client.clone();
 
         let ctx = self.ctx.clone();
-        let api = tokio::spawn(serve_subscription(
+        let mut loops = tokio::task::JoinSet::new();
+        loops.spawn(serve_subscription(
             client.clone(),
             self.api.spec,
             self.api.subscription,
@@ -142,7 +143,7 @@ impl App {
             },
         ));
         let ctx = self.ctx.clone();
-        let commands = tokio::spawn(serve_subscription(
+        loops.spawn(serve_subscription(
             client.clone(),
             self.commands.spec,
             self.commands.subscription,
@@ -153,7 +154,7 @@ impl App {
             },
         ));
         let ctx = self.ctx.clone();
-        let connected = tokio::spawn(serve_subscription(
+        loops.spawn(serve_subscription(
             client.clone(),
             self.connected.spec,
             self.connected.subscription,
@@ -165,24 +166,7 @@ impl App {
         ));
 
         // Each loop returns once shutdown is requested and its in-flight work is done.
-        let mut result = Ok(());
-        for (name, handle) in [
-            ("api", api),
-            ("commands", commands),
-            ("connected", connected),
-        ] {
-            match handle.await {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => {
-                    tracing::error!(serve_loop = name, error = %err, "serve loop failed");
-                    result = Err(err);
-                }
-                Err(err) => {
-                    tracing::error!(serve_loop = name, error = %err, "serve loop panicked");
-                    result = Err(err.into());
-                }
-            }
-        }
+        let result = tether_platform::serve::join_loops("session", loops, &shutdown).await;
         let _ = client.flush().await;
         let _ = admin.await;
         result
