@@ -58,10 +58,9 @@ pub mod rows;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use async_nats::Subscriber;
 use clap::Parser;
-use tether_platform::runtime::Runtime;
-use tether_platform::serve::{ServeSpec, confirm_subscriptions, serve_subscription, subscribe};
+use tether_platform::runtime::{Runtime, Subscribed};
+use tether_platform::serve::{confirm_subscriptions, serve_subscription};
 use tether_platform::{CommonConfig, DbConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
@@ -94,21 +93,6 @@ impl Config {
     /// Defaults with the environment applied.
     pub fn from_env() -> Self {
         Self::parse_from(["tether-chat"])
-    }
-}
-
-/// One subscription made in [`App::build`] and the spec it is served with.
-#[derive(Debug)]
-struct Subscribed {
-    spec: ServeSpec,
-    subscription: Subscriber,
-}
-
-impl Subscribed {
-    async fn new(runtime: &Runtime, subject: String) -> anyhow::Result<Self> {
-        let spec = runtime.spec(subject, true);
-        let subscription = subscribe(&runtime.client, &spec).await?;
-        Ok(Self { spec, subscription })
     }
 }
 

@@ -40,13 +40,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_nats::Subscriber;
 use clap::Parser;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tether_platform::ops::serve_ops_subscription;
-use tether_platform::runtime::Runtime;
-use tether_platform::serve::{ServeSpec, confirm_subscriptions, serve_subscription, subscribe};
+use tether_platform::runtime::{Runtime, Subscribed};
+use tether_platform::serve::{confirm_subscriptions, serve_subscription};
 use tether_platform::{CommonConfig, DbConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
@@ -120,21 +119,6 @@ async fn async_commit_pool(db: &DbConfig) -> anyhow::Result<PgPool> {
         .connect_with(options)
         .await
         .context("connecting the location pool")
-}
-
-/// One subscription made in [`App::build`] and the spec it is served with.
-#[derive(Debug)]
-struct Subscribed {
-    spec: ServeSpec,
-    subscription: Subscriber,
-}
-
-impl Subscribed {
-    async fn new(runtime: &Runtime, subject: String) -> anyhow::Result<Self> {
-        let spec = runtime.spec(subject, true);
-        let subscription = subscribe(&runtime.client, &spec).await?;
-        Ok(Self { spec, subscription })
-    }
 }
 
 /// A built location service, ready to run.

@@ -102,3 +102,22 @@ impl Runtime {
         }
     }
 }
+
+/// A queue subscription made while a service is built (so it is reachable as soon as
+/// `build` returns), with the spec it is served with.
+#[derive(Debug)]
+pub struct Subscribed {
+    /// How it is served.
+    pub spec: crate::serve::ServeSpec,
+    /// The subscription itself.
+    pub subscription: async_nats::Subscriber,
+}
+
+impl Subscribed {
+    /// Subscribes to `subject` in the service's queue group.
+    pub async fn new(runtime: &Runtime, subject: String) -> anyhow::Result<Self> {
+        let spec = runtime.spec(subject, true);
+        let subscription = crate::serve::subscribe(&runtime.client, &spec).await?;
+        Ok(Self { spec, subscription })
+    }
+}

@@ -22,8 +22,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Parser;
-use tether_platform::runtime::Runtime;
-use tether_platform::serve::{ServeSpec, confirm_subscriptions, serve_subscription, subscribe};
+use tether_platform::runtime::{Runtime, Subscribed};
+use tether_platform::serve::{confirm_subscriptions, serve_subscription};
 use tether_platform::{CommonConfig, DbConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
@@ -66,21 +66,14 @@ impl Config {
     }
 }
 
-/// One subscription made at build time, served by `run`.
-#[derive(Debug)]
-struct Loop {
-    spec: ServeSpec,
-    subscription: async_nats::Subscriber,
-}
-
 /// A built session service, ready to run.
 #[derive(Debug)]
 pub struct App {
     runtime: Runtime,
     ctx: Arc<Ctx>,
-    api: Loop,
-    commands: Loop,
-    connected: Loop,
+    api: Subscribed,
+    commands: Subscribed,
+    connected: Subscribed,
 }
 
 impl App {
@@ -90,9 +83,9 @@ impl App {
         let runtime =
             Runtime::connect("session", &config.common, &config.db, config.admin_addr).await?;
         let subjects = &runtime.subjects;
-        let api = Self::subscribe(&runtime, subjects.api(Owner::Session)).await?;
-        let commands = Self::subscribe(&runtime, subjects.commands_of(Owner::Session)).await?;
-        let connected = Self::subscribe(&runtime, subjects.connected()).await?;
+        let api = Subscribed::new(&runtime, subjects.api(Owner::Session)).await?;
+        let commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Session)).await?;
+        let connected = Subscribed::new(&runtime, subjects.connected()).await?;
         confirm_subscriptions(&runtime.client).await?;
         let settings = Settings {
             work_order_ttl_s: i64::try_from(config.work_order_ttl_s).unwrap_or(i64::MAX),
@@ -112,12 +105,6 @@ impl App {
             commands,
             connected,
         })
-    }
-
-    async fn subscribe(runtime: &Runtime, subject: String) -> anyhow::Result<Loop> {
-        let spec = runtime.spec(subject, true);
-        let subscription = subscribe(&runtime.client, &spec).await?;
-        Ok(Loop { spec, subscription })
     }
 
     /// The bound admin address.
