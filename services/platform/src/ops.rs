@@ -9,10 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::serve::ServeSpec;
 
@@ -38,7 +35,7 @@ where
 pub async fn serve_ops_subscription<F, Fut>(
     client: async_nats::Client,
     spec: ServeSpec,
-    mut subscription: async_nats::Subscriber,
+    subscription: async_nats::Subscriber,
     shutdown: CancellationToken,
     handler: F,
 ) -> anyhow::Result<()>
@@ -47,21 +44,12 @@ where
     Fut: Future<Output = serde_json::Value> + Send + 'static,
 {
     let handler = Arc::new(handler);
-    let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
-    let tasks = TaskTracker::new();
     let service = spec.service;
-    loop {
-        let message = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            message = subscription.next() => message,
-        };
-        let Some(message) = message else { break };
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break;
-        };
+    let replies = client.clone();
+    crate::serve::serve_messages(client, spec, subscription, shutdown, move |message| {
         let handler = handler.clone();
-        let client = client.clone();
-        tasks.spawn(async move {
+        let client = replies.clone();
+        async move {
             let answer = handler(message.subject.to_string(), message.payload).await;
             metrics::counter!("tether_ops_requests_total", "service" => service).increment(1);
             if let Some(reply_to) = message.reply {
@@ -70,12 +58,7 @@ where
                     tracing::warn!(service, error = %err, "ops reply publish failed");
                 }
             }
-            drop(permit);
-        });
-    }
-    let _ = subscription.unsubscribe().await;
-    tasks.close();
-    tasks.wait().await;
-    let _ = client.flush().await;
-    Ok(())
+        }
+    })
+    .await
 }

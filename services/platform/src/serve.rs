@@ -195,7 +195,7 @@ const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub async fn serve_subscription<Req, Resp, F, Fut>(
     client: Client,
     spec: ServeSpec,
-    mut subscription: Subscriber,
+    subscription: Subscriber,
     shutdown: CancellationToken,
     handler: F,
 ) -> anyhow::Result<()>
@@ -206,9 +206,54 @@ where
     Fut: Future<Output = Resp> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    let service = spec.service;
+    let replies = client.clone();
+    serve_messages(client, spec, subscription, shutdown, move |message| {
+        let handler = handler.clone();
+        let client = replies.clone();
+        async move {
+            let started = Instant::now();
+            let (label, response) = match serde_json::from_slice::<Req>(&message.payload) {
+                Ok(request) => {
+                    let label = request.label();
+                    (label, handler(request).await)
+                }
+                Err(err) => {
+                    tracing::warn!(service, subject = %message.subject, error = %err, "malformed request");
+                    ("malformed", Resp::malformed())
+                }
+            };
+            let outcome = response.outcome();
+            metrics::counter!("tether_requests_total", "service" => service, "kind" => label, "outcome" => outcome)
+                .increment(1);
+            if let (Some(reply_to), Some((headers, body))) = (message.reply, response.into_nats())
+                && let Err(err) = client.publish_with_headers(reply_to, headers, body).await
+            {
+                tracing::warn!(service, kind = label, error = %err, "reply publish failed");
+            }
+            metrics::histogram!("tether_request_duration_seconds", "service" => service, "kind" => label)
+                .record(started.elapsed().as_secs_f64());
+        }
+    })
+    .await
+}
+
+/// The loop every serving function shares: hands each message to `handle` with at most
+/// `spec.concurrency` at once; on `shutdown` stops taking work, serves what was already
+/// delivered to this instance, waits for what is in flight, and returns.
+pub async fn serve_messages<F, Fut>(
+    client: Client,
+    spec: ServeSpec,
+    mut subscription: Subscriber,
+    shutdown: CancellationToken,
+    handle: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(async_nats::Message) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
     let tasks = TaskTracker::new();
-    let service = spec.service;
     // Set once shutdown starts: how long the drain may take at most.
     let mut drain_deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     loop {
@@ -231,30 +276,9 @@ where
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let handler = handler.clone();
-        let client = client.clone();
+        let work = handle(message);
         tasks.spawn(async move {
-            let started = Instant::now();
-            let (label, response) = match serde_json::from_slice::<Req>(&message.payload) {
-                Ok(request) => {
-                    let label = request.label();
-                    (label, handler(request).await)
-                }
-                Err(err) => {
-                    tracing::warn!(service, subject = %message.subject, error = %err, "malformed request");
-                    ("malformed", Resp::malformed())
-                }
-            };
-            let outcome = response.outcome();
-            metrics::counter!("tether_requests_total", "service" => service, "kind" => label, "outcome" => outcome)
-                .increment(1);
-            if let (Some(reply_to), Some((headers, body))) = (message.reply, response.into_nats())
-                && let Err(err) = client.publish_with_headers(reply_to, headers, body).await
-            {
-                tracing::warn!(service, kind = label, error = %err, "reply publish failed");
-            }
-            metrics::histogram!("tether_request_duration_seconds", "service" => service, "kind" => label)
-                .record(started.elapsed().as_secs_f64());
+            work.await;
             drop(permit);
         });
     }
