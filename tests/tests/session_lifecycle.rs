@@ -469,9 +469,13 @@ async fn cancel_closes_every_socket_of_both_parties_and_reenables_statuses() {
     let stack = Stack::shared().await;
     let mut session = stack.active_session().await;
     let id = session.session_id;
+    // The chat row exists before the second devices connect, so the provider's tablet
+    // deterministically gets it as the on-connect re-send (not racing the insert).
+    let message = chat_row(stack, &session).await;
     let mut seeker_tablet = stack.connect(&session.seeker, Role::Seeker).await;
     let mut provider_tablet = stack.connect(&session.provider, Role::Provider).await;
-    let message = chat_row(stack, &session).await;
+    let resent = provider_tablet.recv_type("chat_message").await;
+    assert_eq!(resent["message_id"], message.to_string());
     let mut cancelled = watch(stack, SessionEventKind::Cancelled).await;
 
     session
