@@ -1,0 +1,23 @@
+//! The end-to-end suite: one test binary, one module per topic. Each module starts
+//! its own stack (or shares one per module) against real NATS and PostgreSQL.
+
+mod chat_durability;
+mod chat_history;
+mod chat_lifecycle;
+mod chat_messages;
+mod chat_offline;
+mod chat_ordering;
+mod chat_receipts;
+mod chat_typing;
+mod cleanup_jobs;
+mod edge_http;
+mod edge_ws;
+mod location_tick;
+mod location_updates;
+mod ops_privacy;
+mod ops_shutdown;
+mod schemas_transcript;
+mod session_http;
+mod session_lifecycle;
+mod session_orders;
+mod session_races;
