@@ -1,0 +1,2 @@
+//! tether-bench
+fn main() {}

@@ -1,0 +1,2 @@
+//! tether-floor
+fn main() {}

@@ -1,0 +1,1 @@
+//! Tether benchmark harness (skeleton).
