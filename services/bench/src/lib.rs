@@ -1,1 +1,16 @@
-//! Tether benchmark harness (skeleton).
+//! Tether benchmark harness.
+//!
+//! `tether-bench` drives a running stack only through the client contract
+//! (`shared/spec/PROTOCOL.md`): HTTP API plus WebSockets, tokens minted from the HS256
+//! secret. Load is open loop: every message has a scheduled send time and latency is
+//! measured from that time, so a slow server cannot slow the generator down and hide its
+//! own queueing (no coordinated omission). `tether-floor` is a bare in-memory relay that
+//! speaks the same subset of the contract, so every figure comes with a floor measured
+//! on the same machine in the same run.
+
+pub mod client;
+pub mod floor;
+pub mod procstat;
+pub mod report;
+pub mod scenarios;
+pub mod token;

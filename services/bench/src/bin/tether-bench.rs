@@ -1,2 +1,408 @@
-//! tether-bench
-fn main() {}
+//! `tether-bench`: open-loop load generator for a running Tether stack (or the floor),
+//! through the client contract only. One scenario per invocation; prints progress on
+//! stderr and a markdown row per result on stdout; `--json-out` appends JSON lines that
+//! `tether-bench report` turns into the comparison table.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tether_bench::client::{Target, open_pairs};
+use tether_bench::procstat::{self, AppFilter};
+use tether_bench::report::{Outcome, comparison};
+use tether_bench::scenarios::{self, Ctx, SoakShape};
+
+/// Command line.
+#[derive(Parser)]
+#[command(about = "Open-loop benchmark of Tether's client contract (HTTP + WebSockets)")]
+struct Args {
+    /// Base URL of the edge (loopback only).
+    #[arg(
+        long,
+        env = "TETHER_BENCH_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    url: String,
+    /// HS256 secret the tokens are minted with.
+    #[arg(
+        long,
+        env = "TETHER_JWT_SECRET",
+        default_value = "tether-dev-secret-change-me",
+        hide_env_values = true,
+        global = true
+    )]
+    jwt_secret: String,
+    /// Label of the target in the results (`tether`, `floor`).
+    #[arg(long, default_value = "tether", global = true)]
+    label: String,
+    /// Process ids of the application (comma-separated); default: every `tether-*`
+    /// process except the bench and the floor.
+    #[arg(long, value_delimiter = ',', global = true)]
+    app_pids: Vec<u32>,
+    /// Process ids whose RSS counts as the edge's (idle); default: the app pids.
+    #[arg(long, value_delimiter = ',', global = true)]
+    edge_pids: Vec<u32>,
+    /// Loopback source addresses to spread sockets over (127.0.0.1 .. 127.0.0.N).
+    #[arg(long, default_value_t = 1, global = true)]
+    source_addrs: usize,
+    /// Longest wait, in seconds, for stragglers after a run's last send.
+    #[arg(long, default_value_t = 10, global = true)]
+    drain_s: u64,
+    /// Pairs set up concurrently.
+    #[arg(long, default_value_t = 32, global = true)]
+    setup_concurrency: usize,
+    /// Appends each outcome as a JSON line to this file.
+    #[arg(long, global = true)]
+    json_out: Option<PathBuf>,
+    /// Prints each outcome as JSON on stdout too.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Open sockets, hold them; connects/s and RSS growth per socket.
+    Idle {
+        #[arg(long, default_value_t = 2000)]
+        sockets: usize,
+        #[arg(long, default_value_t = 10)]
+        hold_s: u64,
+        #[arg(long, default_value_t = 128)]
+        concurrency: usize,
+    },
+    /// Chat at a fixed rate with receipts.
+    Chat {
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 200)]
+        sessions: usize,
+        #[arg(long, default_value_t = 20)]
+        duration_s: u64,
+        /// No message_delivered/message_read.
+        #[arg(long)]
+        no_receipts: bool,
+    },
+    /// Highest chat rate with receipts at p99 ≤ --p99-ms, nothing lost.
+    ChatMax {
+        #[command(flatten)]
+        max: MaxArgs,
+        #[arg(long, default_value_t = 50.0)]
+        p99_ms: f64,
+    },
+    /// Typing indicators at a fixed rate.
+    Typing {
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 200)]
+        sessions: usize,
+        #[arg(long, default_value_t = 20)]
+        duration_s: u64,
+    },
+    /// Highest typing rate at p99 ≤ --p99-ms.
+    TypingMax {
+        #[command(flatten)]
+        max: MaxArgs,
+        #[arg(long, default_value_t = 20.0)]
+        p99_ms: f64,
+    },
+    /// Location updates (≥ 50 m moves) at a fixed rate.
+    Location {
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 200)]
+        sessions: usize,
+        #[arg(long, default_value_t = 20)]
+        duration_s: u64,
+    },
+    /// Highest location rate at p99 ≤ --p99-ms, every move announced.
+    LocationMax {
+        #[command(flatten)]
+        max: MaxArgs,
+        #[arg(long, default_value_t = 20.0)]
+        p99_ms: f64,
+    },
+    /// Whole lifecycles at a fixed rate.
+    Lifecycle {
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 10)]
+        duration_s: u64,
+        #[arg(long, default_value_t = 2000)]
+        max_inflight: usize,
+    },
+    /// Highest lifecycle rate at p99 ≤ --p99-ms, no error.
+    LifecycleMax {
+        #[command(flatten)]
+        max: MaxArgs,
+        #[arg(long, default_value_t = 50.0)]
+        p99_ms: f64,
+        #[arg(long, default_value_t = 2000)]
+        max_inflight: usize,
+    },
+    /// G11: chat probe, mixed traffic with per-interval p99 and dead tuples, probe again.
+    Soak {
+        #[arg(long, default_value_t = 30)]
+        duration_min: u64,
+        #[arg(long, default_value_t = 60)]
+        interval_s: u64,
+        #[arg(long, default_value_t = 500.0)]
+        chat_rate: f64,
+        #[arg(long, default_value_t = 200)]
+        chat_sessions: usize,
+        #[arg(long, default_value_t = 2000.0)]
+        location_rate: f64,
+        #[arg(long, default_value_t = 200)]
+        location_sessions: usize,
+        #[arg(long, default_value_t = 20.0)]
+        lifecycle_rate: f64,
+        #[arg(long, default_value_t = 1000.0)]
+        probe_rate: f64,
+        #[arg(long, default_value_t = 20)]
+        probe_s: u64,
+        /// PostgreSQL of the stack, for pg_stat_user_tables.
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: Option<String>,
+    },
+    /// Builds the comparison table from JSON-lines files of outcomes.
+    Report {
+        /// JSON-lines files written with --json-out.
+        files: Vec<PathBuf>,
+    },
+}
+
+/// The stepping of a `*-max` search.
+#[derive(clap::Args, Clone)]
+struct MaxArgs {
+    /// Sessions the load is spread over (not used by lifecycles).
+    #[arg(long, default_value_t = 200)]
+    sessions: usize,
+    /// First rate tried.
+    #[arg(long, default_value_t = 500.0)]
+    start: f64,
+    /// Highest rate tried.
+    #[arg(long, default_value_t = 200_000.0)]
+    cap: f64,
+    /// Bisection steps after the first failure.
+    #[arg(long, default_value_t = 3)]
+    bisect: u32,
+    /// Seconds per step.
+    #[arg(long, default_value_t = 8)]
+    step_s: u64,
+    /// Seconds of rest between steps.
+    #[arg(long, default_value_t = 2)]
+    pause_s: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // The file limit is per process; use all of the hard limit for sockets.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    if let Scenario::Report { files } = &args.scenario {
+        let mut outcomes = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                outcomes.push(serde_json::from_str::<Outcome>(line)?);
+            }
+        }
+        print!("{}", comparison(&outcomes));
+        return Ok(());
+    }
+    let target = Target::new(&args.url, &args.jwt_secret, args.source_addrs)?;
+    let app_pids = if args.app_pids.is_empty() && args.label == "floor" {
+        procstat::pids_named("tether-floor")
+    } else {
+        args.app_pids.clone()
+    };
+    let apps = AppFilter {
+        pids: app_pids.clone(),
+    };
+    let ctx = Arc::new(Ctx::new(
+        target,
+        args.label.clone(),
+        apps,
+        Duration::from_secs(args.drain_s),
+    ));
+    let secs = Duration::from_secs;
+    let outcomes: Vec<Outcome> = match &args.scenario {
+        Scenario::Idle {
+            sockets,
+            hold_s,
+            concurrency,
+        } => {
+            let edge = if args.edge_pids.is_empty() {
+                app_pids.clone()
+            } else {
+                args.edge_pids.clone()
+            };
+            let nats = if args.label == "floor" {
+                Vec::new()
+            } else {
+                procstat::pids_named("nats-server")
+            };
+            vec![scenarios::idle(&ctx, *sockets, secs(*hold_s), *concurrency, &edge, &nats).await]
+        }
+        Scenario::Chat {
+            rate,
+            sessions,
+            duration_s,
+            no_receipts,
+        } => {
+            let pairs = open_pairs(&ctx.target, *sessions, args.setup_concurrency).await?;
+            vec![scenarios::chat(&ctx, &pairs, *rate, secs(*duration_s), !no_receipts).await]
+        }
+        Scenario::ChatMax { max, p99_ms } => {
+            let pairs = open_pairs(&ctx.target, max.sessions, args.setup_concurrency).await?;
+            let pairs = &pairs;
+            let ctx = &ctx;
+            vec![
+                scenarios::find_max(
+                    "chat",
+                    max.start,
+                    max.cap,
+                    max.bisect,
+                    *p99_ms,
+                    secs(max.pause_s),
+                    |rate| async move {
+                        scenarios::chat(ctx, pairs, rate, secs(max.step_s), true).await
+                    },
+                )
+                .await,
+            ]
+        }
+        Scenario::Typing {
+            rate,
+            sessions,
+            duration_s,
+        } => {
+            let pairs = open_pairs(&ctx.target, *sessions, args.setup_concurrency).await?;
+            vec![scenarios::typing(&ctx, &pairs, *rate, secs(*duration_s)).await]
+        }
+        Scenario::TypingMax { max, p99_ms } => {
+            let pairs = open_pairs(&ctx.target, max.sessions, args.setup_concurrency).await?;
+            let pairs = &pairs;
+            let ctx = &ctx;
+            vec![
+                scenarios::find_max("typing", max.start, max.cap, max.bisect, *p99_ms, secs(max.pause_s), |rate| async move {
+                    scenarios::typing(ctx, pairs, rate, secs(max.step_s)).await
+                })
+                .await,
+            ]
+        }
+        Scenario::Location {
+            rate,
+            sessions,
+            duration_s,
+        } => {
+            let mut pairs = open_pairs(&ctx.target, *sessions, args.setup_concurrency).await?;
+            scenarios::prepare_locations(&ctx.target, &mut pairs).await?;
+            vec![scenarios::location(&ctx, &pairs, *rate, secs(*duration_s)).await]
+        }
+        Scenario::LocationMax { max, p99_ms } => {
+            let mut pairs = open_pairs(&ctx.target, max.sessions, args.setup_concurrency).await?;
+            scenarios::prepare_locations(&ctx.target, &mut pairs).await?;
+            let pairs = &pairs;
+            let ctx = &ctx;
+            vec![
+                scenarios::find_max("location", max.start, max.cap, max.bisect, *p99_ms, secs(max.pause_s), |rate| async move {
+                    scenarios::location(ctx, pairs, rate, secs(max.step_s)).await
+                })
+                .await,
+            ]
+        }
+        Scenario::Lifecycle {
+            rate,
+            duration_s,
+            max_inflight,
+        } => vec![scenarios::lifecycle(&ctx, *rate, secs(*duration_s), *max_inflight).await],
+        Scenario::LifecycleMax {
+            max,
+            p99_ms,
+            max_inflight,
+        } => {
+            let ctx = &ctx;
+            vec![
+                scenarios::find_max(
+                    "lifecycle",
+                    max.start,
+                    max.cap,
+                    max.bisect,
+                    *p99_ms,
+                    secs(max.pause_s),
+                    |rate| async move {
+                        scenarios::lifecycle(ctx, rate, secs(max.step_s), *max_inflight).await
+                    },
+                )
+                .await,
+            ]
+        }
+        Scenario::Soak {
+            duration_min,
+            interval_s,
+            chat_rate,
+            chat_sessions,
+            location_rate,
+            location_sessions,
+            lifecycle_rate,
+            probe_rate,
+            probe_s,
+            database_url,
+        } => {
+            let pool = match database_url {
+                Some(url) if args.label != "floor" => Some(
+                    sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(1)
+                        .connect(url)
+                        .await
+                        .context("connecting to DATABASE_URL")?,
+                ),
+                _ => None,
+            };
+            let shape = SoakShape {
+                chat_rate: *chat_rate,
+                chat_sessions: *chat_sessions,
+                location_rate: *location_rate,
+                location_sessions: *location_sessions,
+                lifecycle_rate: *lifecycle_rate,
+                duration: secs(duration_min * 60),
+                interval: secs(*interval_s),
+                probe_rate: *probe_rate,
+                probe_duration: secs(*probe_s),
+            };
+            scenarios::soak(&ctx, &shape, pool.as_ref()).await?
+        }
+        Scenario::Report { .. } => Vec::new(),
+    };
+    println!("{}", Outcome::markdown_header());
+    for o in &outcomes {
+        println!("{}", o.markdown_row());
+        if args.json {
+            println!("{}", serde_json::to_string(o)?);
+        }
+    }
+    if let Some(path) = &args.json_out {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        for o in &outcomes {
+            writeln!(file, "{}", serde_json::to_string(o)?)?;
+        }
+    }
+    Ok(())
+}
