@@ -169,6 +169,8 @@ enum Scenario {
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// Prints the machine (CPU model, cores, memory) for the results file.
+    Machine,
     /// Builds the comparison table from JSON-lines files of outcomes.
     Report {
         /// JSON-lines files written with --json-out.
@@ -210,6 +212,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if let Scenario::Machine = &args.scenario {
+        println!("{}", procstat::machine());
+        return Ok(());
+    }
     if let Scenario::Report { files } = &args.scenario {
         let mut outcomes = Vec::new();
         for file in files {
@@ -385,7 +391,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             };
             scenarios::soak(&ctx, &shape, pool.as_ref()).await?
         }
-        Scenario::Report { .. } => Vec::new(),
+        Scenario::Report { .. } | Scenario::Machine => Vec::new(),
     };
     println!("{}", Outcome::markdown_header());
     for o in &outcomes {
