@@ -1,35 +1,17 @@
-//! Typing indicators: to the other party only, latest wins, one row per party.
+//! Typing indicators: to the other party only, latest wins, nothing stored.
 
 use std::time::Duration;
 
 use serde_json::json;
+use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_tests::chat::{keys, time_of};
-use tether_tests::{Role, Stack};
+use tether_tests::{Role, Stack, StackOptions};
 use uuid::Uuid;
 
 const SILENCE: Duration = Duration::from_millis(300);
 
-#[derive(Debug, sqlx::FromRow)]
-struct Indicator {
-    user_type: String,
-    user_id: Uuid,
-    is_typing: bool,
-    last_typing_at: chrono::DateTime<chrono::Utc>,
-}
-
-async fn indicators(stack: &Stack, session_id: Uuid) -> Vec<Indicator> {
-    sqlx::query_as(
-        "SELECT user_type, user_id, is_typing, last_typing_at FROM typing_indicators
-         WHERE session_id = $1 ORDER BY user_type",
-    )
-    .bind(session_id)
-    .fetch_all(&stack.db)
-    .await
-    .expect("typing rows")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typing_reaches_the_other_party_only_and_upserts() {
+async fn typing_reaches_the_other_party_only() {
     let stack = Stack::shared().await;
     let mut session = stack.open_session().await;
     let session_id = session.session_id;
@@ -52,12 +34,6 @@ async fn typing_reaches_the_other_party_only_and_upserts() {
     session.seeker_ws.expect_silence(SILENCE).await;
     seeker_phone.expect_silence(Duration::from_millis(10)).await;
 
-    let rows = indicators(stack, session_id).await;
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].user_type, "seeker");
-    assert_eq!(rows[0].user_id, session.seeker.id);
-    assert!(rows[0].is_typing);
-
     session
         .seeker_ws
         .send(json!({"type": "typing_indicator", "session_id": session_id, "is_typing": false}))
@@ -65,12 +41,8 @@ async fn typing_reaches_the_other_party_only_and_upserts() {
     let stopped = session.provider_ws.recv_type("typing_indicator").await;
     assert_eq!(stopped["is_typing"], false);
     assert!(time_of(&stopped, "timestamp") >= first_at);
-    let rows = indicators(stack, session_id).await;
-    assert_eq!(rows.len(), 1, "upserted, not appended");
-    assert!(!rows[0].is_typing);
-    assert!(rows[0].last_typing_at >= first_at);
 
-    // The provider's indicator is its own row and goes to the seeker (every device).
+    // The provider's indicator goes to the seeker (every device).
     session
         .provider_ws
         .send(json!({"type": "typing_indicator", "session_id": session_id, "is_typing": true}))
@@ -81,13 +53,6 @@ async fn typing_reaches_the_other_party_only_and_upserts() {
         assert_eq!(typing["is_typing"], true);
     }
     session.provider_ws.expect_silence(SILENCE).await;
-    let rows = indicators(stack, session_id).await;
-    assert_eq!(
-        rows.iter()
-            .map(|r| (r.user_type.as_str(), r.is_typing))
-            .collect::<Vec<_>>(),
-        [("provider", true), ("seeker", false)]
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,6 +88,44 @@ async fn typing_errors() {
         );
     }
     session.provider_ws.expect_silence(SILENCE).await;
-    assert!(indicators(stack, session_id).await.is_empty());
-    assert!(indicators(stack, other.session_id).await.is_empty());
+    assert_eq!(session_id, session.session_id);
+}
+
+/// Every chat instance learns of the end (a fan-out subscription), so typing in an ended
+/// session answers `conflict` whichever instance takes it, after each has seen the session
+/// open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_after_the_end_is_conflict_on_every_instance() {
+    let mut options = StackOptions::default();
+    options.chat_instances = 2;
+    let stack = Stack::start(options).await;
+    let mut session = stack.open_session().await;
+    let session_id = session.session_id;
+    // Enough indicators that both instances (queue group) have cached the session open.
+    for _ in 0..8 {
+        session
+            .seeker_ws
+            .send(json!({"type": "typing_indicator", "session_id": session_id, "is_typing": true}))
+            .await;
+        session.provider_ws.recv_type("typing_indicator").await;
+    }
+    session
+        .provider_ws
+        .send(json!({"type": "cancel_connection", "session_id": session_id}))
+        .await;
+    session.provider_ws.recv_type("connection_cancelled").await;
+    session.seeker_ws.recv_type("connection_cancelled").await;
+
+    let mut seeker = stack.connect(&session.seeker, Role::Seeker).await;
+    for n in 0..8 {
+        let request_id = format!("t-{n}");
+        seeker
+            .send(json!({"type": "typing_indicator", "session_id": session_id, "is_typing": true, "request_id": request_id}))
+            .await;
+        assert_eq!(
+            seeker.recv_type("error").await,
+            json!({"type": "error", "code": "conflict", "error": SESSION_NOT_OPEN, "request_id": request_id})
+        );
+    }
+    stack.stop().await;
 }

@@ -19,7 +19,7 @@ async fn start(batch_size: i64) -> Stack {
     options.cleanup.batch_size = batch_size;
     for cron in [
         &mut options.cleanup.chat_cron,
-        &mut options.cleanup.typing_cron,
+        &mut options.cleanup.vacuum_cron,
         &mut options.cleanup.orders_cron,
         &mut options.cleanup.locations_cron,
     ] {
@@ -91,11 +91,11 @@ async fn jobs_answer_on_request_and_unknown_jobs_are_not_found() {
     // An empty payload works too (`nats req <subject> ''`).
     let reply = stack
         .nats
-        .request(stack.subjects.cleanup_trigger("typing"), "".into())
+        .request(stack.subjects.cleanup_trigger("vacuum"), "".into())
         .await
         .expect("trigger");
     let body: Value = serde_json::from_slice(&reply.payload).expect("json");
-    assert_eq!(body, outcome("typing", 0, false));
+    assert_eq!(body, outcome("vacuum", 0, false));
     stack.stop().await;
 }
 
@@ -146,45 +146,42 @@ async fn chat_job_deletes_only_expired_messages() {
     stack.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn typing_job_deletes_only_stale_indicators() {
-    let stack = start(1000).await;
-    let mut session = stack.active_session().await;
-    let sid = session.session_id;
-    for role in [Role::Seeker, Role::Provider] {
-        session
-            .ws(role)
-            .send(json!({"type": "typing_indicator", "session_id": sid, "is_typing": true}))
-            .await;
-        session.ws(role.other()).recv_type("typing_indicator").await;
+/// Dead row versions of a table, once `until` holds for them (statistics arrive late).
+async fn dead_tuples(stack: &Stack, table: &str, until: impl Fn(i64) -> bool) -> i64 {
+    for _ in 0..100 {
+        let dead: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(n_dead_tup), 0)::bigint FROM pg_stat_user_tables WHERE relname = $1",
+        )
+        .bind(table)
+        .fetch_one(&stack.db)
+        .await
+        .expect("stats");
+        if until(dead) {
+            return dead;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    wait_for_count(
-        &stack,
-        "SELECT count(*) FROM typing_indicators WHERE session_id = $1",
-        sid,
-        2,
-    )
-    .await;
-    sqlx::query(
-        "UPDATE typing_indicators SET last_typing_at = now() - CASE user_type
-             WHEN 'seeker' THEN interval '61 minutes' ELSE interval '59 minutes' END
-         WHERE session_id = $1",
-    )
-    .bind(sid)
-    .execute(&stack.db)
-    .await
-    .expect("age");
-    assert_eq!(
-        stack.run_cleanup_job("typing").await,
-        outcome("typing", 1, false)
+    panic!("{table}: dead tuples never reached the expected count");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vacuum_job_reclaims_tables_with_many_dead_rows() {
+    let stack = start(1000).await;
+    for sql in [
+        "CREATE TABLE vacuum_probe (n int)",
+        "INSERT INTO vacuum_probe SELECT generate_series(1, 5000)",
+        "DELETE FROM vacuum_probe",
+    ] {
+        sqlx::query(sql).execute(&stack.db).await.expect(sql);
+    }
+    dead_tuples(&stack, "vacuum_probe", |dead| dead >= 5000).await;
+    let outcome = stack.run_cleanup_job("vacuum").await;
+    assert_eq!(outcome["skipped"], false, "{outcome}");
+    assert!(
+        outcome["removed"].as_u64().is_some_and(|n| n >= 1),
+        "{outcome}"
     );
-    let left: Vec<(String,)> =
-        sqlx::query_as("SELECT user_type FROM typing_indicators WHERE session_id = $1")
-            .bind(sid)
-            .fetch_all(&stack.db)
-            .await
-            .expect("rows");
-    assert_eq!(left, vec![("provider".to_string(),)]);
+    dead_tuples(&stack, "vacuum_probe", |dead| dead == 0).await;
     stack.stop().await;
 }
 

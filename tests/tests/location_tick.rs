@@ -22,7 +22,7 @@ fn options(interval_s: u64) -> StackOptions {
     options.location.distance_interval_s = interval_s;
     for cron in [
         &mut options.cleanup.chat_cron,
-        &mut options.cleanup.typing_cron,
+        &mut options.cleanup.vacuum_cron,
         &mut options.cleanup.orders_cron,
         &mut options.cleanup.locations_cron,
     ] {

@@ -1,26 +1,43 @@
-//! What every handler needs: the pool, the outbox and the chat retention.
+//! What every handler needs: the pools, the group-commit writers, the session view, the
+//! outbox and the chat retention.
+
+use std::sync::Arc;
 
 use sqlx::PgPool;
 use tether_platform::Outbox;
 
+use crate::commands::chat_message::{MessageStore, message_store};
+use crate::commands::receipts::{ReceiptStore, receipt_store};
+use crate::sessions::SessionCache;
+
 /// Shared handles of one chat instance.
 #[derive(Debug, Clone)]
 pub struct Chat {
-    /// PostgreSQL (migrations applied).
+    /// PostgreSQL (migrations applied), synchronous commits.
     pub pool: PgPool,
     /// Publisher to users' sockets.
     pub outbox: Outbox,
     /// How long messages are kept after their session ends.
     pub ttl: chrono::TimeDelta,
+    /// Group commit of new messages (on `pool`).
+    pub messages: MessageStore,
+    /// Group commit of receipts (on an asynchronous-commit pool).
+    pub receipts: ReceiptStore,
+    /// Parties and open state of sessions, for typing indicators.
+    pub sessions: Arc<SessionCache>,
 }
 
 impl Chat {
-    /// Handles for one instance; `ttl_hours` is `TETHER_CHAT_TTL_H`.
-    pub fn new(pool: PgPool, outbox: Outbox, ttl_hours: u32) -> Self {
+    /// Handles for one instance; `ttl_hours` is `TETHER_CHAT_TTL_H`; `receipts_pool`
+    /// commits asynchronously. Starts the writers, so call it inside the runtime.
+    pub fn new(pool: PgPool, receipts_pool: PgPool, outbox: Outbox, ttl_hours: u32) -> Self {
         Self {
+            messages: message_store(pool.clone()),
+            receipts: receipt_store(receipts_pool),
             pool,
             outbox,
             ttl: chrono::TimeDelta::hours(i64::from(ttl_hours)),
+            sessions: Arc::new(SessionCache::default()),
         }
     }
 }

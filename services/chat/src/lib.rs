@@ -54,6 +54,7 @@ pub mod history;
 pub mod lifecycle;
 pub mod reconnect;
 pub mod rows;
+pub mod sessions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -66,6 +67,9 @@ use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Chat;
+
+/// Connections of the asynchronous-commit pool the receipt writers use (one each).
+const RECEIPT_CONNECTIONS: u32 = 2;
 
 /// Settings of the chat service (each also from its environment variable).
 #[derive(Debug, Clone, Parser)]
@@ -104,6 +108,7 @@ pub struct App {
     commands: Subscribed,
     api: Subscribed,
     session_events: Subscribed,
+    session_view: Subscribed,
     connected: Subscribed,
 }
 
@@ -117,10 +122,15 @@ impl App {
         let commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Chat)).await?;
         let api = Subscribed::new(&runtime, subjects.api(Owner::Chat)).await?;
         let session_events = Subscribed::new(&runtime, subjects.session_events()).await?;
+        // Every instance keeps its own session view, so every instance sees every event.
+        let session_view = Subscribed::fan_out(&runtime, subjects.session_events()).await?;
         let connected = Subscribed::new(&runtime, subjects.connected()).await?;
         confirm_subscriptions(&runtime.client).await?;
+        let receipts_pool =
+            tether_platform::db::connect_async_commit(&config.db, RECEIPT_CONNECTIONS).await?;
         let chat = Arc::new(Chat::new(
             runtime.pool.clone(),
+            receipts_pool,
             runtime.outbox.clone(),
             config.chat_ttl_h,
         ));
@@ -130,6 +140,7 @@ impl App {
             commands,
             api,
             session_events,
+            session_view,
             connected,
         })
     }
@@ -179,6 +190,17 @@ impl App {
             move |event| {
                 let chat = chat.clone();
                 async move { lifecycle::handle(&chat, event).await }
+            },
+        ));
+        let chat = self.chat.clone();
+        loops.spawn(serve_subscription(
+            client.clone(),
+            self.session_view.spec,
+            self.session_view.subscription,
+            shutdown.clone(),
+            move |event| {
+                let chat = chat.clone();
+                async move { chat.sessions.apply(&event) }
             },
         ));
         let chat = self.chat.clone();

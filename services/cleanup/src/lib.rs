@@ -1,5 +1,5 @@
-//! Tether cleanup service: scheduled expiry of chat messages, typing indicators, pending
-//! orders and ended sessions' coordinates.
+//! Tether cleanup service: scheduled expiry of chat messages, pending orders and ended
+//! sessions' coordinates, and vacuum of the tables that need it.
 //!
 //! Four jobs ([`jobs::Job`]), each on its own cron schedule ([`schedule`]) and each
 //! runnable on demand by an operator ([`trigger`]). Every instance schedules every job;
@@ -30,7 +30,7 @@ use crate::jobs::Job;
 #[command(
     name = "tether-cleanup",
     version,
-    about = "Tether cleanup service: scheduled expiry of chat messages, typing indicators, pending orders and ended sessions' coordinates"
+    about = "Tether cleanup service: scheduled expiry of chat messages, pending orders and ended sessions' coordinates, and vacuum"
 )]
 pub struct Config {
     /// NATS and logging.
@@ -53,13 +53,13 @@ pub struct Config {
         default_value = "0 */5 * * * *"
     )]
     pub chat_cron: String,
-    /// Cron of the stale typing indicators job.
+    /// Cron of the vacuum job (tables with many dead row versions).
     #[arg(
         long,
-        env = "TETHER_CLEANUP_TYPING_CRON",
-        default_value = "20 */5 * * * *"
+        env = "TETHER_CLEANUP_VACUUM_CRON",
+        default_value = "20 */2 * * * *"
     )]
-    pub typing_cron: String,
+    pub vacuum_cron: String,
     /// Cron of the pending work order expiry job.
     #[arg(
         long,
@@ -95,7 +95,7 @@ impl Config {
     pub fn schedules(&self) -> Vec<(Job, String)> {
         vec![
             (Job::ChatMessages, self.chat_cron.clone()),
-            (Job::Typing, self.typing_cron.clone()),
+            (Job::Vacuum, self.vacuum_cron.clone()),
             (Job::WorkOrders, self.orders_cron.clone()),
             (Job::SessionLocations, self.locations_cron.clone()),
         ]

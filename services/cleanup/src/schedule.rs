@@ -77,7 +77,7 @@ mod tests {
         for (job, cron) in config.schedules() {
             assert!(validate(job, &cron).is_ok(), "{cron}");
         }
-        assert!(validate(Job::Typing, "*/5 * * * *").is_err(), "five fields");
-        assert!(validate(Job::Typing, "every minute").is_err());
+        assert!(validate(Job::Vacuum, "*/5 * * * *").is_err(), "five fields");
+        assert!(validate(Job::Vacuum, "every minute").is_err());
     }
 }

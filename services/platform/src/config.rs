@@ -40,7 +40,7 @@ pub struct DbConfig {
     )]
     pub database_url: String,
     /// Largest number of pooled PostgreSQL connections per instance.
-    #[arg(long, env = "TETHER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(long, env = "TETHER_DB_MAX_CONNECTIONS", default_value_t = 6)]
     pub db_max_connections: u32,
 }
 

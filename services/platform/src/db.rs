@@ -1,10 +1,11 @@
 //! PostgreSQL bootstrap: create the database when missing, pool, migrate.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::migrate::MigrateDatabase;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::DbConfig;
 use crate::nats::redact_url;
@@ -18,14 +19,40 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 pub async fn connect(config: &DbConfig) -> anyhow::Result<PgPool> {
     let url = &config.database_url;
     ensure_database(url).await?;
-    let pool = PgPoolOptions::new()
-        .max_connections(config.db_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+    let pool = pool_options(config.db_max_connections)
         .connect(url)
         .await
         .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)))?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     Ok(pool)
+}
+
+/// A second, small pool whose sessions commit without waiting for the WAL flush
+/// (`synchronous_commit = off`), for writes whose loss in a PostgreSQL crash the
+/// guarantees allow (receipts, positions: see each user). Everything that acknowledges
+/// user data to a client uses the safe pool of [`connect`].
+pub async fn connect_async_commit(
+    config: &DbConfig,
+    max_connections: u32,
+) -> anyhow::Result<PgPool> {
+    let url = &config.database_url;
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("parsing DATABASE_URL {}", redact_url(url)))?
+        .options([("synchronous_commit", "off")]);
+    pool_options(max_connections)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)))
+}
+
+/// Pool settings every pool shares. No `test_before_acquire`: its ping costs a round
+/// trip before every statement, and a broken connection fails the statement anyway
+/// (sqlx then drops it from the pool).
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
 }
 
 /// Creates the database named in `url` when it is missing.

@@ -5,6 +5,7 @@
 //! users' sockets ([`outbox`]).
 
 pub mod admin;
+pub mod batch;
 pub mod config;
 pub mod db;
 pub mod nats;

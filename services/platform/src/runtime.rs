@@ -120,4 +120,12 @@ impl Subscribed {
         let subscription = crate::serve::subscribe(&runtime.client, &spec).await?;
         Ok(Self { spec, subscription })
     }
+
+    /// Subscribes to `subject` outside any queue group: every instance gets every message
+    /// (for state each instance keeps, such as a cache).
+    pub async fn fan_out(runtime: &Runtime, subject: String) -> anyhow::Result<Self> {
+        let spec = runtime.spec(subject, false);
+        let subscription = crate::serve::subscribe(&runtime.client, &spec).await?;
+        Ok(Self { spec, subscription })
+    }
 }

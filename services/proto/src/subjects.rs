@@ -54,6 +54,20 @@ impl Subjects {
         format!("{}.out.{}.{}", self.prefix, role.as_str(), user_id)
     }
 
+    /// `<p>.out.>`: every user's outbound subject (an edge's one subscription).
+    pub fn outbound_all(&self) -> String {
+        format!("{}.out.>", self.prefix)
+    }
+
+    /// The role and user of an outbound subject; `None` for anything else.
+    pub fn parse_outbound(&self, subject: &str) -> Option<(Role, Uuid)> {
+        let rest = subject
+            .strip_prefix(self.prefix.as_str())?
+            .strip_prefix(".out.")?;
+        let (role, user_id) = rest.split_once('.')?;
+        Some((Role::parse(role)?, Uuid::try_parse(user_id).ok()?))
+    }
+
     /// `<p>.evt.edge.connected`: a socket opened.
     pub fn connected(&self) -> String {
         format!("{}.evt.edge.connected", self.prefix)
@@ -110,6 +124,16 @@ mod tests {
         assert_eq!(
             s.outbound(Role::Seeker, Uuid::nil()),
             "tether.out.seeker.00000000-0000-0000-0000-000000000000"
+        );
+        let id = Uuid::new_v4();
+        assert_eq!(
+            s.parse_outbound(&s.outbound(Role::Provider, id)),
+            Some((Role::Provider, id))
+        );
+        assert_eq!(s.parse_outbound("tether.out.admin.x"), None);
+        assert_eq!(
+            s.parse_outbound(&Subjects::new("other").outbound(Role::Seeker, id)),
+            None
         );
         assert_eq!(
             s.session_event(SessionEventKind::Completed),

@@ -1,6 +1,13 @@
-//! Per-user routing: one NATS subscription per (role, user) with at least one socket on
-//! this edge, fanned out to that user's sockets. An edge only receives the traffic of the
-//! users it serves (no wildcard subscription), so adding edges scales out.
+//! Per-user routing: one wildcard subscription per edge (`<p>.out.>`) routed in process
+//! to the sockets of each (role, user). A connect or disconnect costs no SUB/UNSUB and no
+//! per-user task or channel; one task reads the subscription in order and hands each
+//! message to its sockets' bounded queues without waiting, so one user's order is kept
+//! and a slow socket never holds up the others.
+//!
+//! Every edge receives every user's outbound traffic and drops what has no socket here:
+//! cheap for a handful of edges (a message is a few hundred bytes and a hash lookup).
+//! Past that, the subject space can be sharded by user id, each edge subscribing to the
+//! shards of its users.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,8 +18,7 @@ use futures::StreamExt;
 use tether_proto::Role;
 use tether_proto::envelope::{HEADER_CLOSE, HEADER_EXCEPT_CONN, HEADER_ONLY_CONN};
 use tether_proto::subjects::Subjects;
-use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 /// Something to write to one socket: a text frame, then optionally a close.
@@ -26,16 +32,13 @@ pub struct Outbound {
 
 type Key = (Role, Uuid);
 
-struct Entry {
-    conns: Vec<(Uuid, mpsc::Sender<Outbound>)>,
-    subscription: AbortHandle,
-}
+type Conns = Vec<(Uuid, mpsc::Sender<Outbound>)>;
 
 /// The routing table of one edge.
 pub struct Hub {
-    client: Client,
-    subjects: Subjects,
-    users: Mutex<HashMap<Key, Entry>>,
+    users: Mutex<HashMap<Key, Conns>>,
+    /// true once the wildcard subscription is in place (sockets wait for it).
+    subscribed: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -57,69 +60,75 @@ impl Drop for Registration {
     }
 }
 
+/// The hub could not subscribe to the outbound subjects.
+#[derive(Debug)]
+pub struct NotSubscribed;
+
+impl std::fmt::Display for NotSubscribed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the outbound subscription is not available")
+    }
+}
+
+impl std::error::Error for NotSubscribed {}
+
 impl Hub {
-    /// An empty hub.
+    /// A hub with its wildcard subscription being made in the background; [`Hub::register`]
+    /// waits for it, so nothing published after a socket registered is missed.
     pub fn new(client: Client, subjects: Subjects) -> Arc<Self> {
-        Arc::new(Self {
-            client,
-            subjects,
+        let (ready, subscribed) = watch::channel(false);
+        let hub = Arc::new(Self {
             users: Mutex::new(HashMap::new()),
-        })
+            subscribed,
+        });
+        let weak = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            let mut subscription = loop {
+                match client.subscribe(subjects.outbound_all()).await {
+                    Ok(subscription) => break subscription,
+                    Err(err) => {
+                        tracing::error!(error = %err, "outbound subscription failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    }
+                }
+            };
+            // The SUB is on the same connection as everything this edge publishes later
+            // (connected events, commands), so NATS has it before any of those.
+            let _ = ready.send(true);
+            while let Some(message) = subscription.next().await {
+                let Some(hub) = weak.upgrade() else { break };
+                let Some(key) = subjects.parse_outbound(message.subject.as_str()) else {
+                    continue;
+                };
+                hub.dispatch(key, message.headers.as_ref(), message.payload);
+            }
+        });
+        hub
     }
 
-    /// Registers a socket. When this is the user's first socket on this edge for `role`,
-    /// subscribes to the user's outbound subject first, so anything published after this
-    /// returns reaches the socket.
+    /// Registers a socket: from now on it gets what is published for `(role, user_id)`.
     pub async fn register(
         self: &Arc<Self>,
         role: Role,
         user_id: Uuid,
         conn_id: Uuid,
         sender: mpsc::Sender<Outbound>,
-    ) -> Result<Registration, async_nats::SubscribeError> {
+    ) -> Result<Registration, NotSubscribed> {
+        let mut subscribed = self.subscribed.clone();
+        subscribed
+            .wait_for(|ready| *ready)
+            .await
+            .map_err(|_| NotSubscribed)?;
         let key = (role, user_id);
-        let registration = Registration {
+        self.lock().entry(key).or_default().push((conn_id, sender));
+        Ok(Registration {
             hub: self.clone(),
             key,
             conn_id,
-        };
-        if let Some(entry) = self.lock().get_mut(&key) {
-            entry.conns.push((conn_id, sender));
-            return Ok(registration);
-        }
-        let mut subscription = self
-            .client
-            .subscribe(self.subjects.outbound(role, user_id))
-            .await?;
-        let mut users = self.lock();
-        if let Some(entry) = users.get_mut(&key) {
-            // Another socket of the same user registered while we subscribed; ours is
-            // dropped (which unsubscribes).
-            entry.conns.push((conn_id, sender));
-            return Ok(registration);
-        }
-        let hub = self.clone();
-        let task = tokio::spawn(async move {
-            while let Some(message) = subscription.next().await {
-                hub.dispatch(key, message.headers.as_ref(), message.payload);
-            }
-        });
-        users.insert(
-            key,
-            Entry {
-                conns: vec![(conn_id, sender)],
-                subscription: task.abort_handle(),
-            },
-        );
-        Ok(registration)
+        })
     }
 
-    /// Number of (role, user) pairs with a subscription on this edge.
-    pub fn subscribed_users(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Conns>> {
         // A panic while holding the lock cannot leave the map inconsistent (every
         // mutation is a single push/retain/remove), so a poisoned lock is still usable.
         self.users
@@ -129,14 +138,12 @@ impl Hub {
 
     fn unregister(&self, key: Key, conn_id: Uuid) {
         let mut users = self.lock();
-        let Some(entry) = users.get_mut(&key) else {
+        let Some(conns) = users.get_mut(&key) else {
             return;
         };
-        entry.conns.retain(|(id, _)| *id != conn_id);
-        if entry.conns.is_empty()
-            && let Some(entry) = users.remove(&key)
-        {
-            entry.subscription.abort();
+        conns.retain(|(id, _)| *id != conn_id);
+        if conns.is_empty() {
+            users.remove(&key);
         }
     }
 
@@ -164,10 +171,10 @@ impl Hub {
         };
         let outbound = Outbound { text, close };
         let mut users = self.lock();
-        let Some(entry) = users.get_mut(&key) else {
+        let Some(conns) = users.get_mut(&key) else {
             return;
         };
-        entry.conns.retain(|(conn_id, sender)| {
+        conns.retain(|(conn_id, sender)| {
             let wanted = only.is_none_or(|id| id == *conn_id) && except != Some(*conn_id);
             if !wanted {
                 return true;

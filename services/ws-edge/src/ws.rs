@@ -174,7 +174,7 @@ impl Connection {
         {
             Ok(registration) => registration,
             Err(err) => {
-                tracing::error!(error = %err, "could not subscribe socket to its outbound subject");
+                tracing::error!(error = %err, "could not register socket for its outbound subject");
                 connection.close(1011, "Server error").await;
                 return;
             }

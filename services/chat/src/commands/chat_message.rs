@@ -1,13 +1,15 @@
 //! `chat_message`: store, acknowledge after commit, deliver to the other party.
 
 use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Reply, Target};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::limits::{
     CHAT_MESSAGE_MAX_CHARS, CHAT_MESSAGE_MIN_CHARS, MAX_CLIENT_MESSAGE_ID_CHARS,
 };
-use tether_proto::model::{ChatMessageView, DeliveryStatus};
+use tether_proto::model::{ChatMessageView, DeliveryStatus, Role};
 use tether_proto::{ServerMessage, WireError, validate};
 use uuid::Uuid;
 
@@ -57,31 +59,47 @@ impl NewMessage {
     }
 }
 
-/// One statement (so one transaction): lock the session row `FOR SHARE` if the sender is
-/// its party of that role, and insert only while it is waiting/active. A cancel/finish
-/// updates that row, so it waits for our commit and then sets the expiry of every message
-/// including ours; or it committed first and we see the ended state and insert nothing.
-/// A repeated `client_message_id` hits the unique index and inserts nothing.
-const STORE_MESSAGE: &str = "
-WITH session AS (
+/// One statement (so one transaction) for a whole batch of messages, in arrival order:
+/// lock each session row `FOR SHARE` (once per session per batch, in id order so two
+/// batches never deadlock), and insert each message whose sender is the session's party
+/// of that role while the session is waiting/active. A cancel/finish updates that row, so
+/// it waits for our commit and then sets the expiry of every message including ours; or
+/// it committed first and we see the ended state and insert nothing. A repeated
+/// `client_message_id` hits the unique index and inserts nothing (also within one batch).
+/// Rows are inserted in `ord` order, so `seq` follows arrival order.
+const STORE_MESSAGES: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+        WITH ORDINALITY AS t(id, session_id, sender_id, sender_type, client_message_id, message, ord)
+), session AS (
     SELECT id, seeker_id, provider_id, connection_state, chat_started_at
     FROM work_sessions
-    WHERE id = $1
-      AND CASE $3::text WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
+    WHERE id = ANY($2::uuid[])
+    ORDER BY id
     FOR SHARE
 ), stored AS (
     INSERT INTO chat_messages (id, session_id, sender_id, sender_type, client_message_id, message)
-    SELECT $4, session.id, $2, $3::text, $5, $6
-    FROM session
+    SELECT input.id, input.session_id, input.sender_id, input.sender_type,
+           input.client_message_id, input.message
+    FROM input
+    JOIN session ON session.id = input.session_id
+     AND CASE input.sender_type WHEN 'seeker' THEN session.seeker_id ELSE session.provider_id END
+         = input.sender_id
     WHERE session.connection_state IN ('waiting', 'active')
+    ORDER BY input.ord
     ON CONFLICT (session_id, sender_type, client_message_id) WHERE client_message_id IS NOT NULL
     DO NOTHING
-    RETURNING created_at
+    RETURNING id, created_at
 )
-SELECT session.seeker_id, session.provider_id, session.connection_state,
+SELECT input.ord, session.seeker_id, session.provider_id, session.connection_state,
        session.chat_started_at IS NOT NULL AS chat_started,
        stored.created_at AS stored_at
-FROM session LEFT JOIN stored ON true";
+FROM input
+LEFT JOIN session ON session.id = input.session_id
+ AND CASE input.sender_type WHEN 'seeker' THEN session.seeker_id ELSE session.provider_id END
+     = input.sender_id
+LEFT JOIN stored ON stored.id = input.id
+ORDER BY input.ord";
 
 /// The original of a retried message (the unique key's columns).
 const ORIGINAL_MESSAGE: &str = "
@@ -96,13 +114,99 @@ const START_CHAT_ONCE: &str = "
 UPDATE work_sessions SET chat_started_at = now()
 WHERE id = $1 AND chat_started_at IS NULL AND connection_state IN ('waiting', 'active')";
 
+/// A message on its way into the group commit.
+#[derive(Debug)]
+pub struct PendingMessage {
+    message_id: Uuid,
+    session_id: Uuid,
+    sender_id: Uuid,
+    sender_type: Role,
+    client_message_id: Option<String>,
+    text: String,
+}
+
+/// What the store found for one message of a batch.
 #[derive(Debug, sqlx::FromRow)]
-struct StoreRow {
-    seeker_id: Uuid,
-    provider_id: Uuid,
-    connection_state: String,
-    chat_started: bool,
+pub struct StoreRow {
+    ord: i64,
+    seeker_id: Option<Uuid>,
+    provider_id: Option<Uuid>,
+    connection_state: Option<String>,
+    chat_started: Option<bool>,
     stored_at: Option<DateTime<Utc>>,
+}
+
+/// The group-commit writer of chat messages.
+pub type MessageStore = Batcher<PendingMessage, Result<StoreRow, ChatError>>;
+
+/// Starts the writers of [`MessageStore`] on `pool`.
+pub fn message_store(pool: PgPool) -> MessageStore {
+    Batcher::spawn(
+        BatchSettings {
+            name: "chat_messages",
+            max_batch: 256,
+            writers: 2,
+        },
+        move |batch| {
+            let pool = pool.clone();
+            async move { store_batch(&pool, batch).await }
+        },
+    )
+}
+
+/// Stores a batch in one statement. If the statement fails, each message is retried on
+/// its own, so one bad message never fails the others.
+async fn store_batch(
+    pool: &PgPool,
+    batch: Vec<PendingMessage>,
+) -> Vec<Result<StoreRow, ChatError>> {
+    let count = batch.len();
+    match store(pool, &batch).await {
+        Ok(rows) if rows.len() == count => return rows.into_iter().map(Ok).collect(),
+        Ok(_) => tracing::error!(
+            count,
+            "chat batch answered a wrong row count; retrying one by one"
+        ),
+        Err(err) if count > 1 => {
+            tracing::warn!(count, error = %err, "chat batch failed; retrying one by one")
+        }
+        Err(err) => return vec![Err(err.into())],
+    }
+    let mut answers = Vec::with_capacity(count);
+    for message in batch {
+        let answer = match store(pool, std::slice::from_ref(&message)).await {
+            Ok(mut rows) if rows.len() == 1 => Ok(rows.remove(0)),
+            Ok(_) => Err(ChatError::Invariant("chat store row count")),
+            Err(err) => Err(err.into()),
+        };
+        answers.push(answer);
+    }
+    answers
+}
+
+async fn store(pool: &PgPool, batch: &[PendingMessage]) -> sqlx::Result<Vec<StoreRow>> {
+    let column = |f: fn(&PendingMessage) -> Uuid| batch.iter().map(f).collect::<Vec<_>>();
+    let roles: Vec<&str> = batch.iter().map(|m| m.sender_type.as_str()).collect();
+    let keys: Vec<Option<&str>> = batch
+        .iter()
+        .map(|m| m.client_message_id.as_deref())
+        .collect();
+    let texts: Vec<&str> = batch.iter().map(|m| m.text.as_str()).collect();
+    let rows: Vec<StoreRow> = sqlx::query_as(STORE_MESSAGES)
+        .bind(column(|m| m.message_id))
+        .bind(column(|m| m.session_id))
+        .bind(column(|m| m.sender_id))
+        .bind(roles)
+        .bind(keys)
+        .bind(texts)
+        .fetch_all(pool)
+        .await?;
+    debug_assert!(
+        rows.iter()
+            .enumerate()
+            .all(|(i, row)| row.ord == i as i64 + 1)
+    );
+    Ok(rows)
 }
 
 /// Handles a validated `chat_message`: `message_sent` to the sender only after the row is
@@ -115,23 +219,30 @@ pub async fn handle(
 ) -> Result<Reply, ChatError> {
     // v7: time-ordered ids keep the primary key index append-mostly.
     let message_id = Uuid::now_v7();
-    let row: Option<StoreRow> = sqlx::query_as(STORE_MESSAGE)
-        .bind(request.session_id)
-        .bind(meta.user_id)
-        .bind(meta.role.as_str())
-        .bind(message_id)
-        .bind(request.client_message_id.as_deref())
-        .bind(request.text.as_str())
-        .fetch_optional(&chat.pool)
-        .await?;
-    let Some(row) = row else {
+    let row = chat
+        .messages
+        .submit(PendingMessage {
+            message_id,
+            session_id: request.session_id,
+            sender_id: meta.user_id,
+            sender_type: meta.role,
+            client_message_id: request.client_message_id.clone(),
+            text: request.text.clone(),
+        })
+        .await
+        .map_err(|_| ChatError::Invariant("chat writer stopped"))??;
+    let (Some(seeker_id), Some(provider_id), Some(state)) = (
+        row.seeker_id,
+        row.provider_id,
+        row.connection_state.as_deref(),
+    ) else {
         return Err(WireError::session_not_found().into());
     };
     let parties = Parties {
-        seeker_id: row.seeker_id,
-        provider_id: row.provider_id,
+        seeker_id,
+        provider_id,
     };
-    let open = parse_state(&row.connection_state)?.is_open();
+    let open = parse_state(state)?.is_open();
 
     if let Some(stored_at) = row.stored_at {
         let view = ChatMessageView {
@@ -146,7 +257,7 @@ pub async fn handle(
         };
         // Published before the reply on the same connection: see the crate docs on order.
         deliver(chat, meta, &parties, view).await;
-        if !row.chat_started
+        if row.chat_started == Some(false)
             && let Err(err) = sqlx::query(START_CHAT_ONCE)
                 .bind(request.session_id)
                 .execute(&chat.pool)

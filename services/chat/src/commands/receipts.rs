@@ -1,10 +1,12 @@
 //! `message_delivered` / `message_read`: the recipient's receipts, forwarded to the sender.
 
 use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Reply, Target};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{MESSAGE_NOT_FOUND, SESSION_NOT_OPEN};
-use tether_proto::model::DeliveryStatus;
+use tether_proto::model::{DeliveryStatus, Role};
 use tether_proto::{ServerMessage, WireError};
 use uuid::Uuid;
 
@@ -30,60 +32,150 @@ impl Receipt {
     }
 }
 
-/// The message, if the caller is its recipient (the party of the other role in its
-/// session), and the status change when it moves forward. The UPDATE's own WHERE on the
-/// current status is what makes two instances (or two devices) unable to both change it:
-/// the second waits for the first, re-checks and changes nothing.
-const MARK_DELIVERED: &str = "
-WITH target AS (
-    SELECT m.id, m.sender_type, s.seeker_id, s.provider_id, s.connection_state
-    FROM chat_messages m
+/// Receipts for a whole batch, in one statement: each `(message, user, role, read)` finds
+/// the message if the caller is its recipient (the party of the other role in its
+/// session), and moves its status forward while the session is open. The UPDATE's own
+/// WHERE on the current status is what makes two instances (or two devices) unable to
+/// both change it: the second waits for the first, re-checks and changes nothing. A
+/// message appears at most once per statement (see [`rounds`]); none of the columns a
+/// receipt changes is indexed, so each update is HOT.
+const MARK_RECEIPTS: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bool[])
+        WITH ORDINALITY AS t(message_id, user_id, role, is_read, ord)
+), target AS (
+    SELECT input.ord, input.is_read, m.id, m.sender_type, s.seeker_id, s.provider_id,
+           s.connection_state
+    FROM input
+    JOIN chat_messages m ON m.id = input.message_id AND m.sender_type <> input.role
     JOIN work_sessions s ON s.id = m.session_id
-    WHERE m.id = $1
-      AND m.sender_type <> $3::text
-      AND CASE $3::text WHEN 'seeker' THEN s.seeker_id ELSE s.provider_id END = $2
+     AND CASE input.role WHEN 'seeker' THEN s.seeker_id ELSE s.provider_id END = input.user_id
 ), changed AS (
     UPDATE chat_messages m
-    SET delivery_status = 'delivered', delivered_at = now()
+    SET delivery_status = CASE WHEN target.is_read THEN 'read' ELSE 'delivered' END,
+        delivered_at = COALESCE(m.delivered_at, now()),
+        read_at = CASE WHEN target.is_read THEN now() ELSE m.read_at END
     FROM target
     WHERE m.id = target.id
       AND target.connection_state IN ('waiting', 'active')
-      AND m.delivery_status = 'sent'
-    RETURNING m.delivered_at AS changed_at
+      AND CASE WHEN target.is_read THEN m.delivery_status <> 'read'
+               ELSE m.delivery_status = 'sent' END
+    RETURNING m.id, CASE WHEN target.is_read THEN m.read_at ELSE m.delivered_at END AS changed_at
 )
-SELECT target.sender_type, target.seeker_id, target.provider_id, target.connection_state,
-       changed.changed_at
-FROM target LEFT JOIN changed ON true";
+SELECT input.ord, target.sender_type, target.seeker_id, target.provider_id,
+       target.connection_state, changed.changed_at
+FROM input
+LEFT JOIN target ON target.ord = input.ord
+LEFT JOIN changed ON changed.id = target.id
+ORDER BY input.ord";
 
-/// As [`MARK_DELIVERED`], for `read` (which also fills `delivered_at` when it was skipped).
-const MARK_READ: &str = "
-WITH target AS (
-    SELECT m.id, m.sender_type, s.seeker_id, s.provider_id, s.connection_state
-    FROM chat_messages m
-    JOIN work_sessions s ON s.id = m.session_id
-    WHERE m.id = $1
-      AND m.sender_type <> $3::text
-      AND CASE $3::text WHEN 'seeker' THEN s.seeker_id ELSE s.provider_id END = $2
-), changed AS (
-    UPDATE chat_messages m
-    SET delivery_status = 'read', read_at = now(), delivered_at = COALESCE(m.delivered_at, now())
-    FROM target
-    WHERE m.id = target.id
-      AND target.connection_state IN ('waiting', 'active')
-      AND m.delivery_status <> 'read'
-    RETURNING m.read_at AS changed_at
-)
-SELECT target.sender_type, target.seeker_id, target.provider_id, target.connection_state,
-       changed.changed_at
-FROM target LEFT JOIN changed ON true";
+/// One receipt on its way into the group commit.
+#[derive(Debug)]
+pub struct PendingReceipt {
+    message_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+    receipt: Receipt,
+}
 
+/// What the store found for one receipt of a batch.
 #[derive(Debug, sqlx::FromRow)]
-struct ReceiptRow {
-    sender_type: String,
-    seeker_id: Uuid,
-    provider_id: Uuid,
-    connection_state: String,
+pub struct ReceiptRow {
+    ord: i64,
+    sender_type: Option<String>,
+    seeker_id: Option<Uuid>,
+    provider_id: Option<Uuid>,
+    connection_state: Option<String>,
     changed_at: Option<DateTime<Utc>>,
+}
+
+/// The group-commit writer of receipts.
+pub type ReceiptStore = Batcher<PendingReceipt, Result<ReceiptRow, ChatError>>;
+
+/// Starts the writers of [`ReceiptStore`]. `pool` commits asynchronously
+/// (`synchronous_commit = off`): a receipt lost in a PostgreSQL crash leaves its message
+/// `sent` (or `delivered`), so it is re-sent on the next connect, deduplicated by id, and
+/// acknowledged again. No message is lost that way; only a status update may repeat.
+pub fn receipt_store(pool: PgPool) -> ReceiptStore {
+    Batcher::spawn(
+        BatchSettings {
+            name: "chat_receipts",
+            max_batch: 256,
+            writers: 2,
+        },
+        move |batch| {
+            let pool = pool.clone();
+            async move { store_batch(&pool, batch).await }
+        },
+    )
+}
+
+/// Splits a batch into rounds in which each message appears once (an UPDATE changes a row
+/// once per statement), keeping each message's receipts in arrival order.
+fn rounds(batch: &[PendingReceipt]) -> Vec<Vec<usize>> {
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    let mut seen: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for (index, receipt) in batch.iter().enumerate() {
+        let round = seen
+            .entry(receipt.message_id)
+            .and_modify(|round| *round += 1)
+            .or_insert(0);
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(index);
+    }
+    rounds
+}
+
+async fn store_batch(
+    pool: &PgPool,
+    batch: Vec<PendingReceipt>,
+) -> Vec<Result<ReceiptRow, ChatError>> {
+    let count = batch.len();
+    let mut answers: Vec<Option<Result<ReceiptRow, ChatError>>> =
+        (0..count).map(|_| None).collect();
+    for round in rounds(&batch) {
+        let items: Vec<&PendingReceipt> = round.iter().map(|&i| &batch[i]).collect();
+        match store(pool, &items).await {
+            Ok(rows) if rows.len() == items.len() => {
+                for (&index, row) in round.iter().zip(rows) {
+                    answers[index] = Some(Ok(row));
+                }
+                continue;
+            }
+            Ok(_) => tracing::error!(count, "receipt batch answered a wrong row count"),
+            Err(err) => {
+                tracing::warn!(count, error = %err, "receipt batch failed; retrying one by one")
+            }
+        }
+        // One bad receipt (or a deadlock with another instance) never fails the others.
+        for &index in &round {
+            answers[index] = Some(match store(pool, &[&batch[index]]).await {
+                Ok(mut rows) if rows.len() == 1 => Ok(rows.remove(0)),
+                Ok(_) => Err(ChatError::Invariant("receipt row count")),
+                Err(err) => Err(err.into()),
+            });
+        }
+    }
+    answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or(Err(ChatError::Invariant("receipt not answered"))))
+        .collect()
+}
+
+async fn store(pool: &PgPool, items: &[&PendingReceipt]) -> sqlx::Result<Vec<ReceiptRow>> {
+    let ids: Vec<Uuid> = items.iter().map(|r| r.message_id).collect();
+    let users: Vec<Uuid> = items.iter().map(|r| r.user_id).collect();
+    let roles: Vec<&str> = items.iter().map(|r| r.role.as_str()).collect();
+    let reads: Vec<bool> = items.iter().map(|r| r.receipt == Receipt::Read).collect();
+    sqlx::query_as(MARK_RECEIPTS)
+        .bind(ids)
+        .bind(users)
+        .bind(roles)
+        .bind(reads)
+        .fetch_all(pool)
+        .await
 }
 
 /// Handles a receipt. The caller gets no answer on success (the contract names none);
@@ -96,29 +188,35 @@ pub async fn handle(
     message_id: Option<String>,
 ) -> Result<Reply, ChatError> {
     let message_id = super::message_id(message_id.as_deref())?;
-    let sql = match receipt {
-        Receipt::Delivered => MARK_DELIVERED,
-        Receipt::Read => MARK_READ,
-    };
-    let row: Option<ReceiptRow> = sqlx::query_as(sql)
-        .bind(message_id)
-        .bind(meta.user_id)
-        .bind(meta.role.as_str())
-        .fetch_optional(&chat.pool)
-        .await?;
-    let Some(row) = row else {
+    let row = chat
+        .receipts
+        .submit(PendingReceipt {
+            message_id,
+            user_id: meta.user_id,
+            role: meta.role,
+            receipt,
+        })
+        .await
+        .map_err(|_| ChatError::Invariant("receipt writer stopped"))??;
+    let (Some(sender_type), Some(seeker_id), Some(provider_id), Some(state)) = (
+        row.sender_type.as_deref(),
+        row.seeker_id,
+        row.provider_id,
+        row.connection_state.as_deref(),
+    ) else {
         return Err(WireError::not_found(MESSAGE_NOT_FOUND).into());
     };
-    if !parse_state(&row.connection_state)?.is_open() {
+    debug_assert!(row.ord >= 1);
+    if !parse_state(state)?.is_open() {
         return Err(WireError::conflict(SESSION_NOT_OPEN).into());
     }
     let Some(changed_at) = row.changed_at else {
         return Ok(Reply::none());
     };
-    let sender = parse_role(&row.sender_type)?;
+    let sender = parse_role(sender_type)?;
     let parties = Parties {
-        seeker_id: row.seeker_id,
-        provider_id: row.provider_id,
+        seeker_id,
+        provider_id,
     };
     chat.outbox
         .send(
@@ -133,4 +231,25 @@ pub async fn handle(
         )
         .await;
     Ok(Reply::none())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(message_id: Uuid) -> PendingReceipt {
+        PendingReceipt {
+            message_id,
+            user_id: Uuid::nil(),
+            role: Role::Seeker,
+            receipt: Receipt::Delivered,
+        }
+    }
+
+    #[test]
+    fn a_message_appears_once_per_round_in_arrival_order() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let batch = [receipt(a), receipt(b), receipt(a), receipt(a), receipt(b)];
+        assert_eq!(rounds(&batch), vec![vec![0, 1], vec![2, 4], vec![3]]);
+    }
 }

@@ -4,7 +4,7 @@
 
 pub mod chat_messages;
 pub mod session_locations;
-pub mod typing;
+pub mod vacuum;
 pub mod work_orders;
 
 use serde::Serialize;
@@ -19,8 +19,8 @@ use crate::Context;
 pub enum Job {
     /// Deletes chat messages past `expires_at`.
     ChatMessages,
-    /// Deletes typing indicators untouched for an hour.
-    Typing,
+    /// Vacuums the tables with many dead row versions (see [`vacuum`]).
+    Vacuum,
     /// Expires pending work orders older than the TTL and tells their seekers.
     WorkOrders,
     /// Clears the coordinates of sessions that ended longer ago than the retention.
@@ -31,7 +31,7 @@ impl Job {
     /// Every job.
     pub const ALL: [Job; 4] = [
         Self::ChatMessages,
-        Self::Typing,
+        Self::Vacuum,
         Self::WorkOrders,
         Self::SessionLocations,
     ];
@@ -40,7 +40,7 @@ impl Job {
     pub fn name(self) -> &'static str {
         match self {
             Self::ChatMessages => "chat_messages",
-            Self::Typing => "typing",
+            Self::Vacuum => "vacuum",
             Self::WorkOrders => "work_orders",
             Self::SessionLocations => "session_locations",
         }
@@ -57,7 +57,7 @@ impl Job {
         const BASE: i64 = 0x5445_5448_0000_0000;
         BASE + match self {
             Self::ChatMessages => 1,
-            Self::Typing => 2,
+            Self::Vacuum => 2,
             Self::WorkOrders => 3,
             Self::SessionLocations => 4,
         }
@@ -66,7 +66,8 @@ impl Job {
     async fn batch(self, conn: &mut PgConnection, context: &Context) -> sqlx::Result<Batch> {
         match self {
             Self::ChatMessages => chat_messages::batch(conn, context.batch_size).await,
-            Self::Typing => typing::batch(conn, context.batch_size).await,
+            // Not a batch job: [`run`] handles it before taking a transaction.
+            Self::Vacuum => Ok(Batch::default()),
             Self::WorkOrders => {
                 work_orders::batch(conn, context.work_order_ttl_s, context.batch_size).await
             }
@@ -104,6 +105,24 @@ pub struct Outcome {
 /// logs and counts what it removed.
 pub async fn run(context: &Context, job: Job) -> sqlx::Result<Outcome> {
     let name = job.name();
+    if job == Job::Vacuum {
+        let Some(vacuumed) = vacuum::run(&context.pool).await? else {
+            tracing::info!(job = name, "cleanup job skipped: another instance runs it");
+            metrics::counter!("tether_cleanup_skipped_total", "job" => name).increment(1);
+            return Ok(Outcome {
+                job: name,
+                removed: 0,
+                skipped: true,
+            });
+        };
+        tracing::info!(job = name, tables = vacuumed, "cleanup job finished");
+        metrics::counter!("tether_cleanup_removed_total", "job" => name).increment(vacuumed);
+        return Ok(Outcome {
+            job: name,
+            removed: vacuumed,
+            skipped: false,
+        });
+    }
     let mut removed = 0;
     let mut first_batch = true;
     loop {
