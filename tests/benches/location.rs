@@ -18,6 +18,10 @@
 //! client path. The edge's per-socket rate limit is raised so the generator, not the
 //! limiter, sets the rate (each socket sends at most 10/s at 20,000/s anyway). The
 //! distance tick interval is an hour, so only moves are measured.
+//!
+//! At the end it prints, for `session_positions` and `work_sessions`, the updates, HOT
+//! updates and live/dead tuples PostgreSQL counted over the whole run (autovacuum as the
+//! server is configured).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -241,27 +245,35 @@ async fn seed(stack: &Stack, count: usize) -> Vec<(Uuid, Uuid, Uuid, f64)> {
              RETURNING id, seeker_id
          )
          INSERT INTO work_sessions (id, work_id, seeker_id, provider_id, connection_state,
-                                    seeker_mediums, seeker_mediums_selected_at,
-                                    seeker_latitude, seeker_longitude, seeker_location_at,
-                                    provider_latitude, provider_longitude, provider_location_at,
-                                    seeker_anchor_latitude, seeker_anchor_longitude,
-                                    provider_anchor_latitude, provider_anchor_longitude,
-                                    current_distance_meters, last_distance_update)
-         SELECT x.id, o.id, x.s, x.p, 'active', '{}'::jsonb, now(),
-                x.slat, 0, now(), x.plat, 0, now(), x.slat, 0, x.plat, 0, $6, now()
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::float8[], $5::float8[])
-              AS x (id, s, p, slat, plat)
+                                    seeker_mediums, seeker_mediums_selected_at)
+         SELECT x.id, o.id, x.s, x.p, 'active', '{}'::jsonb, now()
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[]) AS x (id, s, p)
          JOIN orders o ON o.seeker_id = x.s",
     )
     .bind(&sessions)
     .bind(&seekers)
     .bind(&providers)
+    .execute(&stack.db)
+    .await
+    .expect("sessions");
+    sqlx::query(
+        "INSERT INTO session_positions (session_id, seeker_latitude, seeker_longitude,
+                                        seeker_location_at, provider_latitude,
+                                        provider_longitude, provider_location_at,
+                                        seeker_anchor_latitude, seeker_anchor_longitude,
+                                        provider_anchor_latitude, provider_anchor_longitude,
+                                        current_distance_meters, last_distance_update, tick_at)
+         SELECT x.id, x.slat, 0, now(), x.plat, 0, now(), x.slat, 0, x.plat, 0, $4, now(),
+                now() + interval '1 hour'
+         FROM UNNEST($1::uuid[], $2::float8[], $3::float8[]) AS x (id, slat, plat)",
+    )
+    .bind(&sessions)
     .bind(&seeker_lat)
     .bind(&provider_lat)
     .bind(START_DISTANCE_M)
     .execute(&stack.db)
     .await
-    .expect("sessions");
+    .expect("positions");
     sqlx::query(
         "UPDATE work_orders o SET session_id = s.id FROM work_sessions s WHERE s.work_id = o.id",
     )
@@ -444,5 +456,30 @@ async fn run() {
 
     location_shutdown.cancel();
     let _ = location_task.await;
+    print_table_stats(&stack).await;
     stack.stop().await;
+}
+
+/// Updates, HOT updates and live/dead tuples of the tables location writes, once every
+/// backend has reported its counters (they do when idle, within about ten seconds).
+async fn print_table_stats(stack: &Stack) {
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT relname::text, n_tup_upd, n_tup_hot_upd, n_live_tup, n_dead_tup
+         FROM pg_stat_user_tables
+         WHERE relname IN ('session_positions', 'work_sessions') ORDER BY relname",
+    )
+    .fetch_all(&stack.db)
+    .await
+    .expect("table stats");
+    for (table, updates, hot, live, dead) in rows {
+        println!(
+            "{table}: {updates} updates, {hot} HOT ({:.1}%), {live} live / {dead} dead tuples",
+            if updates > 0 {
+                100.0 * hot as f64 / updates as f64
+            } else {
+                0.0
+            }
+        );
+    }
 }

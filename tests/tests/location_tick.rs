@@ -123,7 +123,8 @@ async fn tick_sends_each_active_session_once_per_interval() {
         ws.expect_silence(Duration::from_millis(50)).await;
     }
     let (recent,): (bool,) = sqlx::query_as(
-        "SELECT last_distance_update > now() - interval '2 seconds' FROM work_sessions WHERE id = $1",
+        "SELECT last_distance_update > now() - interval '2 seconds' FROM session_positions
+         WHERE session_id = $1",
     )
     .bind(active.session_id)
     .fetch_one(&stack.db)
@@ -156,10 +157,13 @@ async fn concurrent_tick_requests_send_each_due_session_once() {
     offline_provider_ws.close().await;
 
     // Make every session due, then ask both instances at once, many times.
-    sqlx::query("UPDATE work_sessions SET last_distance_update = now() - interval '2 hours'")
-        .execute(&stack.db)
-        .await
-        .expect("age");
+    sqlx::query(
+        "UPDATE session_positions SET last_distance_update = now() - interval '2 hours',
+                                      tick_at = now() - interval '2 hours'",
+    )
+    .execute(&stack.db)
+    .await
+    .expect("age");
     let requests = (0..8).map(|_| {
         stack
             .nats
@@ -201,7 +205,8 @@ async fn concurrent_tick_requests_send_each_due_session_once() {
     let mut back = stack.connect(&offline_provider, Role::Provider).await;
     back.expect_silence(Duration::from_millis(300)).await;
     let (due,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM work_sessions WHERE last_distance_update < now() - interval '1 minute'",
+        "SELECT count(*) FROM session_positions
+         WHERE last_distance_update < now() - interval '1 minute'",
     )
     .fetch_one(&stack.db)
     .await

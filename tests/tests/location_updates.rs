@@ -1,5 +1,6 @@
 //! location_update over real sockets: validation, parties and states, the active-only and
-//! 50 m rules, activation-time distance, exact formatting and the stored row.
+//! 50 m rules, activation-time distance, exact formatting and the stored row (table
+//! `session_positions`), in-order batches, two instances, and HOT updates.
 
 use std::time::Duration;
 
@@ -82,11 +83,12 @@ struct LocationRow {
 
 async fn location_row(stack: &Stack, session_id: Uuid) -> LocationRow {
     sqlx::query_as(
-        "SELECT seeker_latitude, seeker_longitude, provider_latitude, provider_longitude,
-                seeker_location_at, provider_location_at,
-                seeker_anchor_latitude, provider_anchor_latitude,
-                current_distance_meters, last_distance_update
-         FROM work_sessions WHERE id = $1",
+        "SELECT p.seeker_latitude, p.seeker_longitude, p.provider_latitude,
+                p.provider_longitude, p.seeker_location_at, p.provider_location_at,
+                p.seeker_anchor_latitude, p.provider_anchor_latitude,
+                p.current_distance_meters, p.last_distance_update
+         FROM work_sessions w LEFT JOIN session_positions p ON p.session_id = w.id
+         WHERE w.id = $1",
     )
     .bind(session_id)
     .fetch_one(&stack.db)
@@ -574,4 +576,143 @@ async fn distances_match_the_shared_maths_on_random_points() {
     .await;
     let metres = distance_meters(seeker, just_over);
     expect_distance(&mut session, metres, &format_away(metres)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_updates_of_one_session_apply_in_order_under_the_50_m_rule() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    let base = 12.0;
+    move_to(&mut session, Role::Provider, north(base, 1000.0), 3.0).await;
+    move_to(&mut session, Role::Seeker, base, 3.0).await;
+    expect_distance(&mut session, 1000.0, "1.0 km away").await;
+
+    // Sent back to back, without waiting: 30 and 49 m are silent, 51 m from the anchor is
+    // sent, 80 m is 29 m from that new anchor (silent), 200 m is sent. Merged into one
+    // update, only the last would have been announced.
+    for metres in [30.0, 49.0, 51.0, 80.0, 200.0] {
+        move_to(&mut session, Role::Seeker, north(base, metres), 3.0).await;
+    }
+    expect_distance(&mut session, 949.0, "949 meters away").await;
+    expect_distance(&mut session, 800.0, "800 meters away").await;
+    expect_both_silent(&mut session).await;
+    let row = location_row(stack, sid).await;
+    assert_eq!(row.seeker_latitude, Some(north(base, 200.0)));
+    assert_eq!(row.seeker_anchor_latitude, Some(north(base, 200.0)));
+    assert_eq!(row.current_distance_meters, Some(800.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_announce_every_move_exactly_once() {
+    // The shared stack runs two location instances; both parties move at once, quickly.
+    let stack = Stack::shared().await;
+    assert!(stack.options.location_instances >= 2);
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    let base = -5.0;
+    move_to(&mut session, Role::Seeker, base, 9.0).await;
+    move_to(&mut session, Role::Provider, north(base, 1000.0), 9.0).await;
+    expect_distance(&mut session, 1000.0, "1.0 km away").await;
+
+    // Every move takes its mover 60 m further from the other, so whichever order the two
+    // parties' moves apply in, the k-th applied move announces 1000 + 60 k: each k once.
+    const MOVES: usize = 20;
+    let seeker_moves: Vec<Value> = (1..=MOVES)
+        .map(|i| location(sid, north(base, -60.0 * i as f64), 9.0))
+        .collect();
+    let provider_moves: Vec<Value> = (1..=MOVES)
+        .map(|i| location(sid, north(base, 1000.0 + 60.0 * i as f64), 9.0))
+        .collect();
+    let OpenSession {
+        seeker_ws,
+        provider_ws,
+        ..
+    } = &mut session;
+    tokio::join!(
+        async {
+            for message in seeker_moves {
+                seeker_ws.send(message).await;
+            }
+        },
+        async {
+            for message in provider_moves {
+                provider_ws.send(message).await;
+            }
+        },
+    );
+    for ws in [&mut session.seeker_ws, &mut session.provider_ws] {
+        let mut steps = Vec::new();
+        for _ in 0..2 * MOVES {
+            let update = ws.recv_type("distance_update").await;
+            let metres = update["distance_meters"].as_f64().expect("distance");
+            steps.push(((metres - 1000.0) / 60.0).round() as usize);
+        }
+        steps.sort_unstable();
+        assert_eq!(steps, (1..=2 * MOVES).collect::<Vec<_>>());
+    }
+    expect_both_silent(&mut session).await;
+    let row = location_row(stack, sid).await;
+    assert_eq!(
+        row.current_distance_meters.map(f64::round),
+        Some(1000.0 + 120.0 * MOVES as f64)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moves_are_hot_updates_of_session_positions() {
+    // A database of its own, so the table's counters count only this test; the tick never
+    // looks at the row within the hour, so only moves write it.
+    let mut options = tether_tests::StackOptions {
+        own_database: true,
+        location_instances: 1,
+        cleanup_instances: 0,
+        ..tether_tests::StackOptions::default()
+    };
+    options.location.distance_interval_s = 3600;
+    let stack = Stack::start(options).await;
+    let mut session = stack.active_session().await;
+    let sid = session.session_id;
+    move_to(&mut session, Role::Seeker, 0.0, 0.0).await;
+    // The first update creates the row (an insert); wait until it holds the position.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (stored,): (Option<f64>,) = sqlx::query_as(
+            "SELECT max(seeker_latitude) FROM session_positions WHERE session_id = $1",
+        )
+        .bind(sid)
+        .fetch_one(&stack.db)
+        .await
+        .expect("row");
+        if stored.is_some() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "position not stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Then every move is a distance update, waited for, so each is its own row update.
+    const MOVES: i64 = 30;
+    for i in 0..MOVES {
+        let metres = 1000.0 + 100.0 * i as f64;
+        move_to(&mut session, Role::Provider, north(0.0, metres), 0.0).await;
+        expect_distance(&mut session, metres, &format_away(metres)).await;
+    }
+    // Backends report their counters when idle (within about 10 s); wait for all of them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (updates, hot) = loop {
+        let (updates, hot): (i64, i64) = sqlx::query_as(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+             WHERE relname = 'session_positions'",
+        )
+        .fetch_one(&stack.db)
+        .await
+        .expect("stats");
+        if updates > MOVES || std::time::Instant::now() > deadline {
+            break (updates, hot);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(updates, MOVES + 1, "one row update per move");
+    assert_eq!(hot, updates, "every move is a HOT update");
+    stack.stop().await;
 }

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
+use chrono::Utc;
 use tether_proto::events::{SessionEvent, SessionEventKind};
-use tether_proto::limits::EARTH_RADIUS_M;
 use uuid::Uuid;
 
 use crate::Context;
-use crate::fanout::{self, Cause, DistanceDue};
+use crate::fanout::{self, Cause};
+use crate::positions::{self, Positions};
 
 /// Handles a session lifecycle event; only `activated` concerns this service.
 pub async fn handle(context: Arc<Context>, event: SessionEvent) {
@@ -21,42 +22,36 @@ pub async fn handle(context: Arc<Context>, event: SessionEvent) {
 }
 
 /// Sends the session's first distance unless one was already sent since activation.
-/// `last_distance_update` is only ever set while active, so `IS NULL` means "nothing sent
-/// yet": a `location_update` or a tick that got there first (both are possible, the event
-/// travels after the commit) leaves nothing to do, and nobody gets it twice. The UPDATE
-/// waits for a concurrent writer of the row and re-checks these conditions on what it
-/// wrote.
+/// `last_distance_update` is only ever set while active, so "none yet" means nothing was
+/// sent: a `location_update` or a tick that got there first (both are possible, the event
+/// travels after the commit) leaves nothing to do, and nobody gets it twice. The row is
+/// locked while deciding, like every writer of it. A session without a positions row has
+/// no position yet: nothing to do. Recording the distance restarts the tick's interval.
 async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), sqlx::Error> {
-    let due: Option<DistanceDue> = sqlx::query_as(concat!(
-        "UPDATE work_sessions SET
-             current_distance_meters = ",
-        rounded_distance_sql!(
-            "$2",
-            "seeker_latitude",
-            "seeker_longitude",
-            "provider_latitude",
-            "provider_longitude"
-        ),
-        ",
-             last_distance_update = now(),
-             seeker_anchor_latitude = seeker_latitude,
-             seeker_anchor_longitude = seeker_longitude,
-             provider_anchor_latitude = provider_latitude,
-             provider_anchor_longitude = provider_longitude
-         WHERE id = $1
-           AND connection_state = 'active'
-           AND last_distance_update IS NULL
-           AND seeker_latitude IS NOT NULL AND seeker_longitude IS NOT NULL
-           AND provider_latitude IS NOT NULL AND provider_longitude IS NOT NULL
-         RETURNING id AS session_id, seeker_id, provider_id,
-                   current_distance_meters AS distance_meters"
+    let mut tx = context.pool.begin().await?;
+    let row: Option<Positions> = sqlx::query_as(positions::positions_select!(
+        "WHERE p.session_id = $1 FOR UPDATE OF p"
     ))
     .bind(session_id)
-    .bind(EARTH_RADIUS_M)
-    .fetch_optional(&context.pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    if let Some(due) = due {
-        fanout::send(&context.outbox, &due, Cause::Activation).await;
+    let Some(mut row) = row else {
+        return Ok(());
+    };
+    if !row.is_active() || row.distance_sent {
+        return Ok(());
     }
+    let Some(due) = row.record_distance() else {
+        return Ok(());
+    };
+    let interval =
+        chrono::Duration::from_std(context.distance_interval).unwrap_or(chrono::Duration::MAX);
+    let next = row
+        .db_now
+        .checked_add_signed(interval)
+        .unwrap_or(Utc::now());
+    positions::write(&mut tx, &[&row], Some(&[Some(next)])).await?;
+    tx.commit().await?;
+    fanout::send(&context.outbox, &due, Cause::Activation).await;
     Ok(())
 }

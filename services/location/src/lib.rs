@@ -2,35 +2,71 @@
 //!
 //! What it serves, and the decisions the contract leaves open:
 //! - `location_update` (both endpoints, queue group `location`): stores the sender's
-//!   position on the session ([`update`]). On success the sending connection gets **no
+//!   position ([`update`], [`batch`]). On success the sending connection gets **no
 //!   direct answer** (like `typing_indicator`): a client that wants confirmation sees the
 //!   `distance_update` when one is due. Errors are direct answers as usual.
 //! - `distance_update` always goes to **every socket of both parties** (`Target::All` on
 //!   each role's endpoint), the sender's own connection included; it is never a direct
 //!   answer, so it never echoes a `request_id`.
 //! - `distance_formatted` is formatted from the rounded `distance_meters` the message
-//!   carries (and the session stores), so a client, the message and the session snapshot
-//!   always agree.
+//!   carries (and the session snapshot shows), so a client, the message and the session
+//!   snapshot always agree.
 //! - On session activation ([`activation`]) both parties get one `distance_update` when
 //!   both positions are already known.
 //! - The periodic tick ([`tick`]) sends each active session with both positions known one
 //!   `distance_update` every `TETHER_DISTANCE_INTERVAL_S`, however many instances run.
 //!   Every distance update (move, activation or tick) resets both parties' 50 m anchors to
 //!   their positions at that moment, because that is the distance the clients last saw.
-//! - Every write is one statement that locks the session row, decides and records
-//!   (distance maths in SQL, identical to `tether_proto::distance`).
+//!
+//! Storage ([`positions`]): positions live in the narrow table `session_positions`, one
+//! row per session (created by its first `location_update`), never in `work_sessions`
+//! (whose old location columns are no longer written). A move changes only unindexed
+//! fixed-width columns of a row on a page kept 40 % free, so it is a HOT update and needs
+//! no vacuum; the tick finds its due sessions through `tick_at`, which moves never write.
+//! The distance maths run in Rust (`tether_proto::distance`) on rows locked by the
+//! writer's transaction.
+//!
+//! Batching ([`batch`]): updates are queued per session to one of
+//! `TETHER_LOCATION_WRITERS` writers, which takes everything queued as soon as it is free
+//! and writes it in one transaction (lock rows in `session_id` order, apply each update in
+//! arrival order under the 50 m rule, one `UPDATE ... FROM unnest` for the final states).
+//! The sender's answer comes after the commit and after its distances were published, so
+//! one connection's updates (the edge has one command in flight per socket) apply in the
+//! order sent, across any number of instances.
+//!
+//! Overload (G12). What became of moves that were never announced, and what now happens:
+//! - A `location_update` the edge relayed waits in NATS and in this service's queue. When
+//!   the offered rate is above what the stack serves, the wait grows until the edge's
+//!   request timeout (`TETHER_REQUEST_TIMEOUT_MS`, 5 s) answers the client `unavailable`
+//!   while the update still waits here. The old service applied such updates anyway,
+//!   seconds late, after its sender had been told it failed, and concurrently (up to 256
+//!   handlers racing for the row lock) with that sender's later updates, so a stale fix
+//!   could be applied after a newer one: the distance sent was then computed against
+//!   another fix than the one the move implied, or the newer move fell under 50 m of an
+//!   anchor set from a stale fix and was stored silently. Now an update older than
+//!   `TETHER_LOCATION_MAX_AGE_MS` (default 4 s, keep it below the edge's timeout) when its
+//!   writer takes it is **refused with `unavailable` and not applied**, and counted in
+//!   `tether_location_updates_dropped_total{reason="stale"}`; same-session updates in
+//!   this instance go through one writer in arrival order.
+//! - Updates refused because the service is stopping are answered `unavailable` and
+//!   counted with `reason="shutdown"`.
+//! - Nothing is merged or skipped otherwise: every update is answered (no answer on
+//!   success, an error otherwise) or times out at the edge as `unavailable`; there is no
+//!   silent latest-wins drop in this service. Distances are published to connected
+//!   clients only (a disconnected party misses them, as the contract says); losses
+//!   between NATS and a socket are ws-edge's to count.
 //! - Location writes commit without waiting for the WAL flush: positions are latest-wins
 //!   and constantly replaced, so a database crash may lose the last moments of them, and
 //!   nothing a client was promised as durable.
 //! - Two updates of one session handled by two instances at once are decided in row-lock
 //!   order but published after their commits, so in that rare race a client may get the
 //!   two `distance_update`s in either order; the next update (or the tick) settles it.
-
-#[macro_use]
-mod distance_sql;
+//! - Logs never carry coordinates.
 
 pub mod activation;
+pub mod batch;
 pub mod fanout;
+pub mod positions;
 pub mod tick;
 pub mod update;
 
@@ -77,6 +113,20 @@ pub struct Config {
     /// How many due sessions one tick round claims at most (rounds repeat while full).
     #[arg(long, env = "TETHER_TICK_BATCH", default_value_t = 500)]
     pub tick_batch: i64,
+    /// Batch writers of `location_update`s (each uses one PostgreSQL connection at a time).
+    #[arg(long, env = "TETHER_LOCATION_WRITERS", default_value_t = 4)]
+    pub location_writers: usize,
+    /// Most `location_update`s one batch takes.
+    #[arg(long, env = "TETHER_LOCATION_BATCH_MAX", default_value_t = 1024)]
+    pub location_batch_max: usize,
+    /// A `location_update` that waited longer than this (from the edge's receipt) is
+    /// refused with `unavailable` and not applied; keep it below the edge's
+    /// `TETHER_REQUEST_TIMEOUT_MS`.
+    #[arg(long, env = "TETHER_LOCATION_MAX_AGE_MS", default_value_t = 4000)]
+    pub location_max_age_ms: u64,
+    /// `location_update`s in flight at once in this instance (the rest wait in NATS).
+    #[arg(long, env = "TETHER_LOCATION_CONCURRENCY", default_value_t = 8192)]
+    pub location_concurrency: usize,
 }
 
 impl Config {
@@ -102,6 +152,8 @@ pub struct Context {
     pub distance_interval: Duration,
     /// Largest claim of one tick round.
     pub tick_batch: i64,
+    /// The batch writers of `location_update`s.
+    pub writer: batch::Writer,
 }
 
 /// A pool whose sessions commit without waiting for the WAL flush
@@ -139,18 +191,36 @@ impl App {
             config.tick_batch >= 1,
             "TETHER_TICK_BATCH must be at least 1"
         );
+        anyhow::ensure!(
+            config.location_writers >= 1 && config.location_batch_max >= 1,
+            "TETHER_LOCATION_WRITERS and TETHER_LOCATION_BATCH_MAX must be at least 1"
+        );
         let runtime =
             Runtime::connect("location", &config.common, &config.db, config.admin_addr).await?;
         let subjects = runtime.subjects.clone();
-        let commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Location)).await?;
+        let mut commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Location)).await?;
+        // Updates wait for their batch, not for a handler: many in flight are cheap.
+        commands.spec.concurrency = config.location_concurrency.max(1);
         let session_events = Subscribed::new(&runtime, subjects.session_events()).await?;
         let operator_ticks = Subscribed::new(&runtime, subjects.location_tick()).await?;
         confirm_subscriptions(&runtime.client).await?;
+        let pool = async_commit_pool(&config.db).await?;
+        let writer = batch::Writer::start(
+            pool.clone(),
+            runtime.outbox.clone(),
+            batch::WriterConfig {
+                writers: config.location_writers,
+                batch_max: config.location_batch_max,
+                max_age: Duration::from_millis(config.location_max_age_ms),
+                distance_interval: config.distance_interval(),
+            },
+        );
         let context = Arc::new(Context {
-            pool: async_commit_pool(&config.db).await?,
+            pool,
             outbox: runtime.outbox.clone(),
             distance_interval: config.distance_interval(),
             tick_batch: config.tick_batch,
+            writer,
         });
         Ok(Self {
             runtime,

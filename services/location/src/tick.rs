@@ -2,24 +2,33 @@
 //! `distance_update` per `TETHER_DISTANCE_INTERVAL_S`, however many instances run.
 //!
 //! Each instance runs a round every `min(1 s, interval / 4)`. A round claims, in one
-//! statement, the sessions whose last distance update is at least one interval old
-//! (`FOR UPDATE SKIP LOCKED`, through the partial index `work_sessions_tick_due`, so the
-//! cost is O(due sessions), not O(all sessions)), records the new distance and sends it.
-//! A claimed session's `last_distance_update` moves to now before the row is unlocked,
-//! so no other instance can claim it again within the interval. A session is therefore
-//! sent once every `interval` to `interval + min(1 s, interval / 4)`; a distance update
-//! caused by a move or by activation also restarts its interval.
+//! transaction, the rows of `session_positions` whose `tick_at` has come (`FOR UPDATE
+//! SKIP LOCKED`, through the index on `tick_at`, so the cost is O(due sessions), not
+//! O(all sessions)), and decides for each:
+//! - active, both positions known, and the last distance at least one interval old (or
+//!   none yet): record the distance, send it, next look one interval from now;
+//! - active and both known, but a move (or activation) sent a distance less than an
+//!   interval ago: nothing now, next look one interval after that distance (so a move
+//!   restarts the interval, as before);
+//! - still waiting, or a position unknown: next look one interval from now;
+//! - ended: never again (`tick_at = infinity`).
+//!
+//! `tick_at` is written only here and by activation, never by a move, so moves stay HOT
+//! updates and a session costs the tick about one row update per interval. A claimed
+//! row's `tick_at` moves forward before it is unlocked, so no other instance claims it
+//! again within the interval: a session is sent once every `interval` to
+//! `interval + min(1 s, interval / 4)`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tether_proto::limits::EARTH_RADIUS_M;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::Context;
-use crate::fanout::{self, Cause, DistanceDue};
+use crate::fanout::{self, Cause};
+use crate::positions::{self, Positions};
 
 /// How often an instance looks for due sessions.
 pub fn round_period(interval: Duration) -> Duration {
@@ -53,68 +62,68 @@ pub async fn handle_request(context: Arc<Context>) -> Value {
     }
 }
 
-/// One tick: claims and sends rounds of due sessions until a round is not full.
+/// One tick: claims and handles rounds of due sessions until a round is not full.
 /// Returns how many sessions were sent.
 pub async fn run_once(context: &Context) -> Result<u64, sqlx::Error> {
     let mut sent = 0;
     loop {
-        let claimed = run_round(context).await?;
-        sent += claimed;
+        let (claimed, sent_now) = run_round(context).await?;
+        sent += sent_now;
         if claimed < u64::try_from(context.tick_batch).unwrap_or(u64::MAX) {
             return Ok(sent);
         }
     }
 }
 
-/// Claims up to `tick_batch` due sessions and records their distances in one statement,
-/// then sends. SKIP LOCKED: a session another instance (or a `location_update`) holds
-/// right now is being sent by them; their commit moves `last_distance_update`, after
-/// which the row is no longer due, so no session is claimed twice in one interval.
-async fn run_round(context: &Context) -> Result<u64, sqlx::Error> {
-    let due: Vec<DistanceDue> = sqlx::query_as(concat!(
-        "WITH due AS (
-             SELECT id FROM work_sessions
-             WHERE connection_state = 'active'
-               AND seeker_latitude IS NOT NULL AND provider_latitude IS NOT NULL
-               AND seeker_longitude IS NOT NULL AND provider_longitude IS NOT NULL
-               AND (last_distance_update IS NULL
-                    OR last_distance_update <= now() - make_interval(secs => $1))
-             ORDER BY last_distance_update NULLS FIRST
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED
-         )
-         UPDATE work_sessions AS w SET
-             current_distance_meters = ",
-        rounded_distance_sql!(
-            "$3",
-            "w.seeker_latitude",
-            "w.seeker_longitude",
-            "w.provider_latitude",
-            "w.provider_longitude"
-        ),
-        ",
-             last_distance_update = now(),
-             seeker_anchor_latitude = w.seeker_latitude,
-             seeker_anchor_longitude = w.seeker_longitude,
-             provider_anchor_latitude = w.provider_latitude,
-             provider_anchor_longitude = w.provider_longitude
-         FROM due
-         WHERE w.id = due.id
-         RETURNING w.id AS session_id, w.seeker_id, w.provider_id,
-                   w.current_distance_meters AS distance_meters"
+/// Claims up to `tick_batch` rows whose `tick_at` has come, decides, records, commits,
+/// then sends. SKIP LOCKED: a row another instance (or a batch of moves) holds right now
+/// stays due and is looked at by a later round. Returns (claimed, sent).
+async fn run_round(context: &Context) -> Result<(u64, u64), sqlx::Error> {
+    let interval =
+        chrono::Duration::from_std(context.distance_interval).unwrap_or(chrono::Duration::MAX);
+    let mut tx = context.pool.begin().await?;
+    let mut rows: Vec<Positions> = sqlx::query_as(positions::positions_select!(
+        "WHERE p.tick_at <= now() ORDER BY p.tick_at LIMIT $1 FOR UPDATE OF p SKIP LOCKED"
     ))
-    .bind(context.distance_interval.as_secs_f64())
     .bind(context.tick_batch)
-    .bind(EARTH_RADIUS_M)
-    .fetch_all(&context.pool)
+    .fetch_all(&mut *tx)
     .await?;
-    for session in &due {
-        fanout::send(&context.outbox, session, Cause::Tick).await;
+    let claimed = rows.len() as u64;
+    if rows.is_empty() {
+        return Ok((0, 0));
     }
-    if !due.is_empty() {
-        tracing::debug!(sessions = due.len(), "distance tick round sent");
+    let mut dues = Vec::new();
+    let mut schedule = Vec::with_capacity(rows.len());
+    for row in &mut rows {
+        let now = row.db_now;
+        let one_interval_on = |at: chrono::DateTime<chrono::Utc>| at.checked_add_signed(interval);
+        let next = if !row.is_open() {
+            None
+        } else if row.is_active() && row.seeker().is_some() && row.provider().is_some() {
+            match row.last_distance_update {
+                Some(last) if one_interval_on(last).is_some_and(|due| due > now) => {
+                    one_interval_on(last)
+                }
+                _ => {
+                    dues.extend(row.record_distance());
+                    one_interval_on(now)
+                }
+            }
+        } else {
+            one_interval_on(now)
+        };
+        schedule.push(next);
     }
-    Ok(due.len() as u64)
+    let all: Vec<&Positions> = rows.iter().collect();
+    positions::write(&mut tx, &all, Some(&schedule)).await?;
+    tx.commit().await?;
+    for due in &dues {
+        fanout::send(&context.outbox, due, Cause::Tick).await;
+    }
+    if !dues.is_empty() {
+        tracing::debug!(sessions = dues.len(), "distance tick round sent");
+    }
+    Ok((claimed, dues.len() as u64))
 }
 
 #[cfg(test)]

@@ -17,7 +17,13 @@ macro_rules! snapshot_select {
     ($rest:literal) => {
         concat!(
             "SELECT id, work_id, seeker_id, provider_id, connection_state, seeker_mediums,
-                    provider_mediums, current_distance_meters, chat_started_at, created_at,
+                    provider_mediums,
+                    -- The location service keeps the distance in session_positions; the
+                    -- old column holds it for sessions from before and after cleanup.
+                    coalesce((SELECT p.current_distance_meters FROM session_positions p
+                              WHERE p.session_id = work_sessions.id),
+                             work_sessions.current_distance_meters) AS current_distance_meters,
+                    chat_started_at, created_at,
                     cancelled_at, cancelled_by, completed_at, completed_by, rating_stars,
                     rating_description, rated_at
              FROM work_sessions ",

@@ -1,6 +1,9 @@
 //! `session_locations`: sessions that ended (cancelled or completed) longer ago than
-//! `TETHER_LOCATION_RETENTION_H` lose every coordinate: positions, anchors and their
-//! times. `current_distance_meters` stays (it is not a location).
+//! `TETHER_LOCATION_RETENTION_H` lose every coordinate: their `session_positions` row
+//! (positions, anchors and their times) is deleted, and the location columns
+//! `work_sessions` held before positions moved out are cleared too. The last distance
+//! stays (it is not a location): it is kept in `work_sessions.current_distance_meters`,
+//! which the session snapshot falls back to once the positions row is gone.
 
 use sqlx::PgConnection;
 
@@ -24,15 +27,28 @@ pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sql
              ORDER BY coalesce(completed_at, cancelled_at)
              LIMIT $2
              FOR UPDATE SKIP LOCKED
+         ),
+         positions AS (
+             DELETE FROM session_positions AS p USING due
+             WHERE p.session_id = due.id
+             RETURNING p.session_id, p.current_distance_meters,
+                       num_nonnulls(p.seeker_latitude, p.seeker_longitude,
+                                    p.provider_latitude, p.provider_longitude,
+                                    p.seeker_anchor_latitude, p.seeker_anchor_longitude,
+                                    p.provider_anchor_latitude,
+                                    p.provider_anchor_longitude) > 0 AS had_coordinates
          )
          UPDATE work_sessions AS w SET
              seeker_latitude = NULL, seeker_longitude = NULL, seeker_location_at = NULL,
              provider_latitude = NULL, provider_longitude = NULL, provider_location_at = NULL,
              seeker_anchor_latitude = NULL, seeker_anchor_longitude = NULL,
              provider_anchor_latitude = NULL, provider_anchor_longitude = NULL,
+             current_distance_meters = coalesce(p.current_distance_meters,
+                                                w.current_distance_meters),
              location_cleared_at = now()
-         FROM due WHERE w.id = due.id
-         RETURNING due.had_coordinates",
+         FROM due LEFT JOIN positions AS p ON p.session_id = due.id
+         WHERE w.id = due.id
+         RETURNING due.had_coordinates OR coalesce(p.had_coordinates, false)",
     )
     .bind(i32::try_from(retention_h).unwrap_or(i32::MAX))
     .bind(limit)

@@ -1,0 +1,286 @@
+//! The batch writer of `location_update`s.
+//!
+//! Updates are spread over `TETHER_LOCATION_WRITERS` writer tasks by session id, so all
+//! updates of one session that reach this instance go through one writer, in arrival
+//! order. A writer takes everything queued for it (up to `TETHER_LOCATION_BATCH_MAX`) as
+//! soon as it is free, without waiting for more, and handles it as one batch: one
+//! transaction that locks the sessions' rows in `session_id` order, applies each update
+//! in turn in Rust (so the 50 m rule is evaluated per update, never on a merged one),
+//! writes every changed row's final state in one statement and commits; then publishes
+//! the distances in order and answers every update.
+//!
+//! An update that waited longer than `TETHER_LOCATION_MAX_AGE_MS` since the edge received
+//! it is refused with `unavailable` without being applied (and counted in
+//! `tether_location_updates_dropped_total{reason="stale"}`): the edge has told the client
+//! `unavailable` already, or is about to, and a position applied after its sender was
+//! told it failed (and may have sent a newer one) would be applied out of order.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tether_platform::Outbox;
+use tether_proto::distance::Point;
+use tether_proto::errors::SESSION_NOT_OPEN;
+use tether_proto::{Role, WireError};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::fanout::{self, Cause, DistanceDue};
+use crate::positions::{self, Positions};
+
+/// Metric: updates refused on purpose, by reason (`stale`, `shutdown`).
+pub const DROPPED_METRIC: &str = "tether_location_updates_dropped_total";
+/// Metric: updates per batch.
+pub const BATCH_SIZE_METRIC: &str = "tether_location_batch_size";
+
+/// Sessions a writer remembers as having a positions row, at most (then it forgets all
+/// and re-checks: a cheap `INSERT ... WHERE NOT EXISTS` per batch with new sessions).
+const KNOWN_SESSIONS_MAX: usize = 100_000;
+
+/// One validated `location_update`.
+#[derive(Debug, Clone, Copy)]
+pub struct Update {
+    /// The session.
+    pub session_id: Uuid,
+    /// The sender's role (endpoint).
+    pub role: Role,
+    /// The authenticated sender.
+    pub user_id: Uuid,
+    /// The precise fix.
+    pub position: Point,
+    /// When the edge received it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// An update waiting for its writer, with where its outcome goes.
+#[derive(Debug)]
+struct Job {
+    update: Update,
+    done: oneshot::Sender<Result<(), WireError>>,
+}
+
+/// Settings of the writers.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Writer tasks (each holds at most one PostgreSQL connection at a time).
+    pub writers: usize,
+    /// Largest batch.
+    pub batch_max: usize,
+    /// Oldest update still applied.
+    pub max_age: Duration,
+    /// The tick interval (a new row is first ticked one interval later).
+    pub distance_interval: Duration,
+}
+
+/// Hands updates to the writer of their session.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    shards: Arc<Vec<mpsc::UnboundedSender<Job>>>,
+}
+
+struct Shard {
+    pool: PgPool,
+    outbox: Outbox,
+    config: WriterConfig,
+    known: HashSet<Uuid>,
+}
+
+impl Writer {
+    /// Starts the writer tasks. They stop once every clone of the returned `Writer` is
+    /// dropped and their queues are empty.
+    pub fn start(pool: PgPool, outbox: Outbox, config: WriterConfig) -> Self {
+        let shards = (0..config.writers.max(1))
+            .map(|_| {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                let shard = Shard {
+                    pool: pool.clone(),
+                    outbox: outbox.clone(),
+                    config: config.clone(),
+                    known: HashSet::new(),
+                };
+                tokio::spawn(shard.run(receiver));
+                sender
+            })
+            .collect();
+        Self {
+            shards: Arc::new(shards),
+        }
+    }
+
+    /// Queues `update` behind the updates of its session that came before it, and waits
+    /// for its outcome.
+    pub async fn submit(&self, update: Update) -> Result<(), WireError> {
+        let index = (update.session_id.as_u128() % self.shards.len() as u128) as usize;
+        let (done, outcome) = oneshot::channel();
+        let job = Job { update, done };
+        if self.shards[index].send(job).is_err() {
+            metrics::counter!(DROPPED_METRIC, "reason" => "shutdown").increment(1);
+            return Err(WireError::unavailable());
+        }
+        outcome.await.unwrap_or_else(|_| {
+            metrics::counter!(DROPPED_METRIC, "reason" => "shutdown").increment(1);
+            Err(WireError::unavailable())
+        })
+    }
+}
+
+impl Shard {
+    async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Job>) {
+        let mut batch = Vec::new();
+        while let Some(job) = queue.recv().await {
+            batch.push(job);
+            while batch.len() < self.config.batch_max {
+                match queue.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.handle(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    async fn handle(&mut self, batch: Vec<Job>) {
+        let now = Utc::now();
+        let max_age =
+            chrono::Duration::from_std(self.config.max_age).unwrap_or(chrono::Duration::MAX);
+        let (fresh, stale): (Vec<Job>, Vec<Job>) = batch
+            .into_iter()
+            .partition(|job| now.signed_duration_since(job.update.received_at) <= max_age);
+        if !stale.is_empty() {
+            metrics::counter!(DROPPED_METRIC, "reason" => "stale").increment(stale.len() as u64);
+            tracing::warn!(
+                updates = stale.len(),
+                "location updates refused as stale (waited past TETHER_LOCATION_MAX_AGE_MS)"
+            );
+            for job in stale {
+                let _ = job.done.send(Err(WireError::unavailable()));
+            }
+        }
+        if fresh.is_empty() {
+            return;
+        }
+        metrics::histogram!(BATCH_SIZE_METRIC).record(fresh.len() as f64);
+        let started = Instant::now();
+        let updates: Vec<Update> = fresh.iter().map(|job| job.update).collect();
+        match self.apply(&updates).await {
+            Ok((outcomes, dues)) => {
+                for due in &dues {
+                    fanout::send(&self.outbox, due, Cause::Move).await;
+                }
+                for (job, outcome) in fresh.into_iter().zip(outcomes) {
+                    let _ = job.done.send(outcome);
+                }
+            }
+            Err(err) => {
+                tracing::error!(updates = fresh.len(), error = %err, "location batch failed");
+                for job in fresh {
+                    let _ = job.done.send(Err(WireError::internal()));
+                }
+            }
+        }
+        metrics::histogram!("tether_location_batch_seconds")
+            .record(started.elapsed().as_secs_f64());
+    }
+
+    /// The batch's transaction: every update's outcome, and the distances to send.
+    async fn apply(
+        &mut self,
+        jobs: &[Update],
+    ) -> sqlx::Result<(Vec<Result<(), WireError>>, Vec<DistanceDue>)> {
+        let mut sessions: Vec<Uuid> = jobs.iter().map(|job| job.session_id).collect();
+        sessions.sort_unstable();
+        sessions.dedup();
+
+        let mut conn = self.pool.acquire().await?;
+        let new: Vec<Uuid> = sessions
+            .iter()
+            .filter(|id| !self.known.contains(id))
+            .copied()
+            .collect();
+        if !new.is_empty() {
+            positions::create_missing(&mut conn, &new, self.config.distance_interval.as_secs_f64())
+                .await?;
+            if self.known.len() + new.len() > KNOWN_SESSIONS_MAX {
+                self.known.clear();
+            }
+            self.known.extend(new);
+        }
+
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut rows: HashMap<Uuid, Positions> = positions::lock(&mut tx, &sessions)
+            .await?
+            .into_iter()
+            .map(|row| (row.session_id, row))
+            .collect();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut dues = Vec::new();
+        let mut missing = Vec::new();
+        for job in jobs {
+            let Some(row) = rows.get_mut(&job.session_id) else {
+                // Not open, unknown, or (rarely) its row was just removed: decided below.
+                missing.push(outcomes.len());
+                outcomes.push(Ok(()));
+                continue;
+            };
+            if row.party(job.role) != job.user_id {
+                outcomes.push(Err(WireError::session_not_found()));
+            } else if !row.is_open() {
+                outcomes.push(Err(WireError::conflict(SESSION_NOT_OPEN)));
+            } else {
+                dues.extend(row.apply_move(job.role, job.position));
+                outcomes.push(Ok(()));
+            }
+        }
+        let changed: Vec<&Positions> = {
+            let mut changed: Vec<&Positions> = rows.values().filter(|r| r.changed()).collect();
+            changed.sort_unstable_by_key(|r| r.session_id);
+            changed
+        };
+        positions::write(&mut tx, &changed, None).await?;
+        tx.commit().await?;
+
+        if !missing.is_empty() {
+            let ids: Vec<Uuid> = missing.iter().map(|&i| jobs[i].session_id).collect();
+            let found: HashMap<Uuid, (Uuid, Uuid, String)> = sqlx::query_as(
+                "SELECT id, seeker_id, provider_id, connection_state
+                 FROM work_sessions WHERE id = ANY($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(
+                |(id, seeker, provider, state): (Uuid, Uuid, Uuid, String)| {
+                    (id, (seeker, provider, state))
+                },
+            )
+            .collect();
+            for index in missing {
+                let job = &jobs[index];
+                outcomes[index] = Err(match found.get(&job.session_id) {
+                    Some((seeker, provider, state)) => {
+                        let party = match job.role {
+                            Role::Seeker => *seeker,
+                            Role::Provider => *provider,
+                        };
+                        if party != job.user_id {
+                            WireError::session_not_found()
+                        } else if matches!(state.as_str(), "waiting" | "active") {
+                            // Open, yet no row: its row was created by another batch that
+                            // had not committed when this one looked. Rare: ask to retry.
+                            self.known.remove(&job.session_id);
+                            WireError::unavailable()
+                        } else {
+                            WireError::conflict(SESSION_NOT_OPEN)
+                        }
+                    }
+                    None => WireError::session_not_found(),
+                });
+            }
+        }
+        Ok((outcomes, dues))
+    }
+}
