@@ -54,6 +54,17 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .map(|builder| builder.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
+            // Histogram samples wait in the recorder until they are folded into buckets;
+            // without this they would pile up between scrapes (or forever, unscraped).
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(std::time::Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                });
             // Another recorder may already be installed (tests that embed several
             // services): then this handle simply renders nothing of theirs.
             let _ = metrics::set_global_recorder(recorder);

@@ -9,7 +9,6 @@ use tether_proto::envelope::ConnectedEvent;
 use crate::assignment::pending_for_provider;
 use crate::context::Ctx;
 use crate::error::HandlerError;
-use crate::users;
 
 /// Handles one `ConnectedEvent` (the `session` queue group gets each once).
 ///
@@ -51,6 +50,6 @@ async fn resend(
                 .await;
         }
     }
-    users::upsert(&ctx.pool, event.user_id, event.token_name.as_deref()).await?;
+    ctx.known_users.ensure(&ctx.pool, event.user_id, event.token_name.as_deref()).await?;
     Ok(())
 }

@@ -34,4 +34,6 @@ pub struct Ctx {
     pub outbox: Outbox,
     /// Settings.
     pub settings: Settings,
+    /// Users known to exist (skips the per-request upsert).
+    pub known_users: crate::users::KnownUsers,
 }

@@ -97,6 +97,7 @@ impl App {
             subjects: runtime.subjects.clone(),
             outbox: runtime.outbox.clone(),
             settings,
+            known_users: Default::default(),
         });
         Ok(Self {
             runtime,

@@ -13,7 +13,6 @@ use tether_proto::api::{ApiOp, ApiReply, ApiRequest};
 
 use crate::context::Ctx;
 use crate::error::HandlerError;
-use crate::users;
 
 /// What an operation handler returns.
 pub type ApiResult = Result<ApiReply, HandlerError>;
@@ -29,7 +28,7 @@ pub async fn handle(ctx: &Ctx, request: ApiRequest) -> ApiReply {
 }
 
 async fn dispatch(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    users::upsert(&ctx.pool, request.user_id, request.token_name.as_deref()).await?;
+    ctx.known_users.ensure(&ctx.pool, request.user_id, request.token_name.as_deref()).await?;
     match request.op {
         ApiOp::PutProfile => profile::put(ctx, request).await,
         ApiOp::GetProfile => profile::get(ctx, request).await,
