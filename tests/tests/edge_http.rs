@@ -34,7 +34,7 @@ async fn api_auth_failures_are_401_json() {
         .await
         .expect("get");
     assert_eq!(response.status(), 401);
-    // ?token= works for HTTP too.
+    // ?token= is for WebSocket upgrades only: the HTTP API wants the header.
     let response = stack
         .http_client()
         .get(format!(
@@ -44,7 +44,7 @@ async fn api_auth_failures_are_401_json() {
         .send()
         .await
         .expect("get");
-    assert_eq!(response.status(), 200);
+    assert_eq!(response.status(), 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

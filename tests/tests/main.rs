@@ -12,6 +12,7 @@ mod chat_typing;
 mod cleanup_jobs;
 mod edge_http;
 mod edge_ws;
+mod hardening;
 mod location_tick;
 mod location_updates;
 mod ops_privacy;

@@ -258,18 +258,18 @@ async fn work_assigned_carries_seeker_details_and_distance_to_every_device() {
             })
         );
     }
-    // Metres below 1 km.
+    // Metres below 1 km, coarse: 430 m is shown as the nearest 100 m.
     let (status, near) = post_order(
         stack,
         &seeker,
-        order_body(provider.id, lat + 450.0 / M_PER_DEG, lon),
+        order_body(provider.id, lat + 430.0 / M_PER_DEG, lon),
     )
     .await;
     assert_eq!(status, 201);
     let assigned = phone.recv_type("work_assigned").await;
     assert_eq!(
         (assigned["work_id"].clone(), assigned["distance"].clone()),
-        (near["work_id"].clone(), json!("450 meters"))
+        (near["work_id"].clone(), json!("400 meters"))
     );
     tablet.recv_type("work_assigned").await;
     seeker_ws.expect_silence(SILENCE).await;

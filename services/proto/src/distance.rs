@@ -1,5 +1,5 @@
-//! Distance maths of the contract: Haversine with R = 6371 km, 0.1 m rounding and the
-//! "meters away" / "km away" texts.
+//! Distance maths of the contract: Haversine with R = 6371 km, 0.1 m rounding, the coarse
+//! distances shown outside a session, and the "meters away" / "km away" texts.
 
 use crate::limits::EARTH_RADIUS_M;
 
@@ -39,6 +39,19 @@ pub fn round_meters(distance_m: f64) -> f64 {
 /// The distance between two points as sent to clients (rounded to 0.1 m).
 pub fn distance_meters(a: Point, b: Point) -> f64 {
     round_meters(haversine_m(a, b))
+}
+
+/// The step coarse distances are rounded to.
+pub const COARSE_STEP_M: f64 = 100.0;
+
+/// A distance as shown outside a session (`providers/nearby`, `work_assigned`): rounded to
+/// the nearest 100 m, halves up, and at least 100 m: `max(100, round(d/100)*100)`. So no
+/// one can recover a position by measuring from several points. Written as
+/// `floor(d/100 + 0.5)` so that PostgreSQL's mirror of it in `providers/nearby`
+/// (`greatest(100, floor(d / 100 + 0.5) * 100)`) gives the same value for the same input.
+pub fn coarse_meters(distance_m: f64) -> f64 {
+    let steps = (distance_m / COARSE_STEP_M + 0.5).floor();
+    (steps * COARSE_STEP_M).max(COARSE_STEP_M)
 }
 
 /// `"450 meters"` / `"2.5 km"`: the work-assignment form, without "away".
@@ -85,6 +98,31 @@ mod tests {
         assert_eq!(format_away(1050.0), "1.1 km away");
         assert_eq!(round_meters(123.456), 123.5);
         assert_eq!(round_meters(123.44), 123.4);
+    }
+
+    #[test]
+    fn coarse_distances() {
+        assert_eq!(coarse_meters(0.0), 100.0);
+        assert_eq!(coarse_meters(49.9), 100.0);
+        assert_eq!(coarse_meters(50.0), 100.0);
+        assert_eq!(coarse_meters(149.9), 100.0);
+        assert_eq!(coarse_meters(150.0), 200.0);
+        assert_eq!(coarse_meters(249.99), 200.0);
+        assert_eq!(coarse_meters(250.0), 300.0);
+        assert_eq!(coarse_meters(1249.9), 1200.0);
+        assert_eq!(coarse_meters(1250.0), 1300.0);
+        assert_eq!(coarse_meters(10_040.0), 10_000.0);
+        assert_eq!(coarse_meters(10_050.0), 10_100.0);
+        assert_eq!(format_short(coarse_meters(1250.0)), "1.3 km");
+        assert_eq!(format_short(coarse_meters(449.0)), "400 meters");
+        assert_eq!(format_short(coarse_meters(30.0)), "100 meters");
+        assert_eq!(format_short(coarse_meters(999.0)), "1.0 km");
+        // Always a multiple of 100.
+        for tenth in 0..200_000 {
+            let coarse = coarse_meters(f64::from(tenth) / 10.0);
+            assert_eq!(coarse % 100.0, 0.0);
+            assert!(coarse >= 100.0);
+        }
     }
 
     #[test]

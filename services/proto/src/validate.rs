@@ -37,9 +37,38 @@ pub fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(f64
 }
 
 /// Counts characters (Unicode scalar values), the unit every text limit uses.
+///
+/// A text containing U+0000 counts as `usize::MAX`, longer than any limit: PostgreSQL
+/// cannot store that character in `text`, so every length rule built on this function
+/// refuses it as `validation` (400) instead of failing later as `internal` (500).
 pub fn char_len(text: &str) -> usize {
+    if has_nul(text) {
+        return usize::MAX;
+    }
     text.chars().count()
 }
+
+/// Whether `text` contains U+0000, which PostgreSQL cannot store in `text` or `jsonb`.
+pub fn has_nul(text: &str) -> bool {
+    text.contains('\0')
+}
+
+/// Whether any string in `value` (object keys included) contains U+0000: the edge
+/// refuses such a client body as `validation` before any service sees it.
+pub fn json_has_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => has_nul(text),
+        Value::Array(items) => items.iter().any(json_has_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(key, value)| has_nul(key) || json_has_nul(value)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// The `validation` text for a client text containing U+0000.
+pub const NUL_IN_TEXT: &str = "Text must not contain the NUL character (U+0000)";
 
 #[cfg(test)]
 mod tests {
@@ -65,6 +94,21 @@ mod tests {
             Err(WireError::session_not_found())
         );
         assert!(session_id(Some("6f1c1f9e-1d3c-4a57-9b53-0b7b0f0e8a11")).is_ok());
+    }
+
+    #[test]
+    fn nul_characters() {
+        assert_eq!(char_len("héllo"), 5);
+        assert_eq!(char_len(""), 0);
+        assert_eq!(char_len("a\0b"), usize::MAX);
+        assert!(!(1..=2000).contains(&char_len("\0")));
+        assert!(json_has_nul(
+            &serde_json::json!({"a": [1, {"b": "x\u{0}"}]})
+        ));
+        assert!(json_has_nul(&serde_json::json!({"k\u{0}": 1})));
+        assert!(!json_has_nul(
+            &serde_json::json!({"a": [1, null, true, {"b": "x"}]})
+        ));
     }
 
     #[test]

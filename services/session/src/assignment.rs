@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
-use tether_proto::distance::{Point, format_short, haversine_m};
+use tether_proto::distance::{Point, coarse_meters, format_short, haversine_m};
 use tether_proto::{ServerMessage, Timestamp};
 use uuid::Uuid;
 
@@ -28,7 +28,8 @@ pub struct Assignment {
     pub seeker_mobile: Option<String>,
     /// The seeker's picture.
     pub seeker_profile_pic: Option<String>,
-    /// The provider's status location, if set.
+    /// The provider's status location when the order was created, if set (and, for a
+    /// re-send, only if it has not changed since: see [`pending_for_provider`]).
     pub provider_latitude: Option<f64>,
     /// See `provider_latitude`.
     pub provider_longitude: Option<f64>,
@@ -36,13 +37,14 @@ pub struct Assignment {
 
 impl Assignment {
     /// The `work_assigned` message; `distance` from the order to the provider's status
-    /// location, null when the provider has none.
+    /// location, coarse (nearest 100 m, at least 100 m, as PROTOCOL.md wants outside a
+    /// session), null when the provider has none.
     pub fn message(&self) -> ServerMessage {
         let distance = match (self.provider_latitude, self.provider_longitude) {
-            (Some(latitude), Some(longitude)) => Some(format_short(haversine_m(
+            (Some(latitude), Some(longitude)) => Some(format_short(coarse_meters(haversine_m(
                 Point::new(self.latitude, self.longitude),
                 Point::new(latitude, longitude),
-            ))),
+            )))),
             _ => None,
         };
         ServerMessage::WorkAssigned {
@@ -61,6 +63,16 @@ impl Assignment {
 
 /// Every order still pending for `provider_id`, younger than `ttl_secs` and created
 /// before `created_before`, oldest first.
+///
+/// The distance of a re-sent order is measured from the provider's status position as it
+/// was when the order was created, never from one set later: else a provider could move
+/// its status around after seeing the order, reconnect, and trilaterate the order's point
+/// from the re-sent distances. The position at creation is not stored, so the status
+/// position is used only while the status has not been written since the order was
+/// created (`updated_at <= created_at`, both PostgreSQL's `now()`); after any status
+/// write the re-sent `distance` is null (the client keeps the one it got live; it
+/// deduplicates by `work_id`). A position written by a request that started before the
+/// order was created was chosen without knowing the order, so it reveals nothing.
 pub async fn pending_for_provider<'e>(
     db: impl PgExecutor<'e>,
     provider_id: Uuid,
@@ -71,7 +83,8 @@ pub async fn pending_for_provider<'e>(
         "SELECT o.id AS work_id, o.service_type, o.message, o.latitude, o.longitude, o.created_at,
                 COALESCE(u.display_name, u.token_name) AS seeker_name,
                 u.mobile AS seeker_mobile, u.profile_pic_url AS seeker_profile_pic,
-                s.latitude AS provider_latitude, s.longitude AS provider_longitude
+                CASE WHEN s.updated_at <= o.created_at THEN s.latitude END AS provider_latitude,
+                CASE WHEN s.updated_at <= o.created_at THEN s.longitude END AS provider_longitude
          FROM work_orders o
          JOIN users u ON u.id = o.seeker_id
          LEFT JOIN provider_active_status s ON s.provider_id = o.provider_id

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tether_proto::ErrorCode;
 use tether_proto::api::{ApiOp, ApiReply, ApiRequest};
 use tether_proto::limits::MAX_HTTP_BODY_BYTES;
+use tether_proto::validate;
 
 use crate::http_error;
 use crate::relay;
@@ -153,14 +154,15 @@ async fn forward(
     path_id: Option<String>,
     body: Option<Body>,
 ) -> Response {
-    let Some(user) = state.auth.authenticate(&headers, &query) else {
+    // Only the header: `?token=` is for WebSocket upgrades, which cannot set one.
+    let Some(user) = state.auth.authenticate_header(&headers) else {
         return http_error(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthorized,
             "Missing or invalid token",
         );
     };
-    // The token never travels further than the edge.
+    // A token in the query string is ignored and never travels further than the edge.
     query.remove("token");
     if state.http_limiter.check_key(&user.user_id).is_err() {
         return http_error(
@@ -188,6 +190,9 @@ async fn forward(
         }
         Some(Ok(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => None,
         Some(Ok(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(value) if validate::json_has_nul(&value) => {
+                return nul_in_text();
+            }
             Ok(value) => Some(value),
             Err(_) => {
                 return http_error(
@@ -198,6 +203,12 @@ async fn forward(
             }
         },
     };
+    if query
+        .iter()
+        .any(|(name, value)| validate::has_nul(name) || validate::has_nul(value))
+    {
+        return nul_in_text();
+    }
     let request = ApiRequest {
         op,
         user_id: user.user_id,
@@ -241,4 +252,13 @@ async fn forward(
             tether_proto::errors::SERVICE_UNAVAILABLE,
         ),
     }
+}
+
+/// 400 for a client text containing U+0000 (PostgreSQL cannot store it).
+fn nul_in_text() -> Response {
+    http_error(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::Validation,
+        validate::NUL_IN_TEXT,
+    )
 }

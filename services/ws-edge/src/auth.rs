@@ -1,4 +1,5 @@
 //! JWT authentication: HS256 (pinned), `exp` required, 5 s leeway, optional `aud`/`iss`.
+//! The `name` claim is cleaned before anyone stores it ([`clean_token_name`]).
 
 use std::collections::HashMap;
 
@@ -9,6 +10,25 @@ use uuid::Uuid;
 
 /// Clock leeway for `exp` / `nbf`, per the contract.
 pub const LEEWAY_S: u64 = 5;
+
+/// The `name` claim is cut to this many characters (the profile's `display_name` limit).
+pub const TOKEN_NAME_MAX_CHARS: usize = 100;
+
+/// The `name` claim as it may be stored and shown: control characters (C0, DEL, C1,
+/// U+0000 included) and the bidirectional formatting characters (U+061C, U+200E/F,
+/// U+202A-U+202E, U+2066-U+2069, which can make a name display as something else) removed,
+/// surrounding whitespace trimmed, at most [`TOKEN_NAME_MAX_CHARS`] characters; `None`
+/// when nothing is left.
+pub fn clean_token_name(name: &str) -> Option<String> {
+    let is_bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    let kept: String = name
+        .chars()
+        .filter(|&c| !c.is_control() && !is_bidi(c))
+        .collect();
+    let cut: String = kept.trim().chars().take(TOKEN_NAME_MAX_CHARS).collect();
+    let cut = cut.trim_end();
+    (!cut.is_empty()).then(|| cut.to_string())
+}
 
 /// The claims Tether reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -73,7 +93,7 @@ impl Authenticator {
     pub fn verify(&self, token: &str) -> Option<AuthUser> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).ok()?;
         let user_id = Uuid::parse_str(&data.claims.sub).ok()?;
-        let token_name = data.claims.name.filter(|n| !n.trim().is_empty());
+        let token_name = data.claims.name.as_deref().and_then(clean_token_name);
         Some(AuthUser {
             user_id,
             token_name,
@@ -81,24 +101,36 @@ impl Authenticator {
         })
     }
 
-    /// Finds the token in `Authorization: Bearer` or `?token=` and verifies it.
+    /// For WebSocket upgrades: finds the token in `Authorization: Bearer` or `?token=`
+    /// (browsers cannot set headers on a WebSocket) and verifies it.
     pub fn authenticate(
         &self,
         headers: &HeaderMap,
         query: &HashMap<String, String>,
     ) -> Option<AuthUser> {
-        let from_header = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let token = from_header.or_else(|| query.get("token").map(String::as_str))?;
+        let token = bearer(headers).or_else(|| query.get("token").map(String::as_str))?;
         self.verify(token)
     }
+
+    /// For the HTTP API: only the `Authorization: Bearer` header counts; a `?token=`
+    /// there is not accepted (it would end up in proxy and access logs and browser
+    /// history, and only WebSockets need it).
+    pub fn authenticate_header(&self, headers: &HeaderMap) -> Option<AuthUser> {
+        self.verify(bearer(headers)?)
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
 }
 
 #[cfg(test)]
@@ -209,6 +241,39 @@ mod tests {
             "k",
         );
         assert!(auth.verify(&no_iss).is_none());
+    }
+
+    #[test]
+    fn token_names_are_cleaned() {
+        assert_eq!(clean_token_name("Ann").as_deref(), Some("Ann"));
+        assert_eq!(clean_token_name("  Ann Lee ").as_deref(), Some("Ann Lee"));
+        assert_eq!(clean_token_name("   "), None);
+        assert_eq!(clean_token_name("\u{0}\u{7}\n"), None);
+        assert_eq!(
+            clean_token_name("Ann\u{0}\u{202E}evil\u{2066}\u{1b}[31m\u{85}").as_deref(),
+            Some("Annevil[31m")
+        );
+        let long = "é".repeat(300);
+        assert_eq!(
+            clean_token_name(&long).map(|n| n.chars().count()),
+            Some(100)
+        );
+        // Accents, emoji and scripts stay.
+        assert_eq!(
+            clean_token_name("Zoë 🚀 ليلى").as_deref(),
+            Some("Zoë 🚀 ليلى")
+        );
+        let auth = Authenticator::new("s3cret", None, None);
+        let id = Uuid::new_v4();
+        let token = sign(
+            json!({"sub": id, "exp": now() + 60, "name": "\u{202E}Mallory\u{0}"}),
+            Algorithm::HS256,
+            "s3cret",
+        );
+        assert_eq!(
+            auth.verify(&token).and_then(|u| u.token_name).as_deref(),
+            Some("Mallory")
+        );
     }
 
     fn base64url(bytes: &[u8]) -> String {

@@ -6,12 +6,16 @@
 //! request/reply. Each socket handles one command at a time, so the answers come back in
 //! the order of the commands. What services publish for a user arrives on the user's own
 //! outbound subject ([`hub`]) and is written to every socket of that user and role.
+//!
+//! HTTP is served by [`server`] (header, idle and body timeouts, a connection cap; the
+//! settings are listed in [`config`]).
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod hub;
 pub mod relay;
+pub mod server;
 pub mod state;
 pub mod ws;
 
@@ -20,11 +24,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::{Body, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 pub use config::Config;
+use futures::StreamExt;
 use tether_proto::ErrorCode;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -34,7 +41,10 @@ use crate::state::EdgeState;
 /// How long shutdown waits for sockets to close before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// A bound ws-edge, ready to run.
+/// How often the HTTP rate limiter forgets users it has not seen lately.
+const LIMITER_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A bound ws-edge, ready to run. (`Debug` shows no secret: see [`Config`].)
 #[derive(Debug)]
 pub struct App {
     listener: TcpListener,
@@ -44,15 +54,20 @@ pub struct App {
 }
 
 impl App {
-    /// Connects to NATS and binds the HTTP listener.
+    /// Connects to NATS and binds the HTTP listener. Refuses a guessable JWT secret on
+    /// an address other than loopback ([`Config::check_secret`]).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         anyhow::ensure!(
             tether_proto::subjects::is_valid_prefix(&config.common.subject_prefix),
             "TETHER_SUBJECT_PREFIX must be dot-separated tokens of letters, digits, - and _"
         );
-        if config.jwt_secret == "tether-dev-secret-change-me" {
+        config.check_secret()?;
+        if config.jwt_secret == config::DEV_JWT_SECRET
+            || config.jwt_secret.len() < config::MIN_JWT_SECRET_BYTES
+        {
             tracing::warn!(
-                "TETHER_JWT_SECRET is the development default; set a real secret in production"
+                "TETHER_JWT_SECRET is the development default or short; accepted only because \
+                 the edge listens on loopback"
             );
         }
         // Install the recorder before anything is counted (else early counts are lost).
@@ -79,19 +94,17 @@ impl App {
     /// Serves until `shutdown`: then stops accepting, closes every socket with 1001 and
     /// waits (bounded) for them.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let limits = server::Limits {
+            header_timeout: self.config.http_header_timeout(),
+            idle_timeout: self.config.http_idle_timeout(),
+            max_connections: usize::try_from(self.config.http_max_connections)
+                .unwrap_or(usize::MAX),
+        };
         let state = EdgeState::new(self.config, self.client.clone(), shutdown.clone());
         let app = router(state.clone());
-        let server_shutdown = shutdown.clone();
-        // Small frames must leave at once: without TCP_NODELAY, Nagle's algorithm holds a
-        // chat message behind an unacknowledged previous write for up to ~40 ms.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { server_shutdown.cancelled().await })
-            .await?;
+        let pruning = tokio::spawn(prune_limiters(state.clone()));
+        server::serve(self.listener, app, limits, shutdown.clone()).await;
+        pruning.abort();
         state.sockets.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, state.sockets.wait())
             .await
@@ -111,7 +124,10 @@ pub fn router(state: Arc<EdgeState>) -> Router {
         .route("/ws/work/seeker", get(ws::seeker))
         .route("/ws/work/provider/", get(ws::provider))
         .route("/ws/work/provider", get(ws::provider))
-        .merge(api::router())
+        .merge(api::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_deadline,
+        )))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(
@@ -128,6 +144,63 @@ async fn readyz(axum::extract::State(state): axum::extract::State<Arc<EdgeState>
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
     }
+}
+
+/// Forgets, now and then, the users the HTTP rate limiter has not seen lately, so its
+/// map does not grow with every user ever seen.
+async fn prune_limiters(state: Arc<EdgeState>) {
+    let mut every = tokio::time::interval(LIMITER_PRUNE_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        state.prune_limiters();
+    }
+}
+
+/// `TETHER_HTTP_BODY_TIMEOUT_S`: a request body must arrive completely within the timeout
+/// after the handler starts reading it; else 408 and the connection is closed.
+async fn body_deadline(
+    State(state): State<Arc<EdgeState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.body().is_end_stream() {
+        return next.run(request).await;
+    }
+    let timeout = state.config.http_body_timeout();
+    let expired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (parts, body) = request.into_parts();
+    let mut data = body.into_data_stream();
+    let mut deadline = Box::pin(tokio::time::sleep(timeout));
+    let flag = expired.clone();
+    let timed = futures::stream::poll_fn(move |cx| match data.poll_next_unpin(cx) {
+        std::task::Poll::Pending => match deadline.as_mut().poll(cx) {
+            std::task::Poll::Ready(()) => {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                std::task::Poll::Ready(Some(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "request body not received in time",
+                ))))
+            }
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        },
+        ready => ready.map(|item| item.map(|chunk| chunk.map_err(std::io::Error::other))),
+    });
+    let response = next
+        .run(Request::from_parts(parts, Body::from_stream(timed)))
+        .await;
+    if expired.load(std::sync::atomic::Ordering::Relaxed) {
+        let mut response = http_error(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::InvalidJson,
+            "Request body not received in time",
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    response
 }
 
 /// The error body of the contract: `{"error": "...", "code": "..."}`.

@@ -14,7 +14,8 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::hub::Hub;
 
-/// Shared edge state.
+/// Shared edge state. `Debug` shows no secret: [`Config`]'s redacts it and the
+/// [`Authenticator`] shows no key.
 #[derive(Debug)]
 pub struct EdgeState {
     /// Settings.
@@ -45,11 +46,7 @@ impl EdgeState {
             config.jwt_issuer.as_deref(),
         );
         let hub = Hub::new(client.clone(), subjects.clone());
-        let rate =
-            std::num::NonZeroU32::new(config.http_rate.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
-        let http_limiter = RateLimiter::keyed(Quota::per_second(rate).allow_burst(
-            rate.saturating_mul(std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN)),
-        ));
+        let http_limiter = http_limiter(config.http_rate);
         Arc::new(Self {
             config,
             client,
@@ -65,5 +62,44 @@ impl EdgeState {
     /// How long to wait for a service's answer.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.config.request_timeout_ms)
+    }
+
+    /// Forgets the users whose HTTP rate-limit bucket is full again (not seen for a
+    /// couple of seconds): they are indistinguishable from new ones. Run on a timer.
+    pub fn prune_limiters(&self) {
+        prune(&self.http_limiter);
+    }
+}
+
+/// `rate` requests per second per user, bursts of twice that.
+fn http_limiter(rate: u32) -> DefaultKeyedRateLimiter<Uuid> {
+    let rate = std::num::NonZeroU32::new(rate.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    RateLimiter::keyed(Quota::per_second(rate).allow_burst(
+        rate.saturating_mul(std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN)),
+    ))
+}
+
+fn prune(limiter: &DefaultKeyedRateLimiter<Uuid>) {
+    limiter.retain_recent();
+    limiter.shrink_to_fit();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_forgets_users_not_seen_lately() {
+        // 50/s with bursts of 100: a bucket that was emptied is full again 2 s later.
+        let limiter = http_limiter(50);
+        for _ in 0..500 {
+            assert!(limiter.check_key(&Uuid::new_v4()).is_ok());
+        }
+        assert_eq!(limiter.len(), 500);
+        std::thread::sleep(Duration::from_millis(100));
+        let active = Uuid::new_v4();
+        while limiter.check_key(&active).is_ok() {}
+        prune(&limiter);
+        assert_eq!(limiter.len(), 1, "only the user seen lately is left");
     }
 }

@@ -2,7 +2,7 @@
 
 use tether_proto::WireError;
 use tether_proto::api::{ApiReply, ApiRequest};
-use tether_proto::distance::{Point, format_short, haversine_m, round_meters};
+use tether_proto::distance::{COARSE_STEP_M, Point, coarse_meters, format_short};
 use tether_proto::limits::{
     EARTH_RADIUS_M, NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_M, NEARBY_MAX_LIMIT,
     NEARBY_MAX_RADIUS_M,
@@ -62,19 +62,27 @@ struct NearbyRow {
     provider_id: Uuid,
     display_name: Option<String>,
     service_types: Vec<String>,
-    latitude: f64,
-    longitude: f64,
+    distance_m: f64,
 }
 
-/// Active providers with a location within the radius, nearest first, never the caller
-/// and never a phone number.
+/// Active providers whose coarse distance is within the radius, nearest first, never the
+/// caller and never a phone number.
+///
+/// Distances here are coarse (PROTOCOL.md conventions): `max(100, round(d/100)*100)`, and
+/// the radius and the order apply to that coarse value, ties by provider id. Ordering by
+/// the exact distance would leak it: a caller with a provider account of their own at a
+/// known point could bisect a rival's distance by watching which of the two comes first.
+/// The coarse rounding is written in SQL too (to filter and page in the database); it
+/// mirrors [`coarse_meters`], and the answer's value is computed by that function from the
+/// same `distance_m`, so both agree.
 pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
     let query = NearbyQuery::parse(request)?;
-    // Degrees of latitude the radius spans: a cheap band filter before the exact maths.
-    let band_deg = (query.radius_m / EARTH_RADIUS_M).to_degrees();
+    // Degrees of latitude the radius spans (plus the coarse rounding's half step): a cheap
+    // band filter before the exact maths.
+    let band_deg = ((query.radius_m + COARSE_STEP_M) / EARTH_RADIUS_M).to_degrees();
     let rows: Vec<NearbyRow> = sqlx::query_as(
         "SELECT s.provider_id, COALESCE(u.display_name, u.token_name) AS display_name,
-                s.service_types, s.latitude, s.longitude
+                s.service_types, d.distance_m
          FROM provider_active_status s
          JOIN users u ON u.id = s.provider_id
          CROSS JOIN LATERAL (
@@ -83,11 +91,15 @@ pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
                  + cos(radians($1)) * cos(radians(s.latitude))
                    * power(sin(radians(s.longitude - $2) / 2), 2)))) AS distance_m
          ) d
+         CROSS JOIN LATERAL (
+             SELECT greatest($9::float8, floor(d.distance_m / $9::float8 + 0.5) * $9::float8)
+                 AS coarse_m
+         ) c
          WHERE s.is_active AND s.latitude IS NOT NULL AND s.provider_id <> $3
            AND ($4::text IS NULL OR $4 = ANY (s.service_types))
            AND s.latitude BETWEEN $1 - $8 AND $1 + $8
-           AND d.distance_m <= $5
-         ORDER BY d.distance_m, s.provider_id
+           AND c.coarse_m <= $5
+         ORDER BY c.coarse_m, s.provider_id
          LIMIT $6",
     )
     .bind(query.origin.latitude)
@@ -98,18 +110,19 @@ pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
     .bind(query.limit)
     .bind(EARTH_RADIUS_M)
     .bind(band_deg)
+    .bind(COARSE_STEP_M)
     .fetch_all(&ctx.pool)
     .await?;
     let providers = rows
         .into_iter()
         .map(|row| {
-            let distance_m = haversine_m(query.origin, Point::new(row.latitude, row.longitude));
+            let coarse_m = coarse_meters(row.distance_m);
             NearbyProvider {
                 provider_id: row.provider_id,
                 display_name: row.display_name,
                 service_types: row.service_types,
-                distance_meters: round_meters(distance_m),
-                distance: format_short(distance_m),
+                distance_meters: coarse_m,
+                distance: format_short(coarse_m),
             }
         })
         .collect();
