@@ -99,7 +99,7 @@ async fn nearby_distances_are_coarse_and_the_radius_applies_to_them() {
             .collect()
     };
     // The two at 100 m (30 m and 149.9 m) are in provider id order, not by exact distance.
-    let mut hundreds = vec![id(30.0), id(149.9)];
+    let mut hundreds = [id(30.0), id(149.9)];
     hundreds.sort_by_key(|v| v.as_str().map(str::to_string));
     let hundred = |id: &Value| (id.clone(), json!(100.0), json!("100 meters"));
 
