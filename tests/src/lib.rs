@@ -71,6 +71,9 @@ pub struct StackOptions {
     /// Give this stack a fresh database of its own (dropped by [`Stack::stop`]); needed
     /// by tests of database-wide jobs (ticks, cleanup) so other tests' rows stay out.
     pub own_database: bool,
+    /// NATS URL for ws-edge only (e.g. through a proxy the test can cut); the services
+    /// and the harness use the real server.
+    pub edge_nats_url: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -91,6 +94,7 @@ impl Default for StackOptions {
             location_instances: 2,
             cleanup_instances: 2,
             own_database: false,
+            edge_nats_url: None,
         }
     }
 }
@@ -200,7 +204,10 @@ impl Stack {
             db_max_connections: 8,
         };
         let local = "127.0.0.1:0".parse().expect("addr");
-        options.edge.common = common.clone();
+        options.edge.common = CommonConfig {
+            nats_url: options.edge_nats_url.clone().unwrap_or(nats_url.clone()),
+            ..common.clone()
+        };
         options.edge.http_addr = local;
         options.session.common = common.clone();
         options.session.db = db.clone();

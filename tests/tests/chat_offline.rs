@@ -100,3 +100,55 @@ async fn reconnect_resends_unacknowledged_messages_oldest_first() {
     let mut provider_as_seeker = stack.connect(&provider, Role::Seeker).await;
     provider_as_seeker.expect_silence(SILENCE).await;
 }
+
+/// A backlog larger than `TETHER_CHAT_RESEND_LIMIT` is re-sent a page at a time: the oldest
+/// `limit` on connect, the next ones on a later connect once those are acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_resends_a_bounded_page_oldest_first() {
+    let mut options = tether_tests::StackOptions::default();
+    options.chat.resend_limit = 3;
+    let stack = Stack::start(options).await;
+    let OpenSession {
+        provider,
+        mut seeker_ws,
+        provider_ws,
+        session_id,
+        ..
+    } = stack.open_session().await;
+    provider_ws.close().await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        seeker_ws
+            .send(json!({"type": "chat_message", "session_id": session_id, "message": format!("m{n}")}))
+            .await;
+        ids.push(uuid_of(
+            &seeker_ws.recv_type("message_sent").await,
+            "message_id",
+        ));
+    }
+
+    let mut first = stack.connect(&provider, Role::Provider).await;
+    let page: Vec<Uuid> = read_chat(&mut first, 3)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(page, ids[..3]);
+    first.expect_silence(SILENCE).await;
+    for id in &page {
+        first
+            .send(json!({"type": "message_delivered", "message_id": id}))
+            .await;
+        seeker_ws.recv_type("message_status_update").await;
+    }
+
+    let mut second = stack.connect(&provider, Role::Provider).await;
+    let rest: Vec<Uuid> = read_chat(&mut second, 2)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(rest, ids[3..]);
+    second.expect_silence(SILENCE).await;
+    stack.stop().await;
+}

@@ -96,9 +96,11 @@ async fn typing_errors() {
 /// open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_after_the_end_is_conflict_on_every_instance() {
-    let mut options = StackOptions::default();
-    options.chat_instances = 2;
-    let stack = Stack::start(options).await;
+    let stack = Stack::start(StackOptions {
+        chat_instances: 2,
+        ..StackOptions::default()
+    })
+    .await;
     let mut session = stack.open_session().await;
     let session_id = session.session_id;
     // Enough indicators that both instances (queue group) have cached the session open.

@@ -11,6 +11,7 @@ mod chat_receipts;
 mod chat_typing;
 mod cleanup_jobs;
 mod edge_http;
+mod edge_limits;
 mod edge_ws;
 mod hardening;
 mod location_tick;

@@ -25,12 +25,20 @@ pub struct Chat {
     pub receipts: ReceiptStore,
     /// Parties and open state of sessions, for typing indicators.
     pub sessions: Arc<SessionCache>,
+    /// Unacknowledged messages re-sent to a new socket at most.
+    pub resend_limit: u32,
 }
 
 impl Chat {
     /// Handles for one instance; `ttl_hours` is `TETHER_CHAT_TTL_H`; `receipts_pool`
     /// commits asynchronously. Starts the writers, so call it inside the runtime.
-    pub fn new(pool: PgPool, receipts_pool: PgPool, outbox: Outbox, ttl_hours: u32) -> Self {
+    pub fn new(
+        pool: PgPool,
+        receipts_pool: PgPool,
+        outbox: Outbox,
+        ttl_hours: u32,
+        resend_limit: u32,
+    ) -> Self {
         Self {
             messages: message_store(pool.clone()),
             receipts: receipt_store(receipts_pool),
@@ -38,6 +46,7 @@ impl Chat {
             outbox,
             ttl: chrono::TimeDelta::hours(i64::from(ttl_hours)),
             sessions: Arc::new(SessionCache::default()),
+            resend_limit,
         }
     }
 }

@@ -91,6 +91,11 @@ pub struct Config {
     /// Hours chat messages are kept after their session is cancelled or completed.
     #[arg(long, env = "TETHER_CHAT_TTL_H", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
     pub chat_ttl_h: u32,
+    /// Unacknowledged messages re-sent to a socket when it connects, at most (oldest
+    /// first; the rest follow on later connects once these are acknowledged, and history
+    /// has them all).
+    #[arg(long, env = "TETHER_CHAT_RESEND_LIMIT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub resend_limit: u32,
 }
 
 impl Config {
@@ -133,6 +138,7 @@ impl App {
             receipts_pool,
             runtime.outbox.clone(),
             config.chat_ttl_h,
+            config.resend_limit,
         ));
         Ok(Self {
             runtime,

@@ -1,5 +1,8 @@
-//! A socket opened: re-send, to that connection only, every message addressed to the user
-//! in their waiting/active session for that role that is still `sent`, oldest first.
+//! A socket opened: re-send, to that connection only, the messages addressed to the user
+//! in their waiting/active session for that role that are still `sent`, oldest first, at
+//! most `TETHER_CHAT_RESEND_LIMIT` of them: a backlog never floods the socket past its
+//! outbound queue. The rest stay `sent`: the next connect re-sends the oldest of them once
+//! these are acknowledged, and history (`GET .../messages`) serves all of them at any time.
 //!
 //! Delivery is at least once: a message stored while the socket was opening may arrive
 //! both live and here; clients dedupe by `message_id`.
@@ -12,29 +15,31 @@ use crate::context::Chat;
 use crate::rows::MessageRow;
 
 /// Unacknowledged messages from the provider to this seeker (one statement per role so
-/// each uses its party index and the partial `chat_messages_undelivered` index).
+/// each uses its party index; messages through `chat_messages_session_seq`).
 const UNDELIVERED_TO_SEEKER: &str = "
 SELECT m.id, m.session_id, m.sender_type, m.message, m.delivery_status, m.created_at,
-       m.delivered_at, m.read_at
+       m.delivered_at, m.read_at, m.redacted
 FROM work_sessions s
 JOIN chat_messages m ON m.session_id = s.id
 WHERE s.seeker_id = $1
   AND s.connection_state IN ('waiting', 'active')
   AND m.delivery_status = 'sent'
   AND m.sender_type = 'provider'
-ORDER BY m.seq";
+ORDER BY m.seq
+LIMIT $2";
 
 /// See [`UNDELIVERED_TO_SEEKER`].
 const UNDELIVERED_TO_PROVIDER: &str = "
 SELECT m.id, m.session_id, m.sender_type, m.message, m.delivery_status, m.created_at,
-       m.delivered_at, m.read_at
+       m.delivered_at, m.read_at, m.redacted
 FROM work_sessions s
 JOIN chat_messages m ON m.session_id = s.id
 WHERE s.provider_id = $1
   AND s.connection_state IN ('waiting', 'active')
   AND m.delivery_status = 'sent'
   AND m.sender_type = 'seeker'
-ORDER BY m.seq";
+ORDER BY m.seq
+LIMIT $2";
 
 /// Re-sends what the new connection missed.
 pub async fn handle(chat: &Chat, event: ConnectedEvent) {
@@ -44,6 +49,7 @@ pub async fn handle(chat: &Chat, event: ConnectedEvent) {
     };
     let rows: Vec<MessageRow> = match sqlx::query_as(sql)
         .bind(event.user_id)
+        .bind(i64::from(chat.resend_limit))
         .fetch_all(&chat.pool)
         .await
     {

@@ -6,26 +6,57 @@ use async_nats::{Client, ConnectOptions, Event};
 /// Connects to NATS, retrying until the server is up, and logs connection events
 /// (a slow consumer means dropped messages, so it is a warning).
 pub async fn connect(url: &str, name: &str) -> anyhow::Result<Client> {
+    Ok(connect_observed(url, name).await?.0)
+}
+
+/// [`connect`], plus a counter of *gaps*: moments after which messages published to this
+/// client may have been lost (a reconnect after a disconnect, a slow consumer). Whoever
+/// holds state that depends on every message arriving (the edge's sockets) watches it.
+pub async fn connect_observed(
+    url: &str,
+    name: &str,
+) -> anyhow::Result<(Client, tokio::sync::watch::Receiver<u64>)> {
     let service = name.to_string();
-    ConnectOptions::new()
+    let (gaps, observed) = tokio::sync::watch::channel(0u64);
+    let gaps = std::sync::Arc::new(gaps);
+    let disconnected = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let client = ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()
         .event_callback(move |event| {
-            let service = service.clone();
+            let (service, gaps, disconnected) =
+                (service.clone(), gaps.clone(), disconnected.clone());
             async move {
-                match event {
+                use std::sync::atomic::Ordering;
+                let gap = match event {
                     Event::SlowConsumer(sid) => {
-                        tracing::warn!(%service, sid, "nats slow consumer: messages dropped")
+                        tracing::warn!(%service, sid, "nats slow consumer: messages dropped");
+                        metrics::counter!("tether_nats_slow_consumer_total").increment(1);
+                        true
                     }
-                    Event::Disconnected => tracing::warn!(%service, "nats disconnected"),
-                    Event::Connected => tracing::info!(%service, "nats connected"),
-                    other => tracing::info!(%service, event = %other, "nats event"),
+                    Event::Disconnected => {
+                        tracing::warn!(%service, "nats disconnected");
+                        disconnected.store(true, Ordering::SeqCst);
+                        false
+                    }
+                    Event::Connected => {
+                        tracing::info!(%service, "nats connected");
+                        disconnected.swap(false, Ordering::SeqCst)
+                    }
+                    other => {
+                        tracing::info!(%service, event = %other, "nats event");
+                        false
+                    }
+                };
+                if gap {
+                    gaps.send_modify(|count| *count += 1);
                 }
             }
         })
         .connect(url)
         .await
-        .with_context(|| format!("connecting to NATS at {}", redact_url(url)))
+        .with_context(|| format!("connecting to NATS at {}", redact_url(url)))?;
+    Ok((client, observed))
 }
 
 /// Whether the client is connected right now (for readiness).

@@ -58,6 +58,10 @@ pub mod close_code {
     pub const POLICY: u16 = 1008;
     /// Frame or message larger than the limit.
     pub const TOO_BIG: u16 = 1009;
+    /// The edge may have missed messages for this socket (its NATS connection was lost
+    /// and came back, or fell behind): reconnect at once, and the re-send on connect
+    /// recovers what was missed.
+    pub const SERVICE_RESTART: u16 = 1012;
     /// The socket could not keep up with its outbound messages.
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// The token expired while the socket was open.

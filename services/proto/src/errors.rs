@@ -21,6 +21,8 @@ pub const SESSION_NOT_OPEN: &str = "Session is not waiting or active";
 pub const SERVICE_UNAVAILABLE: &str = "Service unavailable, please retry";
 /// Sent with `rate_limited`.
 pub const RATE_LIMITED: &str = "Too many messages, slow down";
+/// A WebSocket upgrade (429) or socket (closed 1008) over `TETHER_WS_MAX_SOCKETS_PER_USER`.
+pub const TOO_MANY_SOCKETS: &str = "Too many open connections for this user";
 
 /// Machine-readable error code, shared by the WebSocket `error` message and HTTP bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

@@ -76,6 +76,13 @@ pub struct Config {
     /// closed with 1008.
     #[arg(long, env = "TETHER_WS_RATE_STRIKES", default_value_t = 20)]
     pub ws_rate_strikes: u32,
+    /// Client messages per second per user and role across all their sockets on this edge
+    /// (bursts of twice that), so opening more sockets does not multiply the rate.
+    #[arg(long, env = "TETHER_WS_USER_RATE", default_value_t = 40)]
+    pub ws_user_rate: u32,
+    /// Open sockets per user and role on this edge; one more is refused with HTTP 429.
+    #[arg(long, env = "TETHER_WS_MAX_SOCKETS_PER_USER", default_value_t = 10)]
+    pub ws_max_sockets_per_user: usize,
     /// Seconds a socket may stay silent before it is closed.
     #[arg(long, env = "TETHER_WS_IDLE_TIMEOUT_S", default_value_t = 120)]
     pub ws_idle_timeout_s: u64,
@@ -173,6 +180,8 @@ impl std::fmt::Debug for Config {
             ws_rate,
             ws_burst,
             ws_rate_strikes,
+            ws_user_rate,
+            ws_max_sockets_per_user,
             ws_idle_timeout_s,
             ws_outbound_queue,
             request_timeout_ms,
@@ -192,6 +201,8 @@ impl std::fmt::Debug for Config {
             .field("ws_rate", ws_rate)
             .field("ws_burst", ws_burst)
             .field("ws_rate_strikes", ws_rate_strikes)
+            .field("ws_user_rate", ws_user_rate)
+            .field("ws_max_sockets_per_user", ws_max_sockets_per_user)
             .field("ws_idle_timeout_s", ws_idle_timeout_s)
             .field("ws_outbound_queue", ws_outbound_queue)
             .field("request_timeout_ms", request_timeout_ms)

@@ -16,7 +16,7 @@ use async_nats::{Client, HeaderMap};
 use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
 use tether_proto::Role;
-use tether_proto::envelope::{HEADER_CLOSE, HEADER_EXCEPT_CONN, HEADER_ONLY_CONN};
+use tether_proto::envelope::{HEADER_CLOSE, HEADER_EXCEPT_CONN, HEADER_ONLY_CONN, close_code};
 use tether_proto::subjects::Subjects;
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
@@ -60,22 +60,37 @@ impl Drop for Registration {
     }
 }
 
-/// The hub could not subscribe to the outbound subjects.
-#[derive(Debug)]
-pub struct NotSubscribed;
+/// Why a socket could not be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterError {
+    /// The hub could not subscribe to the outbound subjects.
+    NotSubscribed,
+    /// The user has as many sockets for this role as allowed.
+    TooManySockets,
+}
 
-impl std::fmt::Display for NotSubscribed {
+impl std::fmt::Display for RegisterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the outbound subscription is not available")
+        f.write_str(match self {
+            Self::NotSubscribed => "the outbound subscription is not available",
+            Self::TooManySockets => "too many sockets for this user",
+        })
     }
 }
 
-impl std::error::Error for NotSubscribed {}
+impl std::error::Error for RegisterError {}
 
 impl Hub {
     /// A hub with its wildcard subscription being made in the background; [`Hub::register`]
     /// waits for it, so nothing published after a socket registered is missed.
-    pub fn new(client: Client, subjects: Subjects) -> Arc<Self> {
+    /// Each change of `nats_gaps` (NATS reconnected, or this client fell behind) closes
+    /// every socket with 1012, so clients reconnect and the re-send on connect recovers
+    /// what was published meanwhile.
+    pub fn new(
+        client: Client,
+        subjects: Subjects,
+        mut nats_gaps: watch::Receiver<u64>,
+    ) -> Arc<Self> {
         let (ready, subscribed) = watch::channel(false);
         let hub = Arc::new(Self {
             users: Mutex::new(HashMap::new()),
@@ -95,32 +110,60 @@ impl Hub {
             // The SUB is on the same connection as everything this edge publishes later
             // (connected events, commands), so NATS has it before any of those.
             let _ = ready.send(true);
-            while let Some(message) = subscription.next().await {
-                let Some(hub) = weak.upgrade() else { break };
-                let Some(key) = subjects.parse_outbound(message.subject.as_str()) else {
-                    continue;
-                };
-                hub.dispatch(key, message.headers.as_ref(), message.payload);
+            nats_gaps.mark_unchanged();
+            loop {
+                tokio::select! {
+                    message = subscription.next() => {
+                        let Some(message) = message else { break };
+                        let Some(hub) = weak.upgrade() else { break };
+                        let Some(key) = subjects.parse_outbound(message.subject.as_str()) else {
+                            continue;
+                        };
+                        hub.dispatch(key, message.headers.as_ref(), message.payload);
+                    }
+                    changed = nats_gaps.changed() => {
+                        if changed.is_err() {
+                            // The NATS client is gone; the subscription ends with it.
+                            std::future::pending::<()>().await;
+                        }
+                        let Some(hub) = weak.upgrade() else { break };
+                        hub.close_all(close_code::SERVICE_RESTART);
+                    }
+                }
             }
         });
         hub
     }
 
+    /// Open sockets of `(role, user_id)` on this edge.
+    pub fn sockets_of(&self, role: Role, user_id: Uuid) -> usize {
+        self.lock().get(&(role, user_id)).map_or(0, Vec::len)
+    }
+
     /// Registers a socket: from now on it gets what is published for `(role, user_id)`.
+    /// Refused when that user already has `max_sockets` sockets here.
     pub async fn register(
         self: &Arc<Self>,
         role: Role,
         user_id: Uuid,
         conn_id: Uuid,
         sender: mpsc::Sender<Outbound>,
-    ) -> Result<Registration, NotSubscribed> {
+        max_sockets: usize,
+    ) -> Result<Registration, RegisterError> {
         let mut subscribed = self.subscribed.clone();
         subscribed
             .wait_for(|ready| *ready)
             .await
-            .map_err(|_| NotSubscribed)?;
+            .map_err(|_| RegisterError::NotSubscribed)?;
         let key = (role, user_id);
-        self.lock().entry(key).or_default().push((conn_id, sender));
+        {
+            let mut users = self.lock();
+            let conns = users.entry(key).or_default();
+            if conns.len() >= max_sockets {
+                return Err(RegisterError::TooManySockets);
+            }
+            conns.push((conn_id, sender));
+        }
         Ok(Registration {
             hub: self.clone(),
             key,
@@ -145,6 +188,27 @@ impl Hub {
         if conns.is_empty() {
             users.remove(&key);
         }
+    }
+
+    /// Closes every socket with `code` (after what is already queued for it).
+    fn close_all(&self, code: u16) {
+        let mut users = self.lock();
+        let sockets: usize = users.values().map(Vec::len).sum();
+        tracing::warn!(
+            sockets,
+            code,
+            "closing every socket: messages may have been missed"
+        );
+        metrics::counter!("tether_ws_gap_closes_total").increment(sockets as u64);
+        let close = Outbound {
+            text: None,
+            close: Some(code),
+        };
+        for conns in users.values_mut() {
+            // A full queue: dropping the sender closes that socket (1013) just as well.
+            conns.retain(|(_, sender)| sender.try_send(close.clone()).is_ok());
+        }
+        users.retain(|_, conns| !conns.is_empty());
     }
 
     fn dispatch(&self, key: Key, headers: Option<&HeaderMap>, payload: bytes::Bytes) {

@@ -50,6 +50,7 @@ pub struct App {
     listener: TcpListener,
     config: Config,
     client: async_nats::Client,
+    nats_gaps: tokio::sync::watch::Receiver<u64>,
     _announcement: tether_platform::nats::Announcement,
 }
 
@@ -72,8 +73,9 @@ impl App {
         }
         // Install the recorder before anything is counted (else early counts are lost).
         tether_platform::telemetry::metrics_handle();
-        let client =
-            tether_platform::nats::connect(&config.common.nats_url, "tether-ws-edge").await?;
+        let (client, nats_gaps) =
+            tether_platform::nats::connect_observed(&config.common.nats_url, "tether-ws-edge")
+                .await?;
         let listener = TcpListener::bind(config.http_addr).await?;
         let announcement =
             tether_platform::nats::announce(&client, "ws-edge", &config.common.subject_prefix)
@@ -82,6 +84,7 @@ impl App {
             listener,
             config,
             client,
+            nats_gaps,
             _announcement: announcement,
         })
     }
@@ -100,7 +103,12 @@ impl App {
             max_connections: usize::try_from(self.config.http_max_connections)
                 .unwrap_or(usize::MAX),
         };
-        let state = EdgeState::new(self.config, self.client.clone(), shutdown.clone());
+        let state = EdgeState::new(
+            self.config,
+            self.client.clone(),
+            self.nats_gaps,
+            shutdown.clone(),
+        );
         let app = router(state.clone());
         let pruning = tokio::spawn(prune_limiters(state.clone()));
         server::serve(self.listener, app, limits, shutdown.clone()).await;

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use async_nats::Client;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tether_proto::Role;
 use tether_proto::subjects::Subjects;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -30,6 +32,8 @@ pub struct EdgeState {
     pub hub: Arc<Hub>,
     /// HTTP API rate limit, per user.
     pub http_limiter: DefaultKeyedRateLimiter<Uuid>,
+    /// WebSocket message rate limit, per user and role across their sockets.
+    pub ws_user_limiter: DefaultKeyedRateLimiter<(Role, Uuid)>,
     /// Cancelled on shutdown: sockets close with 1001.
     pub shutdown: CancellationToken,
     /// Open socket tasks, awaited on shutdown.
@@ -38,15 +42,21 @@ pub struct EdgeState {
 
 impl EdgeState {
     /// Builds the state.
-    pub fn new(config: Config, client: Client, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn new(
+        config: Config,
+        client: Client,
+        nats_gaps: watch::Receiver<u64>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         let subjects = Subjects::new(config.common.subject_prefix.clone());
         let auth = Authenticator::new(
             &config.jwt_secret,
             config.jwt_audience.as_deref(),
             config.jwt_issuer.as_deref(),
         );
-        let hub = Hub::new(client.clone(), subjects.clone());
-        let http_limiter = http_limiter(config.http_rate);
+        let hub = Hub::new(client.clone(), subjects.clone(), nats_gaps);
+        let http_limiter = keyed_limiter(config.http_rate);
+        let ws_user_limiter = keyed_limiter(config.ws_user_rate);
         Arc::new(Self {
             config,
             client,
@@ -54,6 +64,7 @@ impl EdgeState {
             auth,
             hub,
             http_limiter,
+            ws_user_limiter,
             shutdown,
             sockets: TaskTracker::new(),
         })
@@ -68,18 +79,19 @@ impl EdgeState {
     /// couple of seconds): they are indistinguishable from new ones. Run on a timer.
     pub fn prune_limiters(&self) {
         prune(&self.http_limiter);
+        prune(&self.ws_user_limiter);
     }
 }
 
-/// `rate` requests per second per user, bursts of twice that.
-fn http_limiter(rate: u32) -> DefaultKeyedRateLimiter<Uuid> {
+/// `rate` per second per key, bursts of twice that.
+fn keyed_limiter<K: std::hash::Hash + Eq + Clone>(rate: u32) -> DefaultKeyedRateLimiter<K> {
     let rate = std::num::NonZeroU32::new(rate.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
     RateLimiter::keyed(Quota::per_second(rate).allow_burst(
         rate.saturating_mul(std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN)),
     ))
 }
 
-fn prune(limiter: &DefaultKeyedRateLimiter<Uuid>) {
+fn prune<K: std::hash::Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>) {
     limiter.retain_recent();
     limiter.shrink_to_fit();
 }

@@ -18,7 +18,7 @@ use futures::FutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use tether_proto::envelope::{CommandEnvelope, CommandMeta, ConnectedEvent, close_code};
-use tether_proto::errors::RATE_LIMITED;
+use tether_proto::errors::{RATE_LIMITED, TOO_MANY_SOCKETS};
 use tether_proto::limits::{MAX_REQUEST_ID_CHARS, MAX_WS_MESSAGE_BYTES};
 use tether_proto::messages::Owner;
 use tether_proto::{ClientMessage, ErrorCode, Role, ServerMessage, Timestamp, WireError};
@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http_error;
-use crate::hub::Outbound;
+use crate::hub::{Outbound, RegisterError};
 use crate::relay::{self, CommandAnswer, RelayError};
 use crate::state::EdgeState;
 
@@ -95,6 +95,14 @@ fn upgrade_for(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unavailable,
             "Server is shutting down",
+        );
+    }
+    if state.hub.sockets_of(role, user.user_id) >= state.config.ws_max_sockets_per_user {
+        metrics::counter!("tether_ws_rejected_total", "reason" => "too_many_sockets").increment(1);
+        return http_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            TOO_MANY_SOCKETS,
         );
     }
     upgrade
@@ -169,10 +177,21 @@ impl Connection {
         };
         let registration = match state
             .hub
-            .register(role, connection.user.user_id, conn_id, sender)
+            .register(
+                role,
+                connection.user.user_id,
+                conn_id,
+                sender,
+                state.config.ws_max_sockets_per_user,
+            )
             .await
         {
             Ok(registration) => registration,
+            Err(RegisterError::TooManySockets) => {
+                // Two upgrades raced past the check in `upgrade_for`.
+                connection.close(close_code::POLICY, TOO_MANY_SOCKETS).await;
+                return;
+            }
             Err(err) => {
                 tracing::error!(error = %err, "could not register socket for its outbound subject");
                 connection.close(1011, "Server error").await;
@@ -317,7 +336,8 @@ impl Connection {
     }
 
     fn check_rate(&self) -> Result<(), Step> {
-        if self.limiter.check().is_ok() {
+        let user_key = (self.role, self.user.user_id);
+        if self.limiter.check().is_ok() && self.state.ws_user_limiter.check_key(&user_key).is_ok() {
             return Ok(());
         }
         metrics::counter!("tether_ws_errors_total", "code" => "rate_limited").increment(1);
@@ -388,6 +408,14 @@ impl Connection {
                 request_id,
             );
         };
+        // PostgreSQL cannot store U+0000 in text: refuse it here, with one clear message,
+        // before any service sees it.
+        if tether_proto::validate::json_has_nul(&value) {
+            return self.reject(
+                WireError::validation(tether_proto::validate::NUL_IN_TEXT),
+                request_id,
+            );
+        }
         let command: ClientMessage = match serde_json::from_value(value) {
             Ok(command) => command,
             Err(err) => {

@@ -101,19 +101,25 @@ pub struct Outcome {
     pub skipped: bool,
 }
 
+/// A run that found the job's lock held by another instance.
+fn skipped(job: Job) -> Outcome {
+    let name = job.name();
+    tracing::info!(job = name, "cleanup job skipped: another instance runs it");
+    metrics::counter!("tether_cleanup_skipped_total", "job" => name).increment(1);
+    Outcome {
+        job: name,
+        removed: 0,
+        skipped: true,
+    }
+}
+
 /// Runs `job` to the end of its backlog (or until another instance takes over), then
 /// logs and counts what it removed.
 pub async fn run(context: &Context, job: Job) -> sqlx::Result<Outcome> {
     let name = job.name();
     if job == Job::Vacuum {
         let Some(vacuumed) = vacuum::run(&context.pool).await? else {
-            tracing::info!(job = name, "cleanup job skipped: another instance runs it");
-            metrics::counter!("tether_cleanup_skipped_total", "job" => name).increment(1);
-            return Ok(Outcome {
-                job: name,
-                removed: 0,
-                skipped: true,
-            });
+            return Ok(skipped(job));
         };
         tracing::info!(job = name, tables = vacuumed, "cleanup job finished");
         metrics::counter!("tether_cleanup_removed_total", "job" => name).increment(vacuumed);
@@ -136,13 +142,7 @@ pub async fn run(context: &Context, job: Job) -> sqlx::Result<Outcome> {
         if !locked {
             tx.rollback().await?;
             if first_batch {
-                tracing::info!(job = name, "cleanup job skipped: another instance runs it");
-                metrics::counter!("tether_cleanup_skipped_total", "job" => name).increment(1);
-                return Ok(Outcome {
-                    job: name,
-                    removed: 0,
-                    skipped: true,
-                });
+                return Ok(skipped(job));
             }
             // Another instance took the lock between two of our batches: it finishes.
             tracing::info!(job = name, "cleanup job handed over to another instance");
