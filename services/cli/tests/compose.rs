@@ -15,13 +15,17 @@ fn workspace_root() -> PathBuf {
 }
 
 /// Binaries named `tether-<service>` declared by the workspace's service crates (every
-/// crate under services/ with a `[[bin]]`, except this tools crate).
+/// crate under services/ with a `[[bin]]`, except the tools crates: this one and the
+/// benchmark's load generator).
 fn workspace_services() -> Vec<String> {
     let mut services = Vec::new();
     let dir = workspace_root().join("services");
     for entry in std::fs::read_dir(&dir).expect("services/") {
         let path = entry.expect("entry").path();
-        if path.file_name().is_some_and(|name| name == "cli") {
+        if path
+            .file_name()
+            .is_some_and(|name| name == "cli" || name == "bench")
+        {
             continue;
         }
         let Ok(manifest) = std::fs::read_to_string(path.join("Cargo.toml")) else {

@@ -72,11 +72,15 @@ fn default_of(attribute: &str) -> Default {
     }
 }
 
-/// Every `#[arg(...)]` with an `env = "..."` in the crates' `src/` (this crate's too).
+/// Every `#[arg(...)]` with an `env = "..."` in the crates' `src/` (this crate's too;
+/// not the benchmark's, whose settings `bench/README.md` documents).
 fn settings() -> Vec<Setting> {
     let mut files = Vec::new();
     let services = std::fs::read_dir(workspace_root().join("services")).expect("services/");
     for crate_dir in services.flatten() {
+        if crate_dir.file_name() == "bench" {
+            continue;
+        }
         rust_files(&crate_dir.path().join("src"), &mut files);
     }
     let mut found = Vec::new();
