@@ -36,7 +36,8 @@ WHERE id = $1 AND session_id = $2 AND (expires_at IS NULL OR expires_at > now())
 
 /// One page, newest first, one row more than asked to learn `has_more`.
 const PAGE: &str = "
-SELECT id, session_id, sender_type, message, delivery_status, created_at, delivered_at, read_at
+SELECT id, session_id, sender_type, message, delivery_status, created_at, delivered_at, read_at,
+       redacted
 FROM chat_messages
 WHERE session_id = $1
   AND ($2::bigint IS NULL OR seq < $2)

@@ -52,6 +52,7 @@ pub mod context;
 pub mod error;
 pub mod history;
 pub mod lifecycle;
+pub mod masking;
 pub mod reconnect;
 pub mod rows;
 pub mod sessions;

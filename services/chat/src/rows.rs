@@ -26,6 +26,8 @@ pub struct MessageRow {
     pub delivered_at: Option<DateTime<Utc>>,
     /// When the recipient read it.
     pub read_at: Option<DateTime<Utc>>,
+    /// The stored text was masked (the session was waiting).
+    pub redacted: bool,
 }
 
 impl MessageRow {
@@ -48,6 +50,7 @@ impl MessageRow {
             timestamp: self.created_at.into(),
             delivered_at: self.delivered_at.map(Into::into),
             read_at: self.read_at.map(Into::into),
+            redacted: self.redacted,
         })
     }
 }

@@ -15,6 +15,7 @@ pub mod runtime;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
+pub mod timeline;
 
 pub use config::{CommonConfig, DbConfig};
 pub use outbox::{Outbox, Reply, Target};

@@ -41,6 +41,8 @@ pub enum ApiOp {
     SessionMessages,
     /// `POST /api/v1/sessions/{session_id}/rating`
     RateSession,
+    /// `GET /api/v1/sessions/{session_id}/timeline`
+    SessionTimeline,
 }
 
 impl ApiOp {
@@ -60,6 +62,7 @@ impl ApiOp {
             Self::GetSession => "get_session",
             Self::SessionMessages => "session_messages",
             Self::RateSession => "rate_session",
+            Self::SessionTimeline => "session_timeline",
         }
     }
 

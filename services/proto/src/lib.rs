@@ -4,7 +4,7 @@
 //! ([`messages`]), error codes and the texts clients match on ([`errors`]), limits
 //! ([`limits`]), distance maths ([`distance`]), mediums ([`mediums`]), the internal
 //! envelope and HTTP-over-NATS shapes ([`envelope`], [`api`]), domain events ([`events`])
-//! and NATS subject names ([`subjects`]).
+//! NATS subject names ([`subjects`]) and the session timeline's chain rules ([`timeline`]).
 
 pub mod api;
 pub mod distance;
@@ -17,6 +17,7 @@ pub mod messages;
 pub mod model;
 pub mod subjects;
 pub mod time;
+pub mod timeline;
 pub mod validate;
 
 pub use errors::{ErrorCode, WireError};

@@ -24,6 +24,15 @@ pub enum MediumKind {
 }
 
 impl MediumKind {
+    /// The wire name (`telegram`, `whatsapp`, `call`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Telegram => "telegram",
+            Self::Whatsapp => "whatsapp",
+            Self::Call => "call",
+        }
+    }
+
     fn parse(key: &str) -> Option<Self> {
         match key {
             "telegram" => Some(Self::Telegram),

@@ -317,6 +317,9 @@ pub enum ServerMessage {
         session_id: Uuid,
         /// When it was stored.
         timestamp: Timestamp,
+        /// The stored text was masked (the session was waiting); absent otherwise.
+        #[serde(default, skip_serializing_if = "crate::model::is_false")]
+        redacted: bool,
     },
     /// Recipient: a chat message (live or re-sent on connect).
     ChatMessage(ChatMessageView),
@@ -516,6 +519,7 @@ mod tests {
             timestamp: Timestamp(chrono::DateTime::UNIX_EPOCH),
             delivered_at: None,
             read_at: None,
+            redacted: false,
         };
         let value =
             serde_json::to_value(ServerMessage::ChatMessage(view).frame(None)).expect("json");

@@ -327,6 +327,15 @@ pub struct ChatMessageView {
     pub delivered_at: Option<Timestamp>,
     /// When the recipient read it.
     pub read_at: Option<Timestamp>,
+    /// The text was masked (phone numbers, messenger links, handles replaced by
+    /// `[hidden]`) because the session was waiting when it was stored. Absent otherwise.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub redacted: bool,
+}
+
+/// For `skip_serializing_if`: a `false` flag is left out (v1.0 clients never see it).
+pub fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 /// `GET /api/v1/sessions/{id}/messages` answer.

@@ -43,6 +43,10 @@ pub fn router() -> Router<Arc<EdgeState>> {
             get(session_messages),
         )
         .route("/api/v1/sessions/{session_id}/rating", post(rate_session))
+        .route(
+            "/api/v1/sessions/{session_id}/timeline",
+            get(session_timeline),
+        )
         .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))
 }
 
@@ -127,6 +131,15 @@ async fn session_messages(
         None,
     )
     .await
+}
+async fn session_timeline(
+    state: S,
+    headers: HeaderMap,
+    query: Q,
+    Path(id): Path<String>,
+) -> Response {
+    let op = ApiOp::SessionTimeline;
+    forward(state, headers, query, op, Some(id), None).await
 }
 async fn rate_session(
     state: S,

@@ -3,18 +3,20 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tether_platform::batch::{BatchSettings, Batcher};
-use tether_platform::{Reply, Target};
+use tether_platform::{Reply, Target, timeline};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::limits::{
     CHAT_MESSAGE_MAX_CHARS, CHAT_MESSAGE_MIN_CHARS, MAX_CLIENT_MESSAGE_ID_CHARS,
 };
 use tether_proto::model::{ChatMessageView, DeliveryStatus, Role};
+use tether_proto::timeline::TimelineEventType;
 use tether_proto::{ServerMessage, WireError, validate};
 use uuid::Uuid;
 
 use crate::context::Chat;
 use crate::error::ChatError;
+use crate::masking;
 use crate::rows::{MessageRow, Parties, parse_state};
 
 /// A validated `chat_message`.
@@ -67,10 +69,18 @@ impl NewMessage {
 /// it committed first and we see the ended state and insert nothing. A repeated
 /// `client_message_id` hits the unique index and inserts nothing (also within one batch).
 /// Rows are inserted in `ord` order, so `seq` follows arrival order.
+///
+/// Contact masking: `$7` holds each text masked (null when there is nothing to mask). The
+/// state read under the `FOR SHARE` lock decides which text is stored: a selection that
+/// activates the session needs a `FOR UPDATE` lock, so it either committed before (the
+/// message sees `active`, stored as sent) or waits for our commit (the message was
+/// stored while `waiting`, masked).
 const STORE_MESSAGES: &str = "
 WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
-        WITH ORDINALITY AS t(id, session_id, sender_id, sender_type, client_message_id, message, ord)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                         $7::text[])
+        WITH ORDINALITY AS t(id, session_id, sender_id, sender_type, client_message_id, message,
+                             masked, ord)
 ), session AS (
     SELECT id, seeker_id, provider_id, connection_state, chat_started_at
     FROM work_sessions
@@ -78,9 +88,13 @@ WITH input AS (
     ORDER BY id
     FOR SHARE
 ), stored AS (
-    INSERT INTO chat_messages (id, session_id, sender_id, sender_type, client_message_id, message)
+    INSERT INTO chat_messages (id, session_id, sender_id, sender_type, client_message_id, message,
+                               redacted)
     SELECT input.id, input.session_id, input.sender_id, input.sender_type,
-           input.client_message_id, input.message
+           input.client_message_id,
+           CASE WHEN session.connection_state = 'waiting' AND input.masked IS NOT NULL
+                THEN input.masked ELSE input.message END,
+           session.connection_state = 'waiting' AND input.masked IS NOT NULL
     FROM input
     JOIN session ON session.id = input.session_id
      AND CASE input.sender_type WHEN 'seeker' THEN session.seeker_id ELSE session.provider_id END
@@ -89,11 +103,11 @@ WITH input AS (
     ORDER BY input.ord
     ON CONFLICT (session_id, sender_type, client_message_id) WHERE client_message_id IS NOT NULL
     DO NOTHING
-    RETURNING id, created_at
+    RETURNING id, created_at, redacted
 )
 SELECT input.ord, session.seeker_id, session.provider_id, session.connection_state,
        session.chat_started_at IS NOT NULL AS chat_started,
-       stored.created_at AS stored_at
+       stored.created_at AS stored_at, stored.redacted
 FROM input
 LEFT JOIN session ON session.id = input.session_id
  AND CASE input.sender_type WHEN 'seeker' THEN session.seeker_id ELSE session.provider_id END
@@ -103,16 +117,19 @@ ORDER BY input.ord";
 
 /// The original of a retried message (the unique key's columns).
 const ORIGINAL_MESSAGE: &str = "
-SELECT id, session_id, sender_type, message, delivery_status, created_at, delivered_at, read_at
+SELECT id, session_id, sender_type, message, delivery_status, created_at, delivered_at, read_at,
+       redacted
 FROM chat_messages
 WHERE session_id = $1 AND sender_type = $2::text AND client_message_id = $3";
 
 /// The implicit chat start, after the message committed: only the first message writes
 /// the session row, and it does so outside the insert's transaction, so two first
-/// messages holding `FOR SHARE` never wait on each other's upgrade (no deadlock).
+/// messages holding `FOR SHARE` never wait on each other's upgrade (no deadlock). Its
+/// own transaction appends the timeline's `chat_started` (see [`start_chat_once`]).
 const START_CHAT_ONCE: &str = "
 UPDATE work_sessions SET chat_started_at = now()
-WHERE id = $1 AND chat_started_at IS NULL AND connection_state IN ('waiting', 'active')";
+WHERE id = $1 AND chat_started_at IS NULL AND connection_state IN ('waiting', 'active')
+RETURNING chat_started_at";
 
 /// A message on its way into the group commit.
 #[derive(Debug)]
@@ -123,6 +140,8 @@ pub struct PendingMessage {
     sender_type: Role,
     client_message_id: Option<String>,
     text: String,
+    /// `text` masked, when it holds anything to mask (stored instead while waiting).
+    masked: Option<String>,
 }
 
 /// What the store found for one message of a batch.
@@ -134,6 +153,7 @@ pub struct StoreRow {
     connection_state: Option<String>,
     chat_started: Option<bool>,
     stored_at: Option<DateTime<Utc>>,
+    redacted: Option<bool>,
 }
 
 /// The group-commit writer of chat messages.
@@ -192,6 +212,7 @@ async fn store(pool: &PgPool, batch: &[PendingMessage]) -> sqlx::Result<Vec<Stor
         .map(|m| m.client_message_id.as_deref())
         .collect();
     let texts: Vec<&str> = batch.iter().map(|m| m.text.as_str()).collect();
+    let masked: Vec<Option<&str>> = batch.iter().map(|m| m.masked.as_deref()).collect();
     let rows: Vec<StoreRow> = sqlx::query_as(STORE_MESSAGES)
         .bind(column(|m| m.message_id))
         .bind(column(|m| m.session_id))
@@ -199,6 +220,7 @@ async fn store(pool: &PgPool, batch: &[PendingMessage]) -> sqlx::Result<Vec<Stor
         .bind(roles)
         .bind(keys)
         .bind(texts)
+        .bind(masked)
         .fetch_all(pool)
         .await?;
     debug_assert!(
@@ -219,6 +241,9 @@ pub async fn handle(
 ) -> Result<Reply, ChatError> {
     // v7: time-ordered ids keep the primary key index append-mostly.
     let message_id = Uuid::now_v7();
+    // Masked up front (the state is known only under the store's lock), cheap: a few
+    // linear passes over at most 2000 characters.
+    let masked = masking::mask(&request.text);
     let row = chat
         .messages
         .submit(PendingMessage {
@@ -227,6 +252,7 @@ pub async fn handle(
             sender_id: meta.user_id,
             sender_type: meta.role,
             client_message_id: request.client_message_id.clone(),
+            masked: masked.clone(),
             text: request.text.clone(),
         })
         .await
@@ -245,30 +271,33 @@ pub async fn handle(
     let open = parse_state(state)?.is_open();
 
     if let Some(stored_at) = row.stored_at {
+        let redacted = row.redacted == Some(true);
+        let message = match (redacted, masked) {
+            (true, Some(masked)) => masked,
+            _ => request.text,
+        };
         let view = ChatMessageView {
             message_id,
             session_id: request.session_id,
             sender_type: meta.role,
-            message: request.text,
+            message,
             delivery_status: DeliveryStatus::Sent,
             timestamp: stored_at.into(),
             delivered_at: None,
             read_at: None,
+            redacted,
         };
         // Published before the reply on the same connection: see the crate docs on order.
         deliver(chat, meta, &parties, view).await;
         if row.chat_started == Some(false)
-            && let Err(err) = sqlx::query(START_CHAT_ONCE)
-                .bind(request.session_id)
-                .execute(&chat.pool)
-                .await
+            && let Err(err) = start_chat_once(&chat.pool, request.session_id, meta.role).await
         {
             // The message is stored; a missing start time must not turn it into an error.
             tracing::warn!(session_id = %request.session_id, error = %err, "implicit chat start failed");
         }
         return Ok(Reply::answer(
             meta,
-            message_sent(message_id, request.session_id, stored_at),
+            message_sent(message_id, request.session_id, stored_at, redacted),
         ));
     }
 
@@ -281,7 +310,12 @@ pub async fn handle(
             .fetch_optional(&chat.pool)
             .await?;
         if let Some(original) = original {
-            let answer = message_sent(original.id, original.session_id, original.created_at);
+            let answer = message_sent(
+                original.id,
+                original.session_id,
+                original.created_at,
+                original.redacted,
+            );
             // The first attempt may have died between commit and publish; re-sending an
             // unacknowledged message is safe because recipients dedupe by message_id.
             if open && original.status()? == DeliveryStatus::Sent {
@@ -312,12 +346,40 @@ async fn deliver(chat: &Chat, meta: &CommandMeta, parties: &Parties, view: ChatM
         .await;
 }
 
-fn message_sent(message_id: Uuid, session_id: Uuid, stored_at: DateTime<Utc>) -> ServerMessage {
+fn message_sent(
+    message_id: Uuid,
+    session_id: Uuid,
+    stored_at: DateTime<Utc>,
+    redacted: bool,
+) -> ServerMessage {
     ServerMessage::MessageSent {
         message_id,
         session_id,
         timestamp: stored_at.into(),
+        redacted,
     }
+}
+
+/// Sets `chat_started_at` if no one has, and appends `chat_started` by `role` in the same
+/// transaction. Whoever sets it (this or `start_chat`) appends the event, so it is there
+/// exactly once.
+async fn start_chat_once(pool: &PgPool, session_id: Uuid, role: Role) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    let started: Option<DateTime<Utc>> = sqlx::query_scalar(START_CHAT_ONCE)
+        .bind(session_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(started_at) = started {
+        timeline::append_plain(
+            &mut tx,
+            session_id,
+            TimelineEventType::ChatStarted,
+            role.into(),
+            started_at,
+        )
+        .await?;
+    }
+    tx.commit().await
 }
 
 #[cfg(test)]

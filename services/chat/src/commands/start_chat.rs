@@ -1,8 +1,9 @@
 //! `start_chat`: opens the session's chat and tells both parties `chat_ready`.
 
-use tether_platform::{Reply, Target};
+use tether_platform::{Reply, Target, timeline};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::SESSION_NOT_OPEN;
+use tether_proto::timeline::TimelineEventType;
 use tether_proto::{ServerMessage, Timestamp, WireError, validate};
 use uuid::Uuid;
 
@@ -11,7 +12,8 @@ use crate::error::ChatError;
 use crate::rows::{Parties, parse_state};
 
 /// Locks the caller's session row (`FOR NO KEY UPDATE`, so a concurrent cancel/finish is
-/// ordered with us and we see its outcome) and sets `chat_started_at` the first time only.
+/// ordered with us and we see its outcome) and sets `chat_started_at` the first time only
+/// (`started_at` is then set, and the same transaction appends `chat_started`).
 const START_CHAT: &str = "
 WITH session AS (
     SELECT id, seeker_id, provider_id, connection_state, chat_started_at
@@ -28,7 +30,8 @@ WITH session AS (
       AND w.chat_started_at IS NULL
     RETURNING w.chat_started_at
 )
-SELECT session.seeker_id, session.provider_id, session.connection_state
+SELECT session.seeker_id, session.provider_id, session.connection_state,
+       started.chat_started_at AS started_at
 FROM session LEFT JOIN started ON true";
 
 #[derive(Debug, sqlx::FromRow)]
@@ -36,6 +39,7 @@ struct StartRow {
     seeker_id: Uuid,
     provider_id: Uuid,
     connection_state: String,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Handles `start_chat`: the sender gets `chat_ready` as the answer, the sender's other
@@ -47,12 +51,24 @@ pub async fn handle(
     session_id: Option<&str>,
 ) -> Result<Reply, ChatError> {
     let session_id = validate::session_id(session_id)?;
+    let mut tx = chat.pool.begin().await?;
     let row: Option<StartRow> = sqlx::query_as(START_CHAT)
         .bind(session_id)
         .bind(meta.user_id)
         .bind(meta.role.as_str())
-        .fetch_optional(&chat.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+    if let Some(started_at) = row.as_ref().and_then(|row| row.started_at) {
+        timeline::append_plain(
+            &mut tx,
+            session_id,
+            TimelineEventType::ChatStarted,
+            meta.role.into(),
+            started_at,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     let Some(row) = row else {
         return Err(WireError::session_not_found().into());
     };

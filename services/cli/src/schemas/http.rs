@@ -15,6 +15,8 @@ use tether_proto::model::{
     SeekerSearch, SessionSnapshot, WorkOrder, WorkOrderCreated,
 };
 
+use tether_proto::timeline::SessionTimeline;
+
 use super::Artefacts;
 use super::client::{latitude, longitude};
 use super::generator::{Direction, root_schema};
@@ -140,6 +142,10 @@ fn entries() -> Vec<Entry> {
         answer::<RatingSaved>(
             "rating_saved.json",
             "POST /api/v1/sessions/{session_id}/rating (200)",
+        ),
+        answer::<SessionTimeline>(
+            "session_timeline.json",
+            "GET /api/v1/sessions/{session_id}/timeline (200)",
         ),
         answer::<HttpErrorBody>("error.json", "every error answer (4xx, 5xx)"),
     ]

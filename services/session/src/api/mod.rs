@@ -6,6 +6,7 @@ pub mod provider_status;
 pub mod rating;
 pub mod seeker_search;
 pub mod sessions;
+pub mod timeline;
 pub mod work_orders;
 
 use tether_proto::WireError;
@@ -42,6 +43,7 @@ async fn dispatch(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
         ApiOp::ActiveSession => sessions::active(ctx, request).await,
         ApiOp::GetSession => sessions::get(ctx, request).await,
         ApiOp::RateSession => rating::rate(ctx, request).await,
+        ApiOp::SessionTimeline => timeline::get(ctx, request).await,
         // Owned by the chat service; only a misrouted request gets here.
         ApiOp::SessionMessages => Err(WireError::not_found("Not found").into()),
     }

@@ -13,9 +13,10 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tether_platform::{Reply, Target};
+use tether_platform::{Reply, Target, timeline};
 use tether_proto::envelope::{CommandMeta, close_code};
 use tether_proto::events::SessionEventKind;
+use tether_proto::timeline::TimelineEventType;
 use tether_proto::{Role, ServerMessage, Timestamp, WireError, validate};
 use uuid::Uuid;
 
@@ -94,6 +95,14 @@ pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> 
     .bind(session_id)
     .bind(ctx.settings.chat_ttl_h)
     .execute(&mut *tx)
+    .await?;
+    timeline::append_plain(
+        &mut tx,
+        session_id,
+        TimelineEventType::Cancelled,
+        meta.role.into(),
+        ended.ended_at,
+    )
     .await?;
     tx.commit().await?;
     tracing::info!(%session_id, by = meta.role.as_str(), "session cancelled");
@@ -177,6 +186,14 @@ pub async fn finish(
     .bind(session_id)
     .bind(ctx.settings.chat_ttl_h)
     .execute(&mut *tx)
+    .await?;
+    timeline::append_plain(
+        &mut tx,
+        session_id,
+        TimelineEventType::Completed,
+        meta.role.into(),
+        ended.ended_at,
+    )
     .await?;
     tx.commit().await?;
     tracing::info!(%session_id, by = meta.role.as_str(), rated = stars.is_some(), "session completed");

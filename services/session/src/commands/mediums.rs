@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tether_platform::{Reply, Target};
+use tether_platform::{Reply, Target, timeline};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::events::SessionEventKind;
 use tether_proto::mediums::Mediums;
+use tether_proto::timeline::{ActorRole, TimelineEventType, mediums_data};
 use tether_proto::validate;
 use tether_proto::{ConnectionState, Role, ServerMessage, Timestamp};
 use uuid::Uuid;
@@ -39,7 +40,9 @@ pub async fn select(
     let session_id = validate::session_id(session_id)?;
     let mediums = Mediums::parse(mediums)?;
     // The CTE locks the row first, so `activated` reflects the state this update
-    // replaced even when a cancel or another selection raced it.
+    // replaced even when a cancel or another selection raced it. The timeline events
+    // commit with it.
+    let mut tx = ctx.pool.begin().await?;
     let selected: Option<Selected> = sqlx::query_as(
         "WITH previous AS (
              SELECT id, connection_state FROM work_sessions
@@ -56,15 +59,36 @@ pub async fn select(
     .bind(session_id)
     .bind(meta.user_id)
     .bind(mediums.to_value())
-    .fetch_optional(&ctx.pool)
+    .fetch_optional(&mut *tx)
     .await?;
     let Some(selected) = selected else {
+        drop(tx);
         return Err(
             explain_miss(&ctx.pool, session_id, meta.user_id, Role::Seeker)
                 .await?
                 .into(),
         );
     };
+    timeline::append(
+        &mut tx,
+        session_id,
+        TimelineEventType::MediumsSelected,
+        ActorRole::Seeker,
+        mediums_data(&mediums),
+        selected.updated_at,
+    )
+    .await?;
+    if selected.activated {
+        timeline::append_plain(
+            &mut tx,
+            session_id,
+            TimelineEventType::SessionActive,
+            ActorRole::Seeker,
+            selected.updated_at,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     tracing::info!(%session_id, activated = selected.activated, "seeker mediums selected");
 
     let own = ServerMessage::MediumsSelected {
@@ -123,24 +147,36 @@ pub async fn share(
 ) -> CommandResult {
     let session_id = validate::session_id(session_id)?;
     let mediums = Mediums::parse(mediums)?;
-    let seeker_id: Option<Uuid> = sqlx::query_scalar(
+    let mut tx = ctx.pool.begin().await?;
+    let shared: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(
         "UPDATE work_sessions
          SET provider_mediums = $3, provider_mediums_shared_at = now(), updated_at = now()
          WHERE id = $1 AND provider_id = $2 AND connection_state IN ('waiting', 'active')
-         RETURNING seeker_id",
+         RETURNING seeker_id, updated_at",
     )
     .bind(session_id)
     .bind(meta.user_id)
     .bind(mediums.to_value())
-    .fetch_optional(&ctx.pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    let Some(seeker_id) = seeker_id else {
+    let Some((seeker_id, shared_at)) = shared else {
+        drop(tx);
         return Err(
             explain_miss(&ctx.pool, session_id, meta.user_id, Role::Provider)
                 .await?
                 .into(),
         );
     };
+    timeline::append(
+        &mut tx,
+        session_id,
+        TimelineEventType::MediumsShared,
+        ActorRole::Provider,
+        mediums_data(&mediums),
+        shared_at,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(%session_id, "provider mediums shared");
 
     let own = ServerMessage::MediumsShared {

@@ -1,10 +1,11 @@
 //! `work_response`: the provider accepts (a session opens) or rejects a pending order.
 
 use chrono::{DateTime, Utc};
-use tether_platform::{Reply, Target};
+use tether_platform::{Reply, Target, timeline};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{FAILED_TO_CREATE_SESSION, WORK_ORDER_NOT_FOUND};
 use tether_proto::events::SessionEventKind;
+use tether_proto::timeline::{ActorRole, TimelineEventType};
 use tether_proto::{ConnectionState, ErrorCode, Role, ServerMessage, Timestamp, WireError};
 use uuid::Uuid;
 
@@ -44,6 +45,8 @@ pub async fn handle(
 struct OrderState {
     seeker_id: Uuid,
     status: String,
+    /// When the seeker created it (the timeline's `work_created`).
+    created_at: DateTime<Utc>,
     /// Younger than the TTL.
     fresh: bool,
 }
@@ -70,7 +73,8 @@ async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
     let provider_id = meta.user_id;
     let mut tx = ctx.pool.begin().await?;
     let order: Option<OrderState> = sqlx::query_as(
-        "SELECT seeker_id, status, created_at > now() - make_interval(secs => $3) AS fresh
+        "SELECT seeker_id, status, created_at,
+                created_at > now() - make_interval(secs => $3) AS fresh
          FROM work_orders WHERE id = $1 AND provider_id = $2 FOR UPDATE",
     )
     .bind(work_id)
@@ -111,6 +115,24 @@ async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
     .bind(provider_id)
     .bind(order.seeker_id)
     .fetch_one(&mut *tx)
+    .await?;
+    // The timeline starts with the order's creation (there was no session to append to
+    // before) and the acceptance, in the transaction that opened the session.
+    timeline::append_plain(
+        &mut tx,
+        session_id,
+        TimelineEventType::WorkCreated,
+        ActorRole::Seeker,
+        order.created_at,
+    )
+    .await?;
+    timeline::append_plain(
+        &mut tx,
+        session_id,
+        TimelineEventType::WorkAccepted,
+        ActorRole::Provider,
+        accepted_at,
+    )
     .await?;
     tx.commit().await?;
     tracing::info!(work_id, %session_id, "work order accepted");
@@ -178,7 +200,8 @@ async fn reject(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
     .await?;
     let Some(rejected) = rejected else {
         let order: Option<OrderState> = sqlx::query_as(
-            "SELECT seeker_id, status, created_at > now() - make_interval(secs => $3) AS fresh
+            "SELECT seeker_id, status, created_at,
+                created_at > now() - make_interval(secs => $3) AS fresh
              FROM work_orders WHERE id = $1 AND provider_id = $2",
         )
         .bind(work_id)
