@@ -4,6 +4,7 @@
 mod chat_durability;
 mod chat_history;
 mod chat_lifecycle;
+mod chat_masking;
 mod chat_messages;
 mod chat_offline;
 mod chat_ordering;
@@ -23,3 +24,4 @@ mod session_http;
 mod session_lifecycle;
 mod session_orders;
 mod session_races;
+mod session_timeline;
