@@ -336,25 +336,14 @@ async fn tampering_with_any_stored_event_is_detected() {
         ),
     ];
     for (index, sql) in changes {
-        let mut tx = stack.db.begin().await.expect("begin");
         // Keep the rows to put them back exactly.
-        let saved: Vec<(
-            i64,
-            String,
-            chrono::DateTime<chrono::Utc>,
-            String,
-            Value,
-            String,
-            String,
-        )> = sqlx::query_as(
-            "SELECT seq, type, at, actor_role, data, prev_hash, hash
-                 FROM session_timeline WHERE session_id = $1 ORDER BY seq",
+        let saved: Value = sqlx::query_scalar(
+            "SELECT json_agg(t ORDER BY seq) FROM session_timeline t WHERE session_id = $1",
         )
         .bind(sid)
-        .fetch_all(&mut *tx)
+        .fetch_one(&stack.db)
         .await
         .expect("saved");
-        tx.commit().await.expect("commit");
         sqlx::query(sql)
             .bind(sid)
             .execute(&stack.db)
@@ -370,23 +359,14 @@ async fn tampering_with_any_stored_event_is_detected() {
             .execute(&stack.db)
             .await
             .expect("clear");
-        for (seq, kind, at, actor, data, prev, hash) in saved {
-            sqlx::query(
-                "INSERT INTO session_timeline (session_id, seq, type, at, actor_role, data, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(sid)
-            .bind(seq)
-            .bind(kind)
-            .bind(at)
-            .bind(actor)
-            .bind(data)
-            .bind(prev)
-            .bind(hash)
-            .execute(&stack.db)
-            .await
-            .expect("restore");
-        }
+        sqlx::query(
+            "INSERT INTO session_timeline
+             SELECT * FROM jsonb_populate_recordset(NULL::session_timeline, $1)",
+        )
+        .bind(saved)
+        .execute(&stack.db)
+        .await
+        .expect("restore");
         assert_eq!(timeline(stack, &session, Role::Seeker).await, clean);
     }
 }

@@ -43,9 +43,12 @@ fn saved_timeline_verifies() {
     assert!(out.starts_with("OK: 8 events, head_hash "), "{out}");
 }
 
+/// A change made to a copy of the saved answer.
+type Change = fn(&mut Value);
+
 #[test]
 fn changed_copies_name_the_first_broken_event() {
-    let cases: [(&str, fn(&mut Value), &str); 4] = [
+    let cases: [(&str, Change, &str); 4] = [
         (
             "data",
             |a| a["events"][3]["data"]["mediums"][0] = "telegram".into(),
