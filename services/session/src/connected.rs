@@ -50,6 +50,8 @@ async fn resend(
                 .await;
         }
     }
-    ctx.known_users.ensure(&ctx.pool, event.user_id, event.token_name.as_deref()).await?;
+    ctx.known_users
+        .ensure(&ctx.pool, event.user_id, event.token_name.as_deref())
+        .await?;
     Ok(())
 }

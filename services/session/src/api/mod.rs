@@ -29,7 +29,9 @@ pub async fn handle(ctx: &Ctx, request: ApiRequest) -> ApiReply {
 }
 
 async fn dispatch(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    ctx.known_users.ensure(&ctx.pool, request.user_id, request.token_name.as_deref()).await?;
+    ctx.known_users
+        .ensure(&ctx.pool, request.user_id, request.token_name.as_deref())
+        .await?;
     match request.op {
         ApiOp::PutProfile => profile::put(ctx, request).await,
         ApiOp::GetProfile => profile::get(ctx, request).await,
