@@ -218,7 +218,10 @@ pub fn comparison(outcomes: &[Outcome]) -> String {
         out.push_str(&o.markdown_row());
         out.push('\n');
     }
-    out.push_str("\nRatio to the floor (same scenario and shape, same run):\n\n");
+    out.push_str(
+        "\nRatio to the floor (same scenario and shape, same run; the floor's CPU is its own \
+         process only, as it uses neither NATS nor PostgreSQL):\n\n",
+    );
     out.push_str("| scenario | shape | Tether / floor |\n|---|---|---|\n");
     for t in outcomes.iter().filter(|o| o.target != "floor") {
         let Some(f) = outcomes
@@ -252,17 +255,17 @@ pub fn comparison(outcomes: &[Outcome]) -> String {
                 ratio(t.offered, f.offered),
                 fmt_num(t.offered),
                 fmt_num(f.offered),
-                ratio(t.cpu.total_us(), f.cpu.total_us())
+                ratio(t.cpu.total_us(), f.cpu.app_us)
             )
         } else {
             format!(
-                "p50 {}, p99 {}, achieved {}, CPU/unit (app+NATS+PG) {} ({:.0} vs {:.0} µs)",
+                "p50 {}, p99 {}, achieved {}, CPU/unit (Tether app+NATS+PG vs floor) {} ({:.0} vs {:.0} µs)",
                 ratio(t.latency.p50, f.latency.p50),
                 ratio(t.latency.p99, f.latency.p99),
                 ratio(t.achieved, f.achieved),
-                ratio(t.cpu.total_us(), f.cpu.total_us()),
+                ratio(t.cpu.total_us(), f.cpu.app_us),
                 t.cpu.total_us(),
-                f.cpu.total_us()
+                f.cpu.app_us
             )
         };
         out.push_str(&format!("| {} | {} | {} |\n", t.scenario, t.shape, text));

@@ -927,6 +927,7 @@ where
     let mut first: Option<Outcome> = None;
     let mut failed_at: Option<(f64, String)> = None;
     let mut rate = start;
+    let mut halvings = 0;
     let mut tried = Vec::new();
     let describe = |o: &Outcome| {
         format!(
@@ -952,12 +953,18 @@ where
         tokio::time::sleep(pause).await;
         if ok {
             best = Some(o);
-            if rate * 2.0 > cap {
+            if rate * 2.0 > cap || failed_at.is_some() {
                 break;
             }
             rate *= 2.0;
         } else {
             failed_at = Some((rate, describe(&o)));
+            // Nothing passed yet: halve (a few times) to find a passing floor first.
+            if best.is_none() && halvings < 3 {
+                halvings += 1;
+                rate = (rate / 2.0).round();
+                continue;
+            }
             break;
         }
     }
