@@ -46,6 +46,7 @@ async fn burst_from_both_sides_keeps_each_senders_order() {
     let mut options = StackOptions::default();
     options.edge.ws_rate = 10_000;
     options.edge.ws_burst = 10_000;
+    options.edge.ws_user_rate = 10_000;
     options.chat_instances = 2;
     let stack = Stack::start(options).await;
     let mut session = stack.open_session().await;

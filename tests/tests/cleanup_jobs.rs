@@ -287,12 +287,27 @@ struct Coordinates {
 
 async fn coordinates(stack: &Stack, session_id: Uuid) -> Coordinates {
     sqlx::query_as(
-        "SELECT seeker_latitude, seeker_longitude, seeker_location_at,
-                provider_latitude, provider_longitude, provider_location_at,
-                seeker_anchor_latitude, seeker_anchor_longitude,
-                provider_anchor_latitude, provider_anchor_longitude,
-                current_distance_meters, location_cleared_at IS NOT NULL AS location_cleared
-         FROM work_sessions WHERE id = $1",
+        // Positions live in session_positions (one row per session, deleted by the job);
+        // work_sessions' old location columns only hold positions from before.
+        "SELECT coalesce(p.seeker_latitude, w.seeker_latitude) AS seeker_latitude,
+                coalesce(p.seeker_longitude, w.seeker_longitude) AS seeker_longitude,
+                coalesce(p.seeker_location_at, w.seeker_location_at) AS seeker_location_at,
+                coalesce(p.provider_latitude, w.provider_latitude) AS provider_latitude,
+                coalesce(p.provider_longitude, w.provider_longitude) AS provider_longitude,
+                coalesce(p.provider_location_at, w.provider_location_at) AS provider_location_at,
+                coalesce(p.seeker_anchor_latitude, w.seeker_anchor_latitude)
+                    AS seeker_anchor_latitude,
+                coalesce(p.seeker_anchor_longitude, w.seeker_anchor_longitude)
+                    AS seeker_anchor_longitude,
+                coalesce(p.provider_anchor_latitude, w.provider_anchor_latitude)
+                    AS provider_anchor_latitude,
+                coalesce(p.provider_anchor_longitude, w.provider_anchor_longitude)
+                    AS provider_anchor_longitude,
+                coalesce(p.current_distance_meters, w.current_distance_meters)
+                    AS current_distance_meters,
+                w.location_cleared_at IS NOT NULL AS location_cleared
+         FROM work_sessions w LEFT JOIN session_positions p ON p.session_id = w.id
+         WHERE w.id = $1",
     )
     .bind(session_id)
     .fetch_one(&stack.db)

@@ -80,14 +80,10 @@ pub mod tick;
 pub mod update;
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Parser;
-use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tether_platform::ops::serve_ops_subscription;
 use tether_platform::runtime::{Runtime, Subscribed};
 use tether_platform::serve::{confirm_subscriptions, serve_subscription};
@@ -165,23 +161,6 @@ pub struct Context {
     pub writer: batch::Writer,
 }
 
-/// A pool whose sessions commit without waiting for the WAL flush
-/// (`synchronous_commit = off`): positions and distances are latest-wins data that the
-/// next update replaces, so a PostgreSQL crash may lose the last moments of them and
-/// nothing else, while a commit no longer waits for a disk flush. The shared pool of the
-/// runtime (migrations, readiness) keeps the safe default.
-async fn async_commit_pool(db: &DbConfig) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(&db.database_url)
-        .context("parsing DATABASE_URL")?
-        .options([("synchronous_commit", "off")]);
-    PgPoolOptions::new()
-        .max_connections(db.db_max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await
-        .context("connecting the location pool")
-}
-
 /// A built location service, ready to run.
 #[derive(Debug)]
 pub struct App {
@@ -204,8 +183,16 @@ impl App {
             config.location_writers >= 1 && config.location_batch_max >= 1,
             "TETHER_LOCATION_WRITERS and TETHER_LOCATION_BATCH_MAX must be at least 1"
         );
+        // The runtime's own pool only migrates and answers readiness: two connections.
+        // The work runs on an asynchronous-commit pool (positions and distances are
+        // latest-wins: a PostgreSQL crash may lose the last moments of them, nothing else),
+        // sized by TETHER_DB_MAX_CONNECTIONS like every other service's.
+        let runtime_db = DbConfig {
+            db_max_connections: 2,
+            ..config.db.clone()
+        };
         let runtime =
-            Runtime::connect("location", &config.common, &config.db, config.admin_addr).await?;
+            Runtime::connect("location", &config.common, &runtime_db, config.admin_addr).await?;
         let subjects = runtime.subjects.clone();
         let mut commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Location)).await?;
         // Updates wait for their batch, not for a handler: many in flight are cheap.
@@ -213,7 +200,9 @@ impl App {
         let session_events = Subscribed::new(&runtime, subjects.session_events()).await?;
         let operator_ticks = Subscribed::new(&runtime, subjects.location_tick()).await?;
         confirm_subscriptions(&runtime.client).await?;
-        let pool = async_commit_pool(&config.db).await?;
+        let pool =
+            tether_platform::db::connect_async_commit(&config.db, config.db.db_max_connections)
+                .await?;
         let writer = batch::Writer::start(
             pool.clone(),
             runtime.outbox.clone(),

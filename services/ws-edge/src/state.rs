@@ -103,7 +103,7 @@ mod tests {
     #[test]
     fn pruning_forgets_users_not_seen_lately() {
         // 50/s with bursts of 100: a bucket that was emptied is full again 2 s later.
-        let limiter = http_limiter(50);
+        let limiter = keyed_limiter::<Uuid>(50);
         for _ in 0..500 {
             assert!(limiter.check_key(&Uuid::new_v4()).is_ok());
         }
