@@ -125,6 +125,61 @@ pub struct Stack {
     instances: tokio::sync::Mutex<Vec<Instance>>,
 }
 
+/// A chat instance on a runtime of its own, so that [`Killable::kill`] can stop it the way
+/// SIGKILL stops a process: every task dropped at once, mid-statement or mid-publish,
+/// nothing drained, its NATS and PostgreSQL connections simply closed.
+pub struct Killable {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Killable {
+    /// Drops the instance's runtime with everything on it.
+    pub fn kill(mut self) {
+        let _ = self.stop.send(());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Killable {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+    }
+}
+
+impl Stack {
+    /// Starts one more chat instance that the test can kill ([`Killable`]).
+    pub async fn start_killable_chat(&self) -> Killable {
+        let config = self.options.chat.clone();
+        let (ready, built) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("killable runtime");
+            runtime.spawn(async move {
+                let app = tether_chat::App::build(config)
+                    .await
+                    .expect("killable chat build");
+                let _ = ready.send(());
+                let _ = app.run(CancellationToken::new()).await;
+            });
+            let _ = stopped.recv();
+            runtime.shutdown_background();
+        });
+        built.await.expect("killable chat started");
+        let _ = self.nats.flush().await;
+        Killable {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
 /// The database URL tests use: `TETHER_TEST_DATABASE_URL`, else `DATABASE_URL` (or the
 /// default) with the database renamed `tether_test`, so tests never write into the
 /// database `scripts/up` serves.
