@@ -109,8 +109,10 @@ async fn send_until_acknowledged(
 /// with the acknowledged id, and reaches the other party; retries store nothing twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_chat_instance_loses_no_acknowledged_message() {
-    let mut options = StackOptions::default();
-    options.chat_instances = 1;
+    let mut options = StackOptions {
+        chat_instances: 1,
+        ..StackOptions::default()
+    };
     // A request the killed instance took is answered `unavailable` after this.
     options.edge.request_timeout_ms = 1000;
     let stack = Stack::start(options).await;
