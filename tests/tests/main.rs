@@ -22,6 +22,7 @@ mod ops_shutdown;
 mod schemas_transcript;
 mod session_http;
 mod session_lifecycle;
+mod session_limits;
 mod session_orders;
 mod session_races;
 mod session_timeline;

@@ -78,6 +78,7 @@ pub async fn pending_for_provider<'e>(
     provider_id: Uuid,
     ttl_secs: f64,
     created_before: DateTime<Utc>,
+    limit: i64,
 ) -> Result<Vec<Assignment>, sqlx::Error> {
     sqlx::query_as(
         "SELECT o.id AS work_id, o.service_type, o.message, o.latitude, o.longitude, o.created_at,
@@ -90,11 +91,13 @@ pub async fn pending_for_provider<'e>(
          LEFT JOIN provider_active_status s ON s.provider_id = o.provider_id
          WHERE o.provider_id = $1 AND o.status = 'pending'
            AND o.created_at > now() - make_interval(secs => $2) AND o.created_at < $3
-         ORDER BY o.created_at, o.id",
+         ORDER BY o.created_at, o.id
+         LIMIT $4",
     )
     .bind(provider_id)
     .bind(ttl_secs)
     .bind(created_before)
+    .bind(limit)
     .fetch_all(db)
     .await
 }

@@ -37,6 +37,7 @@ async fn resend(
             event.user_id,
             ctx.settings.order_ttl_secs(),
             received_at,
+            ctx.settings.max_pending_per_provider,
         )
         .await?;
         for assignment in pending {

@@ -12,6 +12,10 @@ pub struct Settings {
     pub work_order_ttl_s: i64,
     /// Chat messages expire this many hours after their session ends.
     pub chat_ttl_h: i32,
+    /// Pending orders one seeker may have at once.
+    pub max_pending_per_seeker: i64,
+    /// Pending orders one provider may have at once (and re-sent on connect at most).
+    pub max_pending_per_provider: i64,
 }
 
 impl Settings {

@@ -6,6 +6,10 @@ use tether_proto::WireError;
 pub const PROVIDER_BUSY: &str = "Provider already has a waiting or active session";
 /// A seeker already has a waiting or active session.
 pub const SEEKER_BUSY: &str = "Seeker already has a waiting or active session";
+/// 409 when the seeker already has `TETHER_MAX_PENDING_PER_SEEKER` pending orders.
+pub const SEEKER_TOO_MANY_PENDING: &str = "You have too many pending work orders";
+/// 409 when the provider already has `TETHER_MAX_PENDING_PER_PROVIDER` pending orders.
+pub const PROVIDER_TOO_MANY_PENDING: &str = "Provider has too many pending work orders";
 /// Ordering work from oneself.
 pub const SELF_ORDER: &str = "Seeker and provider must be different users";
 

@@ -57,6 +57,13 @@ pub struct Config {
     /// Hours chat messages are kept after their session ends (expiry set when it ends).
     #[arg(long, env = "TETHER_CHAT_TTL_H", default_value_t = 24)]
     pub chat_ttl_h: u32,
+    /// Pending work orders one seeker may have at once; one more answers 409.
+    #[arg(long, env = "TETHER_MAX_PENDING_PER_SEEKER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_pending_per_seeker: u32,
+    /// Pending work orders one provider may have at once; one more answers 409. Also the
+    /// most a provider's socket is re-sent on connect.
+    #[arg(long, env = "TETHER_MAX_PENDING_PER_PROVIDER", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_pending_per_provider: u32,
 }
 
 impl Config {
@@ -90,6 +97,8 @@ impl App {
         let settings = Settings {
             work_order_ttl_s: i64::try_from(config.work_order_ttl_s).unwrap_or(i64::MAX),
             chat_ttl_h: i32::try_from(config.chat_ttl_h).unwrap_or(i32::MAX),
+            max_pending_per_seeker: i64::from(config.max_pending_per_seeker),
+            max_pending_per_provider: i64::from(config.max_pending_per_provider),
         };
         let ctx = Arc::new(Ctx {
             pool: runtime.pool.clone(),

@@ -13,7 +13,10 @@ use uuid::Uuid;
 use super::ApiResult;
 use crate::assignment::Assignment;
 use crate::context::Ctx;
-use crate::error::{HandlerError, PROVIDER_BUSY, SEEKER_BUSY, SELF_ORDER};
+use crate::error::{
+    HandlerError, PROVIDER_BUSY, PROVIDER_TOO_MANY_PENDING, SEEKER_BUSY, SEEKER_TOO_MANY_PENDING,
+    SELF_ORDER,
+};
 
 /// A validated order.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +74,8 @@ struct CreateOutcome {
     provider_active: bool,
     provider_busy: bool,
     seeker_busy: bool,
+    seeker_full: bool,
+    provider_full: bool,
     work_id: Option<i64>,
     created_at: Option<DateTime<Utc>>,
     seeker_name: Option<String>,
@@ -99,15 +104,23 @@ pub async fn create(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
                     EXISTS (SELECT 1 FROM work_sessions
                             WHERE provider_id = $1 AND connection_state IN ('waiting', 'active')) AS provider_busy,
                     EXISTS (SELECT 1 FROM work_sessions
-                            WHERE seeker_id = $2 AND connection_state IN ('waiting', 'active')) AS seeker_busy
+                            WHERE seeker_id = $2 AND connection_state IN ('waiting', 'active')) AS seeker_busy,
+                    (SELECT count(*) FROM work_orders
+                     WHERE seeker_id = $2 AND status = 'pending'
+                       AND created_at > now() - make_interval(secs => $7)) >= $8 AS seeker_full,
+                    (SELECT count(*) FROM work_orders
+                     WHERE provider_id = $1 AND status = 'pending'
+                       AND created_at > now() - make_interval(secs => $7)) >= $9 AS provider_full
          ),
          created AS (
              INSERT INTO work_orders (seeker_id, provider_id, service_type, message, latitude, longitude)
              SELECT $2, $1, $3, $4, $5, $6 FROM facts
              WHERE provider_active AND NOT provider_busy AND NOT seeker_busy
+               AND NOT seeker_full AND NOT provider_full
              RETURNING id, created_at
          )
          SELECT f.provider_exists, f.provider_active, f.provider_busy, f.seeker_busy,
+                f.seeker_full, f.provider_full,
                 c.id AS work_id, c.created_at,
                 COALESCE(u.display_name, u.token_name) AS seeker_name,
                 u.mobile AS seeker_mobile, u.profile_pic_url AS seeker_profile_pic,
@@ -123,6 +136,9 @@ pub async fn create(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
     .bind(&order.message)
     .bind(order.latitude)
     .bind(order.longitude)
+    .bind(ctx.settings.order_ttl_secs())
+    .bind(ctx.settings.max_pending_per_seeker)
+    .bind(ctx.settings.max_pending_per_provider)
     .fetch_one(&ctx.pool)
     .await?;
 
@@ -171,6 +187,10 @@ fn refusal(outcome: &CreateOutcome) -> WireError {
         WireError::conflict(PROVIDER_BUSY)
     } else if outcome.seeker_busy {
         WireError::conflict(SEEKER_BUSY)
+    } else if outcome.seeker_full {
+        WireError::conflict(SEEKER_TOO_MANY_PENDING)
+    } else if outcome.provider_full {
+        WireError::conflict(PROVIDER_TOO_MANY_PENDING)
     } else {
         WireError::internal()
     }
