@@ -456,3 +456,104 @@ async fn a_job_whose_lock_is_held_elsewhere_skips_and_changes_nothing() {
     );
     stack.stop().await;
 }
+
+/// The order's point and text, as stored.
+async fn order_point(stack: &Stack, work_id: i64) -> (Option<f64>, Option<f64>, String) {
+    sqlx::query_as("SELECT latitude, longitude, message FROM work_orders WHERE id = $1")
+        .bind(work_id)
+        .fetch_one(&stack.db)
+        .await
+        .expect("order")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locations_job_clears_order_points_texts_and_phones_after_the_retention() {
+    let stack = start(1000).await;
+    // A session that ended 25 h ago, and one that ended 23 h ago.
+    let mut old = stack.active_session().await;
+    let mut recent = stack.active_session().await;
+    let work_of = |body: &Value| body["work_id"].as_i64().expect("work_id");
+    let (_, old_snapshot) = stack
+        .get(&old.seeker, &format!("/api/v1/sessions/{}", old.session_id))
+        .await;
+    assert!(old_snapshot["seeker_mediums"].is_object(), "{old_snapshot}");
+    let old_work = work_of(&old_snapshot);
+    let recent_work = {
+        let (_, snapshot) = stack
+            .get(
+                &recent.seeker,
+                &format!("/api/v1/sessions/{}", recent.session_id),
+            )
+            .await;
+        work_of(&snapshot)
+    };
+    end_session(&mut old, "finish_service").await;
+    end_session(&mut recent, "cancel_connection").await;
+    sqlx::query(
+        "UPDATE work_sessions SET
+             completed_at = CASE WHEN id = $1 THEN now() - interval '25 hours' ELSE completed_at END,
+             cancelled_at = CASE WHEN id = $2 THEN now() - interval '23 hours' ELSE cancelled_at END
+         WHERE id = ANY(ARRAY[$1, $2])",
+    )
+    .bind(old.session_id)
+    .bind(recent.session_id)
+    .execute(&stack.db)
+    .await
+    .expect("age");
+
+    // An order that was rejected 25 h ago, and one rejected just now.
+    let provider = stack.user();
+    stack.make_active_provider(&provider, 52.5, 13.4).await;
+    let mut provider_ws = stack.connect(&provider, Role::Provider).await;
+    let mut rejected = Vec::new();
+    for _ in 0..2 {
+        let work_id = work_of(&stack.create_order(&stack.user(), &provider).await);
+        provider_ws.recv_type("work_assigned").await;
+        provider_ws
+            .send(json!({"type": "work_response", "work_id": work_id, "accepted": false}))
+            .await;
+        provider_ws.recv_type("work_rejected").await;
+        rejected.push(work_id);
+    }
+    sqlx::query("UPDATE work_orders SET responded_at = now() - interval '25 hours' WHERE id = $1")
+        .bind(rejected[0])
+        .execute(&stack.db)
+        .await
+        .expect("age");
+
+    // Two orders cleared (the old session's and the old rejected one); the old session
+    // held no coordinate, so it counts only through its order.
+    assert_eq!(
+        stack.run_cleanup_job("session_locations").await,
+        outcome("session_locations", 1, false)
+    );
+    assert_eq!(
+        order_point(&stack, old_work).await,
+        (None, None, String::new())
+    );
+    assert_eq!(
+        order_point(&stack, rejected[0]).await,
+        (None, None, String::new())
+    );
+    for kept in [recent_work, rejected[1]] {
+        let (latitude, longitude, message) = order_point(&stack, kept).await;
+        assert!(
+            latitude.is_some() && longitude.is_some(),
+            "order {kept} kept its point"
+        );
+        assert_eq!(message, "Kitchen sink leaks");
+    }
+    let (_, snapshot) = stack
+        .get(&old.seeker, &format!("/api/v1/sessions/{}", old.session_id))
+        .await;
+    assert_eq!(snapshot["seeker_mediums"], Value::Null, "{snapshot}");
+    assert_eq!(snapshot["provider_mediums"], Value::Null, "{snapshot}");
+    let (_, snapshot) = stack
+        .get(
+            &recent.seeker,
+            &format!("/api/v1/sessions/{}", recent.session_id),
+        )
+        .await;
+    assert!(snapshot["seeker_mediums"].is_object(), "{snapshot}");
+    stack.stop().await;
+}

@@ -4,6 +4,11 @@
 //! `work_sessions` held before positions moved out are cleared too. The last distance
 //! stays (it is not a location): it is kept in `work_sessions.current_distance_meters`,
 //! which the session snapshot falls back to once the positions row is gone.
+//!
+//! The same retention covers what else could locate or identify a party: the session's
+//! mediums (phone numbers) leave the snapshot, and its work order loses its point and
+//! description. Orders that never became a session (rejected, expired) lose them the same
+//! time after their answer.
 
 use sqlx::PgConnection;
 
@@ -28,6 +33,10 @@ pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sql
              LIMIT $2
              FOR UPDATE SKIP LOCKED
          ),
+         orders AS (
+             UPDATE work_orders AS o SET latitude = NULL, longitude = NULL, message = ''
+             FROM due WHERE o.session_id = due.id
+         ),
          positions AS (
              DELETE FROM session_positions AS p USING due
              WHERE p.session_id = due.id
@@ -45,6 +54,7 @@ pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sql
              provider_anchor_latitude = NULL, provider_anchor_longitude = NULL,
              current_distance_meters = coalesce(p.current_distance_meters,
                                                 w.current_distance_meters),
+             seeker_mediums = NULL, provider_mediums = NULL,
              location_cleared_at = now()
          FROM due LEFT JOIN positions AS p ON p.session_id = due.id
          WHERE w.id = due.id
@@ -52,11 +62,29 @@ pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sql
     )
     .bind(i32::try_from(retention_h).unwrap_or(i32::MAX))
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    let orders_cleared = sqlx::query(
+        "WITH due AS (
+             SELECT id FROM work_orders
+             WHERE session_id IS NULL AND latitude IS NOT NULL AND status <> 'pending'
+               AND responded_at < now() - make_interval(hours => $1)
+             ORDER BY responded_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE work_orders AS o SET latitude = NULL, longitude = NULL, message = ''
+         FROM due WHERE o.id = due.id",
+    )
+    .bind(i32::try_from(retention_h).unwrap_or(i32::MAX))
+    .bind(limit)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     Ok(Batch {
-        processed: cleared.len() as u64,
-        removed: cleared.iter().filter(|(had,)| *had).count() as u64,
+        // The larger of the two: a full batch of either means more may be due.
+        processed: (cleared.len() as u64).max(orders_cleared),
+        removed: cleared.iter().filter(|(had,)| *had).count() as u64 + orders_cleared,
         expired_orders: Vec::new(),
     })
 }
