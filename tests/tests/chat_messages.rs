@@ -424,3 +424,48 @@ async fn chat_payloads_and_history_never_identify_anyone() {
         assert_anonymous(value, &[&session.seeker, &session.provider]);
     }
 }
+
+/// A session's chat holds at most `TETHER_CHAT_MAX_MESSAGES_PER_SESSION` messages, both
+/// parties together: one more answers `conflict` and stores nothing; a retry of a stored
+/// message still gets its `message_sent`; other sessions are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_holds_at_most_the_message_cap() {
+    let mut options = tether_tests::StackOptions::default();
+    options.chat.max_messages_per_session = 3;
+    let stack = Stack::start(options).await;
+    let mut session = stack.open_session().await;
+    let session_id = session.session_id;
+    session.chat(Role::Seeker, "one").await;
+    session.chat(Role::Provider, "two").await;
+    session
+        .seeker_ws
+        .send(json!({"type": "chat_message", "session_id": session_id, "message": "three", "client_message_id": "k3"}))
+        .await;
+    let third = session.seeker_ws.recv_type("message_sent").await;
+    session.provider_ws.recv_type("chat_message").await;
+
+    let refused = session
+        .provider_ws
+        .request(json!({"type": "chat_message", "session_id": session_id, "message": "four", "request_id": "r4"}))
+        .await;
+    assert_eq!(
+        refused,
+        json!({"type": "error", "code": "conflict", "error": "This session has reached its message limit", "request_id": "r4"})
+    );
+    let retry = session
+        .seeker_ws
+        .request(json!({"type": "chat_message", "session_id": session_id, "message": "three", "client_message_id": "k3"}))
+        .await;
+    assert_eq!(retry["message_id"], third["message_id"]);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_one(&stack.db)
+            .await
+            .expect("count");
+    assert_eq!(stored, 3);
+
+    let mut other = stack.open_session().await;
+    other.chat(Role::Seeker, "elsewhere").await;
+    stack.stop().await;
+}

@@ -38,9 +38,10 @@ impl Chat {
         outbox: Outbox,
         ttl_hours: u32,
         resend_limit: u32,
+        max_messages_per_session: u32,
     ) -> Self {
         Self {
-            messages: message_store(pool.clone()),
+            messages: message_store(pool.clone(), max_messages_per_session),
             receipts: receipt_store(receipts_pool),
             pool,
             outbox,

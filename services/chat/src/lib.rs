@@ -97,6 +97,10 @@ pub struct Config {
     /// has them all).
     #[arg(long, env = "TETHER_CHAT_RESEND_LIMIT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub resend_limit: u32,
+    /// Messages one session's chat may hold; one more answers `conflict` (a retry of a
+    /// stored message still answers its `message_sent`).
+    #[arg(long, env = "TETHER_CHAT_MAX_MESSAGES_PER_SESSION", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_messages_per_session: u32,
 }
 
 impl Config {
@@ -140,6 +144,7 @@ impl App {
             runtime.outbox.clone(),
             config.chat_ttl_h,
             config.resend_limit,
+            config.max_messages_per_session,
         ));
         Ok(Self {
             runtime,

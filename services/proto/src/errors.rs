@@ -17,6 +17,8 @@ pub const WORK_ORDER_NOT_FOUND: &str = "Work order not found";
 pub const MESSAGE_NOT_FOUND: &str = "Message not found";
 /// The session has ended or is otherwise in the wrong state.
 pub const SESSION_NOT_OPEN: &str = "Session is not waiting or active";
+/// `conflict` for a `chat_message` in a session that holds `TETHER_CHAT_MAX_MESSAGES_PER_SESSION`.
+pub const SESSION_MESSAGE_LIMIT: &str = "This session has reached its message limit";
 /// The owning service did not answer in time or is not running.
 pub const SERVICE_UNAVAILABLE: &str = "Service unavailable, please retry";
 /// Sent with `rate_limited`.

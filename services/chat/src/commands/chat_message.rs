@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Reply, Target, timeline};
 use tether_proto::envelope::CommandMeta;
-use tether_proto::errors::SESSION_NOT_OPEN;
+use tether_proto::errors::{SESSION_MESSAGE_LIMIT, SESSION_NOT_OPEN};
 use tether_proto::limits::{
     CHAT_MESSAGE_MAX_CHARS, CHAT_MESSAGE_MIN_CHARS, MAX_CLIENT_MESSAGE_ID_CHARS,
 };
@@ -64,29 +64,29 @@ impl NewMessage {
 /// One statement (so one transaction) for a whole batch of messages, in arrival order:
 /// lock each session row `FOR SHARE` (once per session per batch, in id order so two
 /// batches never deadlock), and insert each message whose sender is the session's party
-/// of that role while the session is waiting/active. A cancel/finish updates that row, so
-/// it waits for our commit and then sets the expiry of every message including ours; or
-/// it committed first and we see the ended state and insert nothing. A repeated
-/// `client_message_id` hits the unique index and inserts nothing (also within one batch).
-/// Rows are inserted in `ord` order, so `seq` follows arrival order.
-///
-/// Contact masking: `$7` holds each text masked (null when there is nothing to mask). The
-/// state read under the `FOR SHARE` lock decides which text is stored: a selection that
-/// activates the session needs a `FOR UPDATE` lock, so it either committed before (the
-/// message sees `active`, stored as sent) or waits for our commit (the message was
-/// stored while `waiting`, masked).
+/// of that role while the session is waiting/active and under its message cap ($8). A
+/// cancel/finish updates that row, so it waits for our commit and then sets the expiry of
+/// every message including ours; or it committed first and we see the ended state and
+/// insert nothing. A repeated `client_message_id` hits the unique index and inserts
+/// nothing (also within one batch). Rows are inserted in `ord` order, so `seq` follows
+/// arrival order. The session's count in `chat_session_counts` grows by what was inserted,
+/// in session order (two batches never wait on each other crosswise); two writers may
+/// overshoot the cap by what they insert at the same moment.
 const STORE_MESSAGES: &str = "
 WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
-                         $7::text[])
+    SELECT t.*, row_number() OVER (PARTITION BY t.session_id ORDER BY t.ord) AS rank_in_batch
+    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                $7::text[])
         WITH ORDINALITY AS t(id, session_id, sender_id, sender_type, client_message_id, message,
                              masked, ord)
 ), session AS (
-    SELECT id, seeker_id, provider_id, connection_state, chat_started_at
-    FROM work_sessions
+    SELECT id, seeker_id, provider_id, connection_state, chat_started_at,
+           coalesce((SELECT messages FROM chat_session_counts c WHERE c.session_id = s.id), 0)
+               AS stored_count
+    FROM work_sessions s
     WHERE id = ANY($2::uuid[])
     ORDER BY id
-    FOR SHARE
+    FOR SHARE OF s
 ), stored AS (
     INSERT INTO chat_messages (id, session_id, sender_id, sender_type, client_message_id, message,
                                redacted)
@@ -100,14 +100,20 @@ WITH input AS (
      AND CASE input.sender_type WHEN 'seeker' THEN session.seeker_id ELSE session.provider_id END
          = input.sender_id
     WHERE session.connection_state IN ('waiting', 'active')
+      AND session.stored_count + input.rank_in_batch <= $8
     ORDER BY input.ord
     ON CONFLICT (session_id, sender_type, client_message_id) WHERE client_message_id IS NOT NULL
     DO NOTHING
-    RETURNING id, created_at, redacted
+    RETURNING id, session_id, created_at, redacted
+), counted AS (
+    INSERT INTO chat_session_counts AS c (session_id, messages)
+    SELECT session_id, count(*) FROM stored GROUP BY session_id ORDER BY session_id
+    ON CONFLICT (session_id) DO UPDATE SET messages = c.messages + EXCLUDED.messages
 )
 SELECT input.ord, session.seeker_id, session.provider_id, session.connection_state,
        session.chat_started_at IS NOT NULL AS chat_started,
-       stored.created_at AS stored_at, stored.redacted
+       stored.created_at AS stored_at, stored.redacted,
+       session.stored_count + input.rank_in_batch > $8 AS over_cap
 FROM input
 LEFT JOIN session ON session.id = input.session_id
  AND CASE input.sender_type WHEN 'seeker' THEN session.seeker_id ELSE session.provider_id END
@@ -154,13 +160,16 @@ pub struct StoreRow {
     chat_started: Option<bool>,
     stored_at: Option<DateTime<Utc>>,
     redacted: Option<bool>,
+    over_cap: Option<bool>,
 }
 
 /// The group-commit writer of chat messages.
 pub type MessageStore = Batcher<PendingMessage, Result<StoreRow, ChatError>>;
 
-/// Starts the writers of [`MessageStore`] on `pool`.
-pub fn message_store(pool: PgPool) -> MessageStore {
+/// Starts the writers of [`MessageStore`] on `pool`; a session holds at most
+/// `max_per_session` messages.
+pub fn message_store(pool: PgPool, max_per_session: u32) -> MessageStore {
+    let cap = i64::from(max_per_session);
     Batcher::spawn(
         BatchSettings {
             name: "chat_messages",
@@ -169,7 +178,7 @@ pub fn message_store(pool: PgPool) -> MessageStore {
         },
         move |batch| {
             let pool = pool.clone();
-            async move { store_batch(&pool, batch).await }
+            async move { store_batch(&pool, batch, cap).await }
         },
     )
 }
@@ -179,9 +188,10 @@ pub fn message_store(pool: PgPool) -> MessageStore {
 async fn store_batch(
     pool: &PgPool,
     batch: Vec<PendingMessage>,
+    cap: i64,
 ) -> Vec<Result<StoreRow, ChatError>> {
     let count = batch.len();
-    match store(pool, &batch).await {
+    match store(pool, &batch, cap).await {
         Ok(rows) if rows.len() == count => return rows.into_iter().map(Ok).collect(),
         Ok(_) => tracing::error!(
             count,
@@ -194,7 +204,7 @@ async fn store_batch(
     }
     let mut answers = Vec::with_capacity(count);
     for message in batch {
-        let answer = match store(pool, std::slice::from_ref(&message)).await {
+        let answer = match store(pool, std::slice::from_ref(&message), cap).await {
             Ok(mut rows) if rows.len() == 1 => Ok(rows.remove(0)),
             Ok(_) => Err(ChatError::Invariant("chat store row count")),
             Err(err) => Err(err.into()),
@@ -204,7 +214,7 @@ async fn store_batch(
     answers
 }
 
-async fn store(pool: &PgPool, batch: &[PendingMessage]) -> sqlx::Result<Vec<StoreRow>> {
+async fn store(pool: &PgPool, batch: &[PendingMessage], cap: i64) -> sqlx::Result<Vec<StoreRow>> {
     let column = |f: fn(&PendingMessage) -> Uuid| batch.iter().map(f).collect::<Vec<_>>();
     let roles: Vec<&str> = batch.iter().map(|m| m.sender_type.as_str()).collect();
     let keys: Vec<Option<&str>> = batch
@@ -221,6 +231,7 @@ async fn store(pool: &PgPool, batch: &[PendingMessage]) -> sqlx::Result<Vec<Stor
         .bind(keys)
         .bind(texts)
         .bind(masked)
+        .bind(cap)
         .fetch_all(pool)
         .await?;
     debug_assert!(
@@ -326,6 +337,9 @@ pub async fn handle(
     }
     if !open {
         return Err(WireError::conflict(SESSION_NOT_OPEN).into());
+    }
+    if row.over_cap == Some(true) {
+        return Err(WireError::conflict(SESSION_MESSAGE_LIMIT).into());
     }
     // Open, no insert and no original: only possible if the row vanished in between.
     Err(ChatError::Invariant(
