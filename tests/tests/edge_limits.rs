@@ -19,7 +19,12 @@ async fn sockets_per_user_are_capped_with_429() {
     let stack = Stack::start(options).await;
     let user = stack.user();
     let mut first = stack.connect(&user, Role::Seeker).await;
-    let _second = stack.connect(&user, Role::Seeker).await;
+    let mut second = stack.connect(&user, Role::Seeker).await;
+    // A socket answers only once it is registered: both now count.
+    for ws in [&mut first, &mut second] {
+        ws.send(json!({"type": "ping"})).await;
+        ws.recv_type("pong").await;
+    }
     let url = format!(
         "{}{}?token={}",
         stack.ws_base,
@@ -53,8 +58,6 @@ async fn sockets_per_user_are_capped_with_429() {
         json!({"error": TOO_MANY_SOCKETS, "code": "rate_limited"})
     );
     // A closed socket frees its place.
-    first.send(json!({"type": "ping"})).await;
-    first.recv_type("pong").await;
     first.close().await;
     let mut again = None;
     for _ in 0..50 {
