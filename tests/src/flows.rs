@@ -35,22 +35,26 @@ impl Stack {
         assert_eq!(status, 200, "provider status: {body}");
     }
 
+    /// Posts a work order from `seeker` to `provider`; returns status and body as they are.
+    pub async fn post_order(&self, seeker: &TestUser, provider: &TestUser) -> (u16, Value) {
+        self.http(
+            Some(seeker),
+            "POST",
+            "/api/v1/work-orders",
+            Some(json!({
+                "provider_id": provider.id,
+                "service_type": "plumbing",
+                "message": "Kitchen sink leaks",
+                "latitude": 52.52,
+                "longitude": 13.405,
+            })),
+        )
+        .await
+    }
+
     /// Creates a work order from `seeker` to `provider`; returns the 201 body.
     pub async fn create_order(&self, seeker: &TestUser, provider: &TestUser) -> Value {
-        let (status, body) = self
-            .http(
-                Some(seeker),
-                "POST",
-                "/api/v1/work-orders",
-                Some(json!({
-                    "provider_id": provider.id,
-                    "service_type": "plumbing",
-                    "message": "Kitchen sink leaks",
-                    "latitude": 52.52,
-                    "longitude": 13.405,
-                })),
-            )
-            .await;
+        let (status, body) = self.post_order(seeker, provider).await;
         assert_eq!(status, 201, "create order: {body}");
         body
     }

@@ -1,25 +1,8 @@
 //! Pending work orders are capped per seeker and per provider, so one account cannot
 //! flood a provider (or the re-send on every provider connect).
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tether_tests::{Role, Stack, StackOptions, TestUser};
-
-async fn order(stack: &Stack, seeker: &TestUser, provider: &TestUser) -> (u16, Value) {
-    stack
-        .http(
-            Some(seeker),
-            "POST",
-            "/api/v1/work-orders",
-            Some(json!({
-                "provider_id": provider.id,
-                "service_type": "plumbing",
-                "message": "Kitchen sink leaks",
-                "latitude": 52.52,
-                "longitude": 13.405,
-            })),
-        )
-        .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_orders_are_capped_per_seeker_and_per_provider() {
@@ -35,10 +18,10 @@ async fn pending_orders_are_capped_per_seeker_and_per_provider() {
         stack.make_active_provider(provider, 52.5, 13.4).await;
     }
     for provider in &providers[..2] {
-        assert_eq!(order(&stack, &seeker, provider).await.0, 201);
+        assert_eq!(stack.post_order(&seeker, provider).await.0, 201);
     }
     assert_eq!(
-        order(&stack, &seeker, &providers[2]).await,
+        stack.post_order(&seeker, &providers[2]).await,
         (
             409,
             json!({"error": "You have too many pending work orders", "code": "conflict"})
@@ -54,10 +37,10 @@ async fn pending_orders_are_capped_per_seeker_and_per_provider() {
     // One provider: three pending orders from three seekers, the fourth is refused.
     let provider = &providers[2];
     for _ in 0..3 {
-        assert_eq!(order(&stack, &stack.user(), provider).await.0, 201);
+        assert_eq!(stack.post_order(&stack.user(), provider).await.0, 201);
     }
     assert_eq!(
-        order(&stack, &stack.user(), provider).await,
+        stack.post_order(&stack.user(), provider).await,
         (
             409,
             json!({"error": "Provider has too many pending work orders", "code": "conflict"})
@@ -76,6 +59,6 @@ async fn pending_orders_are_capped_per_seeker_and_per_provider() {
     ws.send(json!({"type": "work_response", "work_id": work_ids[0], "accepted": false}))
         .await;
     ws.recv_type("work_rejected").await;
-    assert_eq!(order(&stack, &stack.user(), provider).await.0, 201);
+    assert_eq!(stack.post_order(&stack.user(), provider).await.0, 201);
     stack.stop().await;
 }
