@@ -116,15 +116,17 @@ pub struct Subscribed {
 impl Subscribed {
     /// Subscribes to `subject` in the service's queue group.
     pub async fn new(runtime: &Runtime, subject: String) -> anyhow::Result<Self> {
-        let spec = runtime.spec(subject, true);
-        let subscription = crate::serve::subscribe(&runtime.client, &spec).await?;
-        Ok(Self { spec, subscription })
+        Self::make(runtime, subject, true).await
     }
 
     /// Subscribes to `subject` outside any queue group: every instance gets every message
     /// (for state each instance keeps, such as a cache).
     pub async fn fan_out(runtime: &Runtime, subject: String) -> anyhow::Result<Self> {
-        let spec = runtime.spec(subject, false);
+        Self::make(runtime, subject, false).await
+    }
+
+    async fn make(runtime: &Runtime, subject: String, queue: bool) -> anyhow::Result<Self> {
+        let spec = runtime.spec(subject, queue);
         let subscription = crate::serve::subscribe(&runtime.client, &spec).await?;
         Ok(Self { spec, subscription })
     }

@@ -14,6 +14,7 @@ use tether_proto::timeline::TimelineEventType;
 use tether_proto::{ServerMessage, WireError, validate};
 use uuid::Uuid;
 
+use crate::commands::group_write::all_or_each;
 use crate::context::Chat;
 use crate::error::ChatError;
 use crate::masking;
@@ -178,40 +179,9 @@ pub fn message_store(pool: PgPool, max_per_session: u32) -> MessageStore {
         },
         move |batch| {
             let pool = pool.clone();
-            async move { store_batch(&pool, batch, cap).await }
+            async move { all_or_each("chat_messages", &batch, |group| store(&pool, group, cap)).await }
         },
     )
-}
-
-/// Stores a batch in one statement. If the statement fails, each message is retried on
-/// its own, so one bad message never fails the others.
-async fn store_batch(
-    pool: &PgPool,
-    batch: Vec<PendingMessage>,
-    cap: i64,
-) -> Vec<Result<StoreRow, ChatError>> {
-    let count = batch.len();
-    match store(pool, &batch, cap).await {
-        Ok(rows) if rows.len() == count => return rows.into_iter().map(Ok).collect(),
-        Ok(_) => tracing::error!(
-            count,
-            "chat batch answered a wrong row count; retrying one by one"
-        ),
-        Err(err) if count > 1 => {
-            tracing::warn!(count, error = %err, "chat batch failed; retrying one by one")
-        }
-        Err(err) => return vec![Err(err.into())],
-    }
-    let mut answers = Vec::with_capacity(count);
-    for message in batch {
-        let answer = match store(pool, std::slice::from_ref(&message), cap).await {
-            Ok(mut rows) if rows.len() == 1 => Ok(rows.remove(0)),
-            Ok(_) => Err(ChatError::Invariant("chat store row count")),
-            Err(err) => Err(err.into()),
-        };
-        answers.push(answer);
-    }
-    answers
 }
 
 async fn store(pool: &PgPool, batch: &[PendingMessage], cap: i64) -> sqlx::Result<Vec<StoreRow>> {

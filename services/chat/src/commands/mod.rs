@@ -8,6 +8,8 @@ pub mod receipts;
 pub mod start_chat;
 pub mod typing;
 
+mod group_write;
+
 use tether_platform::Reply;
 use tether_proto::envelope::CommandEnvelope;
 use tether_proto::errors::MESSAGE_NOT_FOUND;

@@ -10,6 +10,7 @@ use tether_proto::model::{DeliveryStatus, Role};
 use tether_proto::{ServerMessage, WireError};
 use uuid::Uuid;
 
+use crate::commands::group_write::all_or_each;
 use crate::context::Chat;
 use crate::error::ChatError;
 use crate::rows::{Parties, parse_role, parse_state};
@@ -128,34 +129,18 @@ fn rounds(batch: &[PendingReceipt]) -> Vec<Vec<usize>> {
     rounds
 }
 
+/// Writes each round with one statement (see [`all_or_each`] for the fallback).
 async fn store_batch(
     pool: &PgPool,
     batch: Vec<PendingReceipt>,
 ) -> Vec<Result<ReceiptRow, ChatError>> {
-    let count = batch.len();
     let mut answers: Vec<Option<Result<ReceiptRow, ChatError>>> =
-        (0..count).map(|_| None).collect();
+        (0..batch.len()).map(|_| None).collect();
     for round in rounds(&batch) {
         let items: Vec<&PendingReceipt> = round.iter().map(|&i| &batch[i]).collect();
-        match store(pool, &items).await {
-            Ok(rows) if rows.len() == items.len() => {
-                for (&index, row) in round.iter().zip(rows) {
-                    answers[index] = Some(Ok(row));
-                }
-                continue;
-            }
-            Ok(_) => tracing::error!(count, "receipt batch answered a wrong row count"),
-            Err(err) => {
-                tracing::warn!(count, error = %err, "receipt batch failed; retrying one by one")
-            }
-        }
-        // One bad receipt (or a deadlock with another instance) never fails the others.
-        for &index in &round {
-            answers[index] = Some(match store(pool, &[&batch[index]]).await {
-                Ok(mut rows) if rows.len() == 1 => Ok(rows.remove(0)),
-                Ok(_) => Err(ChatError::Invariant("receipt row count")),
-                Err(err) => Err(err.into()),
-            });
+        let written = all_or_each("chat_receipts", &items, |group| store(pool, group)).await;
+        for (&index, answer) in round.iter().zip(written) {
+            answers[index] = Some(answer);
         }
     }
     answers
