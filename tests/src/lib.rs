@@ -524,6 +524,15 @@ impl Stack {
         .unwrap_or_else(|status| panic!("websocket refused with {status}"))
     }
 
+    /// Chat messages stored for `session_id`, as PostgreSQL has them now.
+    pub async fn count_messages(&self, session_id: Uuid) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_one(&self.db)
+            .await
+            .expect("count chat messages")
+    }
+
     /// Runs a cleanup job now over NATS and returns its JSON answer.
     pub async fn run_cleanup_job(&self, job: &str) -> Value {
         let reply = self

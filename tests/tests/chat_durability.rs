@@ -64,11 +64,7 @@ async fn chat_down_answers_unavailable_and_the_retry_is_safe() {
     .await
     .expect("rows");
     assert_eq!(stored, [uuid_of(&sent, "message_id")]);
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE session_id = $1")
-        .bind(session_id)
-        .fetch_one(&stack.db)
-        .await
-        .expect("count");
+    let total = stack.count_messages(session_id).await;
     assert_eq!(total, 2);
     stack.stop().await;
 }

@@ -83,11 +83,7 @@ async fn assert_chat_closed(stack: &Stack, session: &OpenSession, unread: Uuid) 
     assert_eq!(provider.recv().await, conflict("p"));
     provider.expect_silence(SILENCE).await;
 
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE session_id = $1")
-        .bind(session_id)
-        .fetch_one(&stack.db)
-        .await
-        .expect("count");
+    let count = stack.count_messages(session_id).await;
     assert_eq!(count, 4);
     let status: String =
         sqlx::query_scalar("SELECT delivery_status FROM chat_messages WHERE id = $1")

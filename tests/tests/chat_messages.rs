@@ -36,14 +36,6 @@ async fn stored(stack: &Stack, message_id: Uuid) -> StoredMessage {
     .expect("stored message")
 }
 
-async fn count_messages(stack: &Stack, session_id: Uuid) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE session_id = $1")
-        .bind(session_id)
-        .fetch_one(&stack.db)
-        .await
-        .expect("count")
-}
-
 async fn chat_started_at(stack: &Stack, session_id: Uuid) -> Option<chrono::DateTime<chrono::Utc>> {
     sqlx::query_scalar("SELECT chat_started_at FROM work_sessions WHERE id = $1")
         .bind(session_id)
@@ -228,7 +220,7 @@ async fn chat_message_is_stored_then_acknowledged_and_delivered() {
             "only a duplicate"
         );
     }
-    assert_eq!(count_messages(stack, session_id).await, 2);
+    assert_eq!(stack.count_messages(session_id).await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,8 +290,8 @@ async fn chat_message_validation_changes_nothing() {
     );
 
     session.provider_ws.expect_silence(SILENCE).await;
-    assert_eq!(count_messages(stack, session_id).await, 0);
-    assert_eq!(count_messages(stack, other.session_id).await, 0);
+    assert_eq!(stack.count_messages(session_id).await, 0);
+    assert_eq!(stack.count_messages(other.session_id).await, 0);
     assert!(chat_started_at(stack, session_id).await.is_none());
 
     // The bounds themselves are fine: 2000 characters (after trimming), a 128-char key.
@@ -377,7 +369,7 @@ async fn retry_with_client_message_id_answers_the_original() {
     let provider_sent = session.provider_ws.recv_type("message_sent").await;
     assert_ne!(provider_sent["message_id"], original["message_id"]);
     session.seeker_ws.recv_type("chat_message").await;
-    assert_eq!(count_messages(stack, session_id).await, 2);
+    assert_eq!(stack.count_messages(session_id).await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,12 +449,7 @@ async fn a_session_holds_at_most_the_message_cap() {
         .request(json!({"type": "chat_message", "session_id": session_id, "message": "three", "client_message_id": "k3"}))
         .await;
     assert_eq!(retry["message_id"], third["message_id"]);
-    let stored: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_one(&stack.db)
-            .await
-            .expect("count");
+    let stored = stack.count_messages(session_id).await;
     assert_eq!(stored, 3);
 
     let mut other = stack.open_session().await;

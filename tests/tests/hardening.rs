@@ -566,12 +566,7 @@ async fn nul_characters_are_a_validation_error_not_a_500() {
         answer,
         json!({"type": "error", "code": "validation", "error": "Text must not contain the NUL character (U+0000)", "request_id": "r1"})
     );
-    let stored: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM chat_messages WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_one(&stack.db)
-            .await
-            .expect("count");
+    let stored = stack.count_messages(session_id).await;
     assert_eq!(stored, 0);
     let answer = session
         .seeker_ws
