@@ -40,8 +40,10 @@ const PROVIDER_PHONE: &str = "+4917687654321";
 const MEDIUM_PHONE: &str = "+4915199998888";
 const SHARED_PHONE: &str = "+4915577776666";
 const CHAT_TEXT: &str = "meet me behind the blue pineapple";
-const LAT: f64 = 48.137154;
-const LON: f64 = 11.576124;
+// Negative (Santiago de Chile): a minus sign never appears in a timestamp or a duration, so
+// the search below cannot mistake a log line's clock digits for a coordinate.
+const LAT: f64 = -33.448891;
+const LON: f64 = -70.669265;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_of_a_whole_session_hold_no_private_data() {
