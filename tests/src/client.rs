@@ -19,6 +19,13 @@ pub struct WsClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Every JSON message received so far (for schema validation and transcripts).
     pub received: Vec<Value>,
+    /// When false (the default), v1.1 `peer_status` frames are set aside in `presence`
+    /// instead of being returned, the way an app hands them to its own view: they come
+    /// whenever the other party's sockets come and go, which most tests are not about.
+    /// Presence tests set it to true.
+    pub see_presence: bool,
+    /// The `peer_status` frames set aside (not in `received`).
+    pub presence: Vec<Value>,
 }
 
 /// What ended a socket.
@@ -45,6 +52,8 @@ impl WsClient {
             Ok((stream, _)) => Ok(WsClient {
                 stream,
                 received: Vec::new(),
+                see_presence: false,
+                presence: Vec::new(),
             }),
             Err(WsError::Http(response)) => Err(response.status().as_u16()),
             Err(other) => panic!("websocket connect failed: {other}"),
@@ -72,10 +81,26 @@ impl WsClient {
             .expect("ws send binary");
     }
 
+    /// The next frame, with `peer_status` frames set aside unless `see_presence`.
+    async fn next_frame(&mut self) -> Option<Result<Message, WsError>> {
+        loop {
+            let next = self.stream.next().await;
+            if !self.see_presence
+                && let Some(Ok(Message::Text(text))) = &next
+                && text.starts_with(r#"{"type":"peer_status""#)
+                && let Ok(value) = serde_json::from_str::<Value>(text)
+            {
+                self.presence.push(value);
+                continue;
+            }
+            return next;
+        }
+    }
+
     /// The next JSON message; fails the test on timeout, close or non-JSON.
     pub async fn recv(&mut self) -> Value {
         loop {
-            let next = tokio::time::timeout(RECV_TIMEOUT, self.stream.next())
+            let next = tokio::time::timeout(RECV_TIMEOUT, self.next_frame())
                 .await
                 .expect("timed out waiting for a websocket message");
             match next {
@@ -111,7 +136,7 @@ impl WsClient {
         let deadline = tokio::time::Instant::now() + wait;
         let mut messages = Vec::new();
         loop {
-            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+            match tokio::time::timeout_at(deadline, self.next_frame()).await {
                 Err(_) => return messages,
                 Ok(Some(Ok(Message::Text(text)))) => {
                     let value: Value =
@@ -127,7 +152,7 @@ impl WsClient {
 
     /// Asserts nothing arrives within `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
-        match tokio::time::timeout(wait, self.stream.next()).await {
+        match tokio::time::timeout(wait, self.next_frame()).await {
             Err(_) => {}
             Ok(Some(Ok(Message::Text(text)))) => panic!("expected silence, got {text}"),
             Ok(other) => panic!("expected silence, got {other:?}"),
@@ -142,7 +167,7 @@ impl WsClient {
     /// Like [`WsClient::expect_close`], waiting up to `wait` for each frame.
     pub async fn expect_close_within(&mut self, wait: Duration) -> Closed {
         loop {
-            let next = tokio::time::timeout(wait, self.stream.next())
+            let next = tokio::time::timeout(wait, self.next_frame())
                 .await
                 .expect("timed out waiting for close");
             match next {
@@ -161,7 +186,7 @@ impl WsClient {
     pub async fn drain_until_close(&mut self) -> (Vec<Value>, Closed) {
         let mut messages = Vec::new();
         loop {
-            let next = tokio::time::timeout(RECV_TIMEOUT, self.stream.next())
+            let next = tokio::time::timeout(RECV_TIMEOUT, self.next_frame())
                 .await
                 .expect("timed out waiting for close");
             match next {

@@ -180,6 +180,51 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Starts one more ws-edge on this stack's subjects that the test can kill
+    /// ([`Killable`]); returns it with its `ws://` base address.
+    pub async fn start_killable_edge(&self) -> (Killable, String) {
+        let mut config = self.options.edge.clone();
+        config.http_addr = "127.0.0.1:0".parse().expect("addr");
+        let (ready, built) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("killable runtime");
+            runtime.spawn(async move {
+                let app = tether_ws_edge::App::build(config)
+                    .await
+                    .expect("killable edge build");
+                let _ = ready.send(app.http_addr());
+                let _ = app.run(CancellationToken::new()).await;
+            });
+            let _ = stopped.recv();
+            runtime.shutdown_background();
+        });
+        let addr = built.await.expect("killable edge started");
+        (
+            Killable {
+                stop,
+                thread: Some(thread),
+            },
+            format!("ws://{addr}"),
+        )
+    }
+
+    /// Connects `user` as `role` to the ws-edge at `ws_base`.
+    pub async fn connect_to(&self, ws_base: &str, user: &TestUser, role: Role) -> WsClient {
+        WsClient::connect(
+            &format!("{ws_base}{}?token={}", ws_path(role), user.token),
+            &[],
+        )
+        .await
+        .unwrap_or_else(|status| panic!("websocket refused with {status}"))
+    }
+}
+
 /// When `TETHER_TEST_LOG_DIR` is set (scripts/test sets it), every service of this test
 /// process logs there as it would in production (JSON, `info,sqlx=warn` with the privacy
 /// floor), one file per process, so that scripts/test can scan the logs of the whole suite

@@ -86,7 +86,7 @@ async fn tick_sends_each_active_session_once_per_interval() {
 
     // Set up last, so the timing below starts at the first distance.
     let mut active = stack.active_session().await;
-    place(&mut active, 10.0, 450.0).await;
+    place(&mut active, 10.0, 650.0).await;
     let placed_at = Instant::now();
 
     let deadline = placed_at + Duration::from_millis(3700);
@@ -105,8 +105,8 @@ async fn tick_sends_each_active_session_once_per_interval() {
         for (at, update) in &got {
             assert_eq!(update["type"], "distance_update", "{update}");
             assert_eq!(update["session_id"], json!(active.session_id));
-            assert_eq!(update["distance_meters"], json!(450.0));
-            assert_eq!(update["distance_formatted"], "450 meters away");
+            assert_eq!(update["distance_meters"], json!(650.0));
+            assert_eq!(update["distance_formatted"], "650 meters away");
             let gap = at.duration_since(previous);
             // Never twice within an interval, whichever of the two instances sends.
             assert!(gap >= Duration::from_millis(850), "gap {gap:?}: {got:?}");

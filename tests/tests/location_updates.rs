@@ -54,9 +54,21 @@ async fn expect_distance(session: &mut OpenSession, meters: f64, formatted: &str
             .keys()
             .map(|k| k.as_str())
             .collect();
-        assert_eq!(keys.len(), 5, "exact fields: {update}");
+        assert_eq!(
+            keys.len(),
+            7,
+            "exact fields (v1.1 trend, eta_seconds): {update}"
+        );
     }
     seeker
+}
+
+/// Both parties' next message is the v1.1 `arrival_update` of `stage`.
+async fn expect_arrival(session: &mut OpenSession, stage: &str) {
+    for ws in [&mut session.seeker_ws, &mut session.provider_ws] {
+        let arrival = ws.recv_type("arrival_update").await;
+        assert_eq!(arrival["stage"], stage, "{arrival}");
+    }
 }
 
 async fn expect_both_silent(session: &mut OpenSession) {
@@ -300,6 +312,8 @@ async fn waiting_session_stores_silently_then_activation_sends_distance() {
         .recv_type("seeker_mediums_selected")
         .await;
     expect_distance(&mut session, 450.0, "450 meters away").await;
+    // v1.1: 450 m is within the first arrival stage, announced right after.
+    expect_arrival(&mut session, "approaching_500").await;
     expect_both_silent(&mut session).await;
 
     let row = location_row(stack, sid).await;
@@ -385,22 +399,26 @@ async fn distances_are_formatted_exactly() {
         .await;
 
     // Each provider position is >= 50 m from the previous anchor, so each is sent,
-    // except the 0.4 m move (None), which is stored silently.
+    // except the 0.4 m move (None), which is stored silently. The v1.1 arrival stage a
+    // distance reaches for the first time follows it.
     let cases = [
-        (450.0, Some("450 meters away")),
-        (450.4, None),
-        (999.6, Some("1.0 km away")),
-        (1250.5, Some("1.3 km away")),
-        (12_000.0, Some("12.0 km away")),
-        (0.0, Some("0 meters away")),
+        (450.0, Some("450 meters away"), Some("approaching_500")),
+        (450.4, None, None),
+        (999.6, Some("1.0 km away"), None),
+        (1250.5, Some("1.3 km away"), None),
+        (12_000.0, Some("12.0 km away"), None),
+        (0.0, Some("0 meters away"), Some("arrived")),
     ];
-    for (metres, formatted) in cases {
+    for (metres, formatted, stage) in cases {
         move_to(&mut session, Role::Provider, north(base, metres), 7.0).await;
         let Some(formatted) = formatted else {
             expect_both_silent(&mut session).await;
             continue;
         };
         expect_distance(&mut session, metres, formatted).await;
+        if let Some(stage) = stage {
+            expect_arrival(&mut session, stage).await;
+        }
         let row = location_row(stack, sid).await;
         assert_eq!(row.current_distance_meters, Some(metres));
     }
@@ -662,7 +680,7 @@ async fn two_instances_announce_every_move_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moves_are_hot_updates_of_session_positions() {
     // A database of its own, so the table's counters count only this test; the tick never
-    // looks at the row within the hour, so only moves write it.
+    // looks at the row within the hour, so only activation (once) and moves write it.
     let mut options = tether_tests::StackOptions {
         own_database: true,
         location_instances: 1,
@@ -670,6 +688,7 @@ async fn moves_are_hot_updates_of_session_positions() {
         ..tether_tests::StackOptions::default()
     };
     options.location.distance_interval_s = 3600;
+    options.location.stale_location_s = 3600;
     let stack = Stack::start(options).await;
     let mut session = stack.active_session().await;
     let sid = session.session_id;
@@ -707,12 +726,18 @@ async fn moves_are_hot_updates_of_session_positions() {
         .fetch_one(&stack.db)
         .await
         .expect("stats");
-        if updates > MOVES || std::time::Instant::now() > deadline {
+        if updates > MOVES + 1 || std::time::Instant::now() > deadline {
             break (updates, hot);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    assert_eq!(updates, MOVES + 1, "one row update per move");
-    assert_eq!(hot, updates, "every move is a HOT update");
+    // Activation creates the row and writes its activation time and first tick (an
+    // indexed column, so not HOT) once; then one HOT update per move.
+    assert_eq!(
+        updates,
+        MOVES + 2,
+        "one row update per move, plus activation's"
+    );
+    assert_eq!(hot, MOVES + 1, "every move is a HOT update");
     stack.stop().await;
 }

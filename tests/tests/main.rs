@@ -19,6 +19,7 @@ mod location_tick;
 mod location_updates;
 mod ops_privacy;
 mod ops_shutdown;
+mod protocol_v11;
 mod schemas_transcript;
 mod session_http;
 mod session_lifecycle;

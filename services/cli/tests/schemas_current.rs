@@ -102,7 +102,7 @@ fn server_schemas_require_what_is_always_written() {
         .iter()
         .map(|v| v["properties"]["type"]["const"].as_str().expect("type"))
         .collect();
-    assert_eq!(types.len(), 19);
+    assert_eq!(types.len(), 21);
     for type_name in types {
         let schema = json(&artefacts, &format!("server/{type_name}.json"));
         assert_eq!(schema["properties"]["request_id"]["type"], "string");

@@ -25,10 +25,18 @@ pub async fn handle(context: Arc<Context>, event: SessionEvent) {
 /// `last_distance_update` is only ever set while active, so "none yet" means nothing was
 /// sent: a `location_update` or a tick that got there first (both are possible, the event
 /// travels after the commit) leaves nothing to do, and nobody gets it twice. The row is
-/// locked while deciding, like every writer of it. A session without a positions row has
-/// no position yet: nothing to do. Recording the distance restarts the tick's interval.
+/// locked while deciding, like every writer of it. v1.1: the activation time is recorded
+/// (the stale clock of presence starts there; the row is created if no position came
+/// yet) and the tick looks at the session again when a party could first go stale.
 async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), sqlx::Error> {
-    let mut tx = context.pool.begin().await?;
+    let mut conn = context.pool.acquire().await?;
+    positions::create_missing(
+        &mut conn,
+        &[session_id],
+        context.distance_interval.as_secs_f64(),
+    )
+    .await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let row: Option<Positions> = sqlx::query_as(positions::positions_select!(
         "WHERE p.session_id = $1 FOR UPDATE OF p"
     ))
@@ -38,20 +46,26 @@ async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), 
     let Some(mut row) = row else {
         return Ok(());
     };
-    if !row.is_active() || row.distance_sent {
+    if !row.is_active() || row.activated_at.is_some() {
         return Ok(());
     }
-    let Some(due) = row.record_distance() else {
-        return Ok(());
+    row.activated_at = Some(row.db_now);
+    row.flags_changed = true;
+    let mut dues: Vec<_> = if row.distance_sent {
+        Vec::new()
+    } else {
+        row.record_distance().into_iter().collect()
     };
-    let interval =
-        chrono::Duration::from_std(context.distance_interval).unwrap_or(chrono::Duration::MAX);
-    let next = row
-        .db_now
-        .checked_add_signed(interval)
+    let first_look = context.distance_interval.min(context.stale_location);
+    let next = chrono::Duration::from_std(first_look)
+        .ok()
+        .and_then(|wait| row.db_now.checked_add_signed(wait))
         .unwrap_or(Utc::now());
     positions::write(&mut tx, &[&row], Some(&[Some(next)])).await?;
+    positions::append_arrivals(&mut tx, &mut dues, Utc::now()).await?;
     tx.commit().await?;
-    fanout::send(&context.outbox, &due, Cause::Activation).await;
+    for due in &dues {
+        fanout::send(&context.outbox, due, Cause::Activation).await;
+    }
     Ok(())
 }

@@ -21,14 +21,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use tether_platform::Outbox;
+use tether_platform::{Outbox, Target};
 use tether_proto::distance::Point;
 use tether_proto::errors::SESSION_NOT_OPEN;
+use tether_proto::presence::PeerState;
 use tether_proto::{Role, WireError};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::fanout::{self, Cause, DistanceDue};
+use crate::fanout::{self, Cause, DistanceDue, PeerDue};
 use crate::positions::{self, Positions};
 
 /// Metric: updates refused on purpose, by reason (`stale`, `shutdown`).
@@ -49,8 +50,10 @@ pub struct Update {
     pub role: Role,
     /// The authenticated sender.
     pub user_id: Uuid,
-    /// The precise fix.
+    /// The fix.
     pub position: Point,
+    /// v1.1: a fix less accurate than `TETHER_MAX_ACCURACY_M` (only last-seen changes).
+    pub coarse: bool,
     /// When the edge received it.
     pub received_at: DateTime<Utc>,
 }
@@ -166,9 +169,12 @@ impl Shard {
         let started = Instant::now();
         let updates: Vec<Update> = fresh.iter().map(|job| job.update).collect();
         match self.apply(&updates).await {
-            Ok((outcomes, dues)) => {
+            Ok((outcomes, dues, peers)) => {
                 for due in &dues {
                     fanout::send(&self.outbox, due, Cause::Move).await;
+                }
+                for peer in &peers {
+                    fanout::send_peer(&self.outbox, peer, Target::All).await;
                 }
                 for (job, outcome) in fresh.into_iter().zip(outcomes) {
                     let _ = job.done.send(outcome);
@@ -185,11 +191,9 @@ impl Shard {
             .record(started.elapsed().as_secs_f64());
     }
 
-    /// The batch's transaction: every update's outcome, and the distances to send.
-    async fn apply(
-        &mut self,
-        jobs: &[Update],
-    ) -> sqlx::Result<(Vec<Result<(), WireError>>, Vec<DistanceDue>)> {
+    /// The batch's transaction: every update's outcome, the distances to send, and the
+    /// `peer_status: online` of parties whose precise fix ended their "stale".
+    async fn apply(&mut self, jobs: &[Update]) -> sqlx::Result<Applied> {
         let mut sessions: Vec<Uuid> = jobs.iter().map(|job| job.session_id).collect();
         sessions.sort_unstable();
         sessions.dedup();
@@ -217,6 +221,7 @@ impl Shard {
             .collect();
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut dues = Vec::new();
+        let mut peers = Vec::new();
         let mut missing = Vec::new();
         for job in jobs {
             let Some(row) = rows.get_mut(&job.session_id) else {
@@ -229,8 +234,22 @@ impl Shard {
                 outcomes.push(Err(WireError::session_not_found()));
             } else if !row.is_open() {
                 outcomes.push(Err(WireError::conflict(SESSION_NOT_OPEN)));
+            } else if job.coarse {
+                row.apply_coarse(job.role);
+                outcomes.push(Ok(()));
             } else {
+                let was_stale = row.stale(job.role);
                 dues.extend(row.apply_move(job.role, job.position));
+                if was_stale {
+                    let to_role = job.role.other();
+                    peers.push(PeerDue {
+                        session_id: row.session_id,
+                        to_role,
+                        to_user: row.party(to_role),
+                        status: PeerState::Online,
+                        last_seen: Some(row.db_now),
+                    });
+                }
                 outcomes.push(Ok(()));
             }
         }
@@ -240,6 +259,7 @@ impl Shard {
             changed
         };
         positions::write(&mut tx, &changed, None).await?;
+        positions::append_arrivals(&mut tx, &mut dues, Utc::now()).await?;
         tx.commit().await?;
 
         if !missing.is_empty() {
@@ -281,6 +301,9 @@ impl Shard {
                 });
             }
         }
-        Ok((outcomes, dues))
+        Ok((outcomes, dues, peers))
     }
 }
+
+/// What a batch's transaction decided: each update's outcome, then what to send.
+type Applied = (Vec<Result<(), WireError>>, Vec<DistanceDue>, Vec<PeerDue>);

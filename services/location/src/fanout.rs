@@ -1,7 +1,10 @@
 //! Sending a recorded distance to both parties as `distance_update`.
 
+use chrono::{DateTime, Utc};
 use tether_platform::{Outbox, Target};
+use tether_proto::approach::{ArrivalStage, Trend};
 use tether_proto::distance::format_away;
+use tether_proto::presence::PeerState;
 use tether_proto::{Role, ServerMessage, Timestamp};
 use uuid::Uuid;
 
@@ -38,6 +41,12 @@ pub struct DistanceDue {
     pub provider_id: Uuid,
     /// Rounded to 0.1 m, as stored and sent.
     pub distance_meters: f64,
+    /// v1.1 trend over the last 120 s.
+    pub trend: Option<Trend>,
+    /// v1.1 seconds to arrival.
+    pub eta_seconds: Option<u64>,
+    /// v1.1: a stage this distance announces (recorded in the same transaction).
+    pub arrival: Option<ArrivalStage>,
 }
 
 impl DistanceDue {
@@ -49,18 +58,85 @@ impl DistanceDue {
             session_id: self.session_id,
             distance_meters: self.distance_meters,
             distance_formatted: format_away(self.distance_meters),
+            trend: self.trend,
+            eta_seconds: self.eta_seconds,
+            timestamp: Timestamp::now(),
+        }
+    }
+
+    /// The `arrival_update` that follows the `distance_update`, if a stage was reached.
+    pub fn arrival_message(&self) -> Option<ServerMessage> {
+        Some(ServerMessage::ArrivalUpdate {
+            session_id: self.session_id,
+            stage: self.arrival?,
+            distance_meters: self.distance_meters,
+            distance_formatted: format_away(self.distance_meters),
+            timestamp: Timestamp::now(),
+        })
+    }
+}
+
+/// A `peer_status` for one party about the other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerDue {
+    /// The session.
+    pub session_id: Uuid,
+    /// Who is told.
+    pub to_role: Role,
+    /// Their user id.
+    pub to_user: Uuid,
+    /// What the peer is now.
+    pub status: PeerState,
+    /// The peer's last transition or fix.
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+impl PeerDue {
+    /// The message, stamped now.
+    pub fn message(&self) -> ServerMessage {
+        ServerMessage::PeerStatus {
+            session_id: self.session_id,
+            peer_role: self.to_role.other(),
+            status: self.status,
+            last_seen: self.last_seen.map(Timestamp::from),
             timestamp: Timestamp::now(),
         }
     }
 }
 
-/// Sends a committed distance to every socket of both parties. Disconnected parties miss
-/// it: nothing is stored for them (latest-wins, connected clients only).
+/// Sends a `peer_status` to every socket of its addressee (or only `target`).
+pub async fn send_peer(outbox: &Outbox, due: &PeerDue, target: Target) {
+    outbox
+        .send(due.to_role, due.to_user, target, due.message())
+        .await;
+    metrics::counter!("tether_peer_status_total", "status" => match due.status {
+        PeerState::Online => "online",
+        PeerState::Offline => "offline",
+        PeerState::Stale => "stale",
+    })
+    .increment(1);
+}
+
+/// Sends a committed distance to every socket of both parties, then the arrival stage it
+/// reached if any (one publisher connection keeps that order per subject). Disconnected
+/// parties miss them: nothing is stored for them (latest-wins, connected clients only).
 pub async fn send(outbox: &Outbox, due: &DistanceDue, cause: Cause) {
     let message = due.message();
+    let arrival = due.arrival_message();
+    let to = |role: Role, user: Uuid, message: ServerMessage, arrival: Option<ServerMessage>| async move {
+        outbox.send(role, user, Target::All, message).await;
+        if let Some(arrival) = arrival {
+            outbox.send(role, user, Target::All, arrival).await;
+        }
+    };
     tokio::join!(
-        outbox.send(Role::Seeker, due.seeker_id, Target::All, message.clone()),
-        outbox.send(Role::Provider, due.provider_id, Target::All, message),
+        to(
+            Role::Seeker,
+            due.seeker_id,
+            message.clone(),
+            arrival.clone()
+        ),
+        to(Role::Provider, due.provider_id, message, arrival),
     );
     metrics::counter!("tether_distance_updates_total", "cause" => cause.as_str()).increment(1);
 }

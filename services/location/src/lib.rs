@@ -76,6 +76,7 @@ pub mod activation;
 pub mod batch;
 pub mod fanout;
 pub mod positions;
+pub mod presence;
 pub mod tick;
 pub mod update;
 
@@ -132,6 +133,18 @@ pub struct Config {
     /// `location_update`s in flight at once in this instance (the rest wait in NATS).
     #[arg(long, env = "TETHER_LOCATION_CONCURRENCY", default_value_t = 8192)]
     pub location_concurrency: usize,
+    /// v1.1: a fix whose `accuracy_m` is above this many metres is coarse (it only
+    /// updates the party's last-seen time).
+    #[arg(long, env = "TETHER_MAX_ACCURACY_M", default_value_t = 50.0)]
+    pub max_accuracy_m: f64,
+    /// v1.1: a party with open sockets and no precise fix for this many seconds (in an
+    /// active session) is reported `stale` to the other party.
+    #[arg(long, env = "TETHER_STALE_LOCATION_S", default_value_t = 60)]
+    pub stale_location_s: u64,
+    /// v1.1: an edge that has not beaten for this many seconds is taken for dead and its
+    /// users go offline for their peers (edges beat every 5 s; must be longer than that).
+    #[arg(long, env = "TETHER_PRESENCE_EDGE_TIMEOUT_S", default_value_t = 15)]
+    pub presence_edge_timeout_s: u64,
 }
 
 impl Config {
@@ -159,6 +172,12 @@ pub struct Context {
     pub tick_batch: i64,
     /// The batch writers of `location_update`s.
     pub writer: batch::Writer,
+    /// Above this accuracy (metres) a fix is coarse.
+    pub max_accuracy_m: f64,
+    /// No precise fix for this long: stale.
+    pub stale_location: Duration,
+    /// An edge silent this long is dead.
+    pub edge_timeout: Duration,
 }
 
 /// A built location service, ready to run.
@@ -169,6 +188,9 @@ pub struct App {
     commands: Subscribed,
     session_events: Subscribed,
     operator_ticks: Subscribed,
+    presence_events: Subscribed,
+    edge_beats: Subscribed,
+    connected: Subscribed,
 }
 
 impl App {
@@ -178,6 +200,19 @@ impl App {
         anyhow::ensure!(
             config.tick_batch >= 1,
             "TETHER_TICK_BATCH must be at least 1"
+        );
+        anyhow::ensure!(
+            config.max_accuracy_m.is_finite() && config.max_accuracy_m >= 0.0,
+            "TETHER_MAX_ACCURACY_M must be a number of at least 0"
+        );
+        anyhow::ensure!(
+            config.stale_location_s >= 1,
+            "TETHER_STALE_LOCATION_S must be at least 1"
+        );
+        anyhow::ensure!(
+            config.presence_edge_timeout_s > tether_proto::presence::EDGE_BEAT_S,
+            "TETHER_PRESENCE_EDGE_TIMEOUT_S must be longer than the edges' beat ({} s)",
+            tether_proto::presence::EDGE_BEAT_S
         );
         anyhow::ensure!(
             config.location_writers >= 1 && config.location_batch_max >= 1,
@@ -199,6 +234,9 @@ impl App {
         commands.spec.concurrency = config.location_concurrency.max(1);
         let session_events = Subscribed::new(&runtime, subjects.session_events()).await?;
         let operator_ticks = Subscribed::new(&runtime, subjects.location_tick()).await?;
+        let presence_events = Subscribed::new(&runtime, subjects.presence()).await?;
+        let edge_beats = Subscribed::new(&runtime, subjects.edge_beat()).await?;
+        let connected = Subscribed::new(&runtime, subjects.connected()).await?;
         confirm_subscriptions(&runtime.client).await?;
         let pool =
             tether_platform::db::connect_async_commit(&config.db, config.db.db_max_connections)
@@ -219,6 +257,9 @@ impl App {
             distance_interval: config.distance_interval(),
             tick_batch: config.tick_batch,
             writer,
+            max_accuracy_m: config.max_accuracy_m,
+            stale_location: Duration::from_secs(config.stale_location_s),
+            edge_timeout: Duration::from_secs(config.presence_edge_timeout_s),
         });
         Ok(Self {
             runtime,
@@ -226,6 +267,9 @@ impl App {
             commands,
             session_events,
             operator_ticks,
+            presence_events,
+            edge_beats,
+            connected,
         })
     }
 
@@ -268,6 +312,36 @@ impl App {
             shutdown.clone(),
             move |_subject, _payload| tick::handle_request(context.clone()),
         ));
+        let context = self.context.clone();
+        loops.spawn(serve_subscription(
+            client.clone(),
+            self.presence_events.spec,
+            self.presence_events.subscription,
+            shutdown.clone(),
+            move |event| presence::handle_event(context.clone(), event),
+        ));
+        let context = self.context.clone();
+        loops.spawn(serve_subscription(
+            client.clone(),
+            self.edge_beats.spec,
+            self.edge_beats.subscription,
+            shutdown.clone(),
+            move |beat| presence::handle_beat(context.clone(), beat),
+        ));
+        let context = self.context.clone();
+        loops.spawn(serve_subscription(
+            client.clone(),
+            self.connected.spec,
+            self.connected.subscription,
+            shutdown.clone(),
+            move |event| presence::handle_connected(context.clone(), event),
+        ));
+        let context = self.context.clone();
+        let sweeper_shutdown = shutdown.clone();
+        loops.spawn(async move {
+            presence::run_sweeper(context, sweeper_shutdown).await;
+            Ok(())
+        });
         let context = self.context.clone();
         let ticker_shutdown = shutdown.clone();
         loops.spawn(async move {

@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use tether_proto::Role;
+use tether_proto::approach::{ArrivalStage, RecentDistances};
 use tether_proto::distance::{Point, distance_meters, haversine_m};
 use tether_proto::limits::DISTANCE_MOVE_THRESHOLD_M;
 use uuid::Uuid;
@@ -28,6 +29,11 @@ macro_rules! positions_select {
                     p.seeker_anchor_latitude, p.seeker_anchor_longitude,
                     p.provider_anchor_latitude, p.provider_anchor_longitude,
                     p.current_distance_meters,
+                    p.seeker_location_at, p.provider_location_at,
+                    p.seeker_seen_at, p.provider_seen_at,
+                    p.seeker_stale, p.provider_stale, p.activated_at, p.arrival_stage,
+                    p.recent_distances, p.recent_distance_at,
+                    w.created_at AS session_created_at,
                     p.last_distance_update IS NOT NULL AS distance_sent,
                     p.last_distance_update,
                     now() AS db_now
@@ -69,6 +75,28 @@ pub struct Positions {
     pub provider_anchor_longitude: Option<f64>,
     /// The last distance sent, rounded to 0.1 m.
     pub current_distance_meters: Option<f64>,
+    /// The seeker's last precise fix.
+    pub seeker_location_at: Option<DateTime<Utc>>,
+    /// The provider's last precise fix.
+    pub provider_location_at: Option<DateTime<Utc>>,
+    /// The seeker's last fix, precise or coarse.
+    pub seeker_seen_at: Option<DateTime<Utc>>,
+    /// The provider's last fix, precise or coarse.
+    pub provider_seen_at: Option<DateTime<Utc>>,
+    /// "stale" was reported for the seeker and no precise fix came since.
+    pub seeker_stale: bool,
+    /// See `seeker_stale`.
+    pub provider_stale: bool,
+    /// When the session became active (the stale clock starts there).
+    pub activated_at: Option<DateTime<Utc>>,
+    /// The closest arrival stage announced.
+    pub arrival_stage: Option<String>,
+    /// Distances computed in the last 120 s, oldest first.
+    pub recent_distances: Vec<f64>,
+    /// Their times (epoch seconds).
+    pub recent_distance_at: Vec<f64>,
+    /// When the session was created (for `last_seen`).
+    pub session_created_at: DateTime<Utc>,
     /// Whether any distance was sent since activation (`last_distance_update` is set).
     pub distance_sent: bool,
     /// When the last distance was sent.
@@ -81,6 +109,15 @@ pub struct Positions {
     /// The provider's position changed in this transaction.
     #[sqlx(skip)]
     pub provider_moved: bool,
+    /// The seeker sent a fix (precise or coarse) in this transaction.
+    #[sqlx(skip)]
+    pub seeker_seen: bool,
+    /// The provider sent a fix in this transaction.
+    #[sqlx(skip)]
+    pub provider_seen: bool,
+    /// A presence flag, the arrival stage or the activation time changed.
+    #[sqlx(skip)]
+    pub flags_changed: bool,
     /// A distance was recorded in this transaction.
     #[sqlx(skip)]
     pub sent_now: bool,
@@ -131,26 +168,94 @@ impl Positions {
 
     /// Whether anything must be written back.
     pub fn changed(&self) -> bool {
-        self.seeker_moved || self.provider_moved || self.sent_now
+        self.seeker_moved
+            || self.provider_moved
+            || self.seeker_seen
+            || self.provider_seen
+            || self.sent_now
+            || self.flags_changed
+    }
+
+    /// Whether "stale" was reported for `role`'s party (and no precise fix came since).
+    pub fn stale(&self, role: Role) -> bool {
+        match role {
+            Role::Seeker => self.seeker_stale,
+            Role::Provider => self.provider_stale,
+        }
+    }
+
+    /// Sets or clears `role`'s stale flag.
+    pub fn set_stale(&mut self, role: Role, stale: bool) {
+        let flag = match role {
+            Role::Seeker => &mut self.seeker_stale,
+            Role::Provider => &mut self.provider_stale,
+        };
+        if *flag != stale {
+            *flag = stale;
+            self.flags_changed = true;
+        }
+    }
+
+    /// `role`'s last precise fix.
+    pub fn location_at(&self, role: Role) -> Option<DateTime<Utc>> {
+        match role {
+            Role::Seeker => self.seeker_location_at,
+            Role::Provider => self.provider_location_at,
+        }
+    }
+
+    /// `role`'s last fix, precise or coarse.
+    pub fn seen_at(&self, role: Role) -> Option<DateTime<Utc>> {
+        match role {
+            Role::Seeker => self.seeker_seen_at,
+            Role::Provider => self.provider_seen_at,
+        }
+    }
+
+    /// A coarse fix of `role` (v1.1): only the party's last-seen time changes.
+    pub fn apply_coarse(&mut self, role: Role) {
+        match role {
+            Role::Seeker => {
+                self.seeker_seen = true;
+                self.seeker_seen_at = Some(self.db_now);
+            }
+            Role::Provider => {
+                self.provider_seen = true;
+                self.provider_seen_at = Some(self.db_now);
+            }
+        }
+    }
+
+    /// The closest arrival stage announced so far.
+    pub fn announced_stage(&self) -> Option<ArrivalStage> {
+        self.arrival_stage.as_deref().and_then(ArrivalStage::parse)
     }
 
     /// Applies one precise fix of `role` (an authorised party of an open session), as the
     /// contract says: stored always; while active, with the other party's position known,
     /// a distance is due when none was sent yet or the sender is at least 50 m from their
     /// anchor. Returns the distance to send, already recorded (anchors reset).
+    /// A precise fix also clears the party's stale flag (the caller reports "online").
     pub fn apply_move(&mut self, role: Role, to: Point) -> Option<DistanceDue> {
         match role {
             Role::Seeker => {
                 self.seeker_latitude = Some(to.latitude);
                 self.seeker_longitude = Some(to.longitude);
                 self.seeker_moved = true;
+                self.seeker_seen = true;
+                self.seeker_location_at = Some(self.db_now);
+                self.seeker_seen_at = Some(self.db_now);
             }
             Role::Provider => {
                 self.provider_latitude = Some(to.latitude);
                 self.provider_longitude = Some(to.longitude);
                 self.provider_moved = true;
+                self.provider_seen = true;
+                self.provider_location_at = Some(self.db_now);
+                self.provider_seen_at = Some(self.db_now);
             }
         }
+        self.set_stale(role, false);
         if !self.is_active() || self.seeker().is_none() || self.provider().is_none() {
             return None;
         }
@@ -163,10 +268,24 @@ impl Positions {
 
     /// Records the current distance (both positions must be known): the distance, the
     /// time, and both anchors reset to the current positions, because that is the distance
-    /// the clients last saw.
+    /// the clients last saw. v1.1: the distance joins the last 120 s of distances, which
+    /// give its trend and ETA, and it may reach a closer arrival stage (recorded here, so
+    /// each stage is announced once per session whichever writer computes it).
     pub fn record_distance(&mut self) -> Option<DistanceDue> {
         let (seeker, provider) = (self.seeker()?, self.provider()?);
         let distance = distance_meters(seeker, provider);
+        let mut recent = RecentDistances {
+            at: std::mem::take(&mut self.recent_distance_at),
+            meters: std::mem::take(&mut self.recent_distances),
+        };
+        let now = self.db_now.timestamp_micros() as f64 / 1e6;
+        let (trend, eta_seconds) = recent.record(now, distance);
+        self.recent_distance_at = recent.at;
+        self.recent_distances = recent.meters;
+        let arrival = ArrivalStage::to_announce(distance, self.announced_stage());
+        if let Some(stage) = arrival {
+            self.arrival_stage = Some(stage.as_str().to_string());
+        }
         self.current_distance_meters = Some(distance);
         self.seeker_anchor_latitude = Some(seeker.latitude);
         self.seeker_anchor_longitude = Some(seeker.longitude);
@@ -179,6 +298,9 @@ impl Positions {
             seeker_id: self.seeker_id,
             provider_id: self.provider_id,
             distance_meters: distance,
+            trend,
+            eta_seconds,
+            arrival,
         })
     }
 }
@@ -224,7 +346,8 @@ pub async fn create_missing(
 pub type TickSchedule<'a> = Option<&'a [Option<DateTime<Utc>>]>;
 
 /// Writes the changed rows' final state in one statement. Location times and
-/// `last_distance_update` are PostgreSQL's `now()`.
+/// `last_distance_update` are PostgreSQL's `now()`. None of the columns written is indexed
+/// (but `tick_at`, when a schedule is given), so a move stays a HOT update.
 pub async fn write(
     conn: &mut PgConnection,
     rows: &[&Positions],
@@ -235,17 +358,32 @@ pub async fn write(
     }
     let column = |f: fn(&Positions) -> Option<f64>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     let flag = |f: fn(&Positions) -> bool| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    // unnest flattens 2-D arrays, so each row's recent distances travel as one array
+    // literal and are cast back per row.
+    let literal = |f: fn(&Positions) -> &Vec<f64>| {
+        rows.iter()
+            .map(|r| {
+                let items: Vec<String> = f(r).iter().map(f64::to_string).collect();
+                format!("{{{}}}", items.join(","))
+            })
+            .collect::<Vec<_>>()
+    };
     let ids: Vec<Uuid> = rows.iter().map(|r| r.session_id).collect();
     let mut sql = QueryBuilder::<Postgres>::new(
         "UPDATE session_positions AS p SET
              seeker_latitude = u.slat, seeker_longitude = u.slon,
              seeker_location_at = CASE WHEN u.smoved THEN now() ELSE p.seeker_location_at END,
+             seeker_seen_at = CASE WHEN u.sseen THEN now() ELSE p.seeker_seen_at END,
              provider_latitude = u.plat, provider_longitude = u.plon,
              provider_location_at = CASE WHEN u.pmoved THEN now() ELSE p.provider_location_at END,
+             provider_seen_at = CASE WHEN u.pseen THEN now() ELSE p.provider_seen_at END,
              seeker_anchor_latitude = u.salat, seeker_anchor_longitude = u.salon,
              provider_anchor_latitude = u.palat, provider_anchor_longitude = u.palon,
              current_distance_meters = u.distance,
-             last_distance_update = CASE WHEN u.sent THEN now() ELSE p.last_distance_update END",
+             last_distance_update = CASE WHEN u.sent THEN now() ELSE p.last_distance_update END,
+             seeker_stale = u.sstale, provider_stale = u.pstale,
+             activated_at = u.activated_at, arrival_stage = u.stage,
+             recent_distances = u.rd::float8[], recent_distance_at = u.rda::float8[]",
     );
     if tick_at.is_some() {
         sql.push(", tick_at = coalesce(u.tick_at, 'infinity')");
@@ -259,16 +397,18 @@ pub async fn write(
     ] {
         args.push_bind(values).push_unseparated("::float8[]");
     }
-    args.push_bind(flag(|r| r.seeker_moved))
-        .push_unseparated("::bool[]");
+    for values in [flag(|r| r.seeker_moved), flag(|r| r.seeker_seen)] {
+        args.push_bind(values).push_unseparated("::bool[]");
+    }
     for values in [
         column(|r| r.provider_latitude),
         column(|r| r.provider_longitude),
     ] {
         args.push_bind(values).push_unseparated("::float8[]");
     }
-    args.push_bind(flag(|r| r.provider_moved))
-        .push_unseparated("::bool[]");
+    for values in [flag(|r| r.provider_moved), flag(|r| r.provider_seen)] {
+        args.push_bind(values).push_unseparated("::bool[]");
+    }
     for values in [
         column(|r| r.seeker_anchor_latitude),
         column(|r| r.seeker_anchor_longitude),
@@ -278,21 +418,72 @@ pub async fn write(
     ] {
         args.push_bind(values).push_unseparated("::float8[]");
     }
-    args.push_bind(flag(|r| r.sent_now))
-        .push_unseparated("::bool[]");
+    for values in [
+        flag(|r| r.sent_now),
+        flag(|r| r.seeker_stale),
+        flag(|r| r.provider_stale),
+    ] {
+        args.push_bind(values).push_unseparated("::bool[]");
+    }
+    args.push_bind(rows.iter().map(|r| r.activated_at).collect::<Vec<_>>())
+        .push_unseparated("::timestamptz[]");
+    args.push_bind(
+        rows.iter()
+            .map(|r| r.arrival_stage.clone())
+            .collect::<Vec<_>>(),
+    )
+    .push_unseparated("::text[]");
+    for values in [
+        literal(|r| &r.recent_distances),
+        literal(|r| &r.recent_distance_at),
+    ] {
+        args.push_bind(values).push_unseparated("::text[]");
+    }
     if let Some(tick_at) = tick_at {
         args.push_bind(tick_at.to_vec())
             .push_unseparated("::timestamptz[]");
     }
     sql.push(
-        ") AS u (id, slat, slon, smoved, plat, plon, pmoved, salat, salon, palat, palon,
-                 distance, sent",
+        ") AS u (id, slat, slon, smoved, sseen, plat, plon, pmoved, pseen, salat, salon,
+                 palat, palon, distance, sent, sstale, pstale, activated_at, stage, rd, rda",
     );
     if tick_at.is_some() {
         sql.push(", tick_at");
     }
     sql.push(") WHERE p.session_id = u.id");
     sql.build().execute(conn).await?;
+    Ok(())
+}
+
+/// Appends an `arrival` timeline event for every distance in `dues` that announces a
+/// stage, in the caller's transaction. Each append runs in a savepoint: a session that
+/// ended while this transaction held only its positions row refuses the append (its
+/// timeline is closed); then that arrival is not announced and the rest of the batch
+/// commits as usual.
+pub async fn append_arrivals(
+    conn: &mut PgConnection,
+    dues: &mut [DistanceDue],
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    for due in dues.iter_mut() {
+        let Some(stage) = due.arrival else { continue };
+        let mut savepoint = sqlx::Connection::begin(&mut *conn).await?;
+        match tether_platform::timeline::append_arrival(
+            &mut savepoint,
+            due.session_id,
+            stage.as_str(),
+            at,
+        )
+        .await
+        {
+            Ok(_) => savepoint.commit().await?,
+            Err(err) => {
+                tracing::debug!(session_id = %due.session_id, error = %err, "arrival not appended");
+                savepoint.rollback().await?;
+                due.arrival = None;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -322,11 +513,25 @@ mod tests {
             provider_anchor_latitude: None,
             provider_anchor_longitude: None,
             current_distance_meters: None,
+            seeker_location_at: None,
+            provider_location_at: None,
+            seeker_seen_at: None,
+            provider_seen_at: None,
+            seeker_stale: false,
+            provider_stale: false,
+            activated_at: None,
+            arrival_stage: None,
+            recent_distances: Vec::new(),
+            recent_distance_at: Vec::new(),
+            session_created_at: Utc::now(),
             distance_sent: false,
             last_distance_update: None,
             db_now: Utc::now(),
             seeker_moved: false,
             provider_moved: false,
+            seeker_seen: false,
+            provider_seen: false,
+            flags_changed: false,
             sent_now: false,
         }
     }

@@ -26,9 +26,14 @@ use serde_json::{Value, json};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use tether_platform::Target;
+use tether_proto::Role;
+use tether_proto::presence::{PartyPresence, PeerState};
+
 use crate::Context;
-use crate::fanout::{self, Cause};
+use crate::fanout::{self, Cause, PeerDue};
 use crate::positions::{self, Positions};
+use crate::presence;
 
 /// How often an instance looks for due sessions.
 pub fn round_period(interval: Duration) -> Duration {
@@ -78,9 +83,18 @@ pub async fn run_once(context: &Context) -> Result<u64, sqlx::Error> {
 /// Claims up to `tick_batch` rows whose `tick_at` has come, decides, records, commits,
 /// then sends. SKIP LOCKED: a row another instance (or a batch of moves) holds right now
 /// stays due and is looked at by a later round. Returns (claimed, sent).
+///
+/// v1.1: the same visit reports a party of an active session "stale" once its sockets
+/// are open and no precise fix came for `TETHER_STALE_LOCATION_S` (counted from the
+/// latest of its last precise fix, the activation and its sockets going from 0 to 1).
+/// Moves never write `tick_at`, so a row may be visited before its real stale deadline:
+/// the visit then schedules the next look at that deadline (or at the next distance,
+/// whichever comes first).
 async fn run_round(context: &Context) -> Result<(u64, u64), sqlx::Error> {
     let interval =
         chrono::Duration::from_std(context.distance_interval).unwrap_or(chrono::Duration::MAX);
+    let stale_after =
+        chrono::Duration::from_std(context.stale_location).unwrap_or(chrono::Duration::MAX);
     let mut tx = context.pool.begin().await?;
     let mut rows: Vec<Positions> = sqlx::query_as(positions::positions_select!(
         "WHERE p.tick_at <= now() ORDER BY p.tick_at LIMIT $1 FOR UPDATE OF p SKIP LOCKED"
@@ -92,12 +106,14 @@ async fn run_round(context: &Context) -> Result<(u64, u64), sqlx::Error> {
     if rows.is_empty() {
         return Ok((0, 0));
     }
+    let online = presence::online_parties(&mut tx, rows.iter().filter(|r| r.is_active())).await?;
     let mut dues = Vec::new();
+    let mut peers = Vec::new();
     let mut schedule = Vec::with_capacity(rows.len());
     for row in &mut rows {
         let now = row.db_now;
         let one_interval_on = |at: chrono::DateTime<chrono::Utc>| at.checked_add_signed(interval);
-        let next = if !row.is_open() {
+        let mut next = if !row.is_open() {
             None
         } else if row.is_active() && row.seeker().is_some() && row.provider().is_some() {
             match row.last_distance_update {
@@ -112,13 +128,56 @@ async fn run_round(context: &Context) -> Result<(u64, u64), sqlx::Error> {
         } else {
             one_interval_on(now)
         };
+        if row.is_active() {
+            for role in [Role::Seeker, Role::Provider] {
+                let Some(&online_since) = online.get(&(row.party(role), role)) else {
+                    continue;
+                };
+                if row.stale(role) {
+                    continue;
+                }
+                let fresh_since = [row.location_at(role), row.activated_at, Some(online_since)]
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .unwrap_or(now);
+                let deadline = fresh_since.checked_add_signed(stale_after);
+                match deadline {
+                    Some(deadline) if deadline > now => {
+                        next = next.map_or(Some(deadline), |at| Some(at.min(deadline)));
+                    }
+                    Some(_) => {
+                        row.set_stale(role, true);
+                        let seen = PartyPresence {
+                            online: true,
+                            transition_at: Some(online_since),
+                            stale: true,
+                            fix_at: row.seen_at(role),
+                        };
+                        let to_role = role.other();
+                        peers.push(PeerDue {
+                            session_id: row.session_id,
+                            to_role,
+                            to_user: row.party(to_role),
+                            status: PeerState::Stale,
+                            last_seen: seen.last_seen(row.session_created_at),
+                        });
+                    }
+                    None => {}
+                }
+            }
+        }
         schedule.push(next);
     }
     let all: Vec<&Positions> = rows.iter().collect();
     positions::write(&mut tx, &all, Some(&schedule)).await?;
+    positions::append_arrivals(&mut tx, &mut dues, chrono::Utc::now()).await?;
     tx.commit().await?;
     for due in &dues {
         fanout::send(&context.outbox, due, Cause::Tick).await;
+    }
+    for peer in &peers {
+        fanout::send_peer(&context.outbox, peer, Target::All).await;
     }
     if !dues.is_empty() {
         tracing::debug!(sessions = dues.len(), "distance tick round sent");

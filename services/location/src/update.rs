@@ -23,6 +23,7 @@ pub async fn handle(context: Arc<Context>, envelope: CommandEnvelope) -> Reply {
         session_id,
         latitude,
         longitude,
+        accuracy_m,
     } = command
     else {
         // ws-edge routes only `location_update` here; anything else is a routing bug.
@@ -34,6 +35,7 @@ pub async fn handle(context: Arc<Context>, envelope: CommandEnvelope) -> Reply {
     let result = async {
         let session_id = validate::session_id(session_id.as_deref())?;
         let (latitude, longitude) = validate::coordinates(latitude, longitude)?;
+        let accuracy = validate::accuracy(accuracy_m.as_ref())?;
         context
             .writer
             .submit(Update {
@@ -41,6 +43,7 @@ pub async fn handle(context: Arc<Context>, envelope: CommandEnvelope) -> Reply {
                 role: meta.role,
                 user_id: meta.user_id,
                 position: Point::new(latitude, longitude),
+                coarse: accuracy.is_some_and(|metres| metres > context.max_accuracy_m),
                 received_at: meta.received_at.as_datetime(),
             })
             .await

@@ -50,6 +50,18 @@ impl Labelled for ConnectedEvent {
     }
 }
 
+impl Labelled for tether_proto::presence::PresenceEvent {
+    fn label(&self) -> &'static str {
+        if self.online { "online" } else { "offline" }
+    }
+}
+
+impl Labelled for tether_proto::presence::EdgeBeat {
+    fn label(&self) -> &'static str {
+        "beat"
+    }
+}
+
 /// What a handler returns: how it is counted and what goes back to the requester.
 pub trait Response: Send + 'static {
     /// `ok` or an error code, for metrics.

@@ -4,9 +4,11 @@
 //! ([`messages`]), error codes and the texts clients match on ([`errors`]), limits
 //! ([`limits`]), distance maths ([`distance`]), mediums ([`mediums`]), the internal
 //! envelope and HTTP-over-NATS shapes ([`envelope`], [`api`]), domain events ([`events`])
-//! NATS subject names ([`subjects`]) and the session timeline's chain rules ([`timeline`]).
+//! NATS subject names ([`subjects`]), the session timeline's chain rules ([`timeline`]),
+//! and protocol 1.1's arrival stages, trend and ETA ([`approach`]) and presence ([`presence`]).
 
 pub mod api;
+pub mod approach;
 pub mod distance;
 pub mod envelope;
 pub mod errors;
@@ -15,6 +17,7 @@ pub mod limits;
 pub mod mediums;
 pub mod messages;
 pub mod model;
+pub mod presence;
 pub mod subjects;
 pub mod time;
 pub mod timeline;

@@ -8,9 +8,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::approach::{ArrivalStage, Trend};
 use crate::mediums::Mediums;
 use crate::model::{ChatMessageView, ConnectionState, DeliveryStatus, Role};
+use crate::presence::PeerState;
 use crate::time::Timestamp;
+
+/// Deserialises a field that is present, `null` included, as `Some` (absent stays `None`
+/// through `#[serde(default)]`), so a validator can refuse an explicit `null`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
 
 /// Which service owns a client message type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,6 +66,16 @@ pub enum ClientMessage {
         latitude: Option<f64>,
         /// Degrees, [-180, 180].
         longitude: Option<f64>,
+        /// v1.1: the fix's accuracy radius in metres, a finite number ≥ 0. Absent: a
+        /// precise fix. Above `TETHER_MAX_ACCURACY_M`: a coarse fix (only the last-seen
+        /// time is kept). `null` is refused like any other non-number.
+        #[serde(
+            default,
+            deserialize_with = "present",
+            skip_serializing_if = "Option::is_none"
+        )]
+        #[schemars(with = "Option<f64>")]
+        accuracy_m: Option<Value>,
     },
     /// Seeker selects mediums; activates a waiting session.
     MediumSelection {
@@ -375,6 +393,37 @@ pub enum ServerMessage {
         distance_meters: f64,
         /// `"450 meters away"` / `"1.3 km away"`.
         distance_formatted: String,
+        /// v1.1: over the distances of the last 120 s; null until they span 20 s.
+        trend: Option<Trend>,
+        /// v1.1: seconds to arrival while approaching at 0.3 m/s or more, else null.
+        eta_seconds: Option<u64>,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// v1.1: the parties came closer than any stage announced before in this session.
+    ArrivalUpdate {
+        /// The session.
+        session_id: Uuid,
+        /// The closest stage reached.
+        stage: ArrivalStage,
+        /// The distance that reached it, rounded to 0.1 m.
+        distance_meters: f64,
+        /// Formatted like `distance_update`'s.
+        distance_formatted: String,
+        /// Send time.
+        timestamp: Timestamp,
+    },
+    /// v1.1: the other party came online, went offline, or went stale.
+    PeerStatus {
+        /// The session.
+        session_id: Uuid,
+        /// The other party's role.
+        peer_role: Role,
+        /// `online`, `offline` or `stale`.
+        status: PeerState,
+        /// The peer's last socket transition or fix (RFC 3339), null if neither in this
+        /// session.
+        last_seen: Option<Timestamp>,
         /// Send time.
         timestamp: Timestamp,
     },
@@ -382,7 +431,7 @@ pub enum ServerMessage {
 
 impl ServerMessage {
     /// Every server type name (metrics labels, schemas).
-    pub const TYPES: [&'static str; 19] = [
+    pub const TYPES: [&'static str; 21] = [
         "pong",
         "error",
         "work_assigned",
@@ -402,6 +451,8 @@ impl ServerMessage {
         "connection_cancelled",
         "service_finished",
         "distance_update",
+        "arrival_update",
+        "peer_status",
     ];
 
     /// The server type of a serialised frame (its leading `"type"` field), as one of
@@ -443,6 +494,8 @@ impl ServerMessage {
             Self::ConnectionCancelled { .. } => "connection_cancelled",
             Self::ServiceFinished { .. } => "service_finished",
             Self::DistanceUpdate { .. } => "distance_update",
+            Self::ArrivalUpdate { .. } => "arrival_update",
+            Self::PeerStatus { .. } => "peer_status",
         }
     }
 

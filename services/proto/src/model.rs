@@ -4,7 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::approach::ArrivalStage;
 use crate::mediums::Mediums;
+use crate::presence::PeerState;
 use crate::time::Timestamp;
 
 /// Which side of a session a connection speaks for; comes from the WebSocket path.
@@ -305,6 +307,12 @@ pub struct SessionSnapshot {
     /// Seeker only: when rated.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rated_at: Option<Option<Timestamp>>,
+    /// v1.1: the last arrival stage announced, or null.
+    pub arrival_stage: Option<ArrivalStage>,
+    /// v1.1: the other party now (`online`, `offline`, `stale`); null once ended.
+    pub peer_status: Option<PeerState>,
+    /// v1.1: the other party's last socket transition or fix, or null.
+    pub peer_last_seen: Option<Timestamp>,
 }
 
 /// Chat message object, identical in history and live delivery. Never a name, phone or

@@ -73,6 +73,17 @@ impl Subjects {
         format!("{}.evt.edge.connected", self.prefix)
     }
 
+    /// `<p>.evt.edge.presence`: an edge's first socket of a (user, role) opened or its last
+    /// one closed.
+    pub fn presence(&self) -> String {
+        format!("{}.evt.edge.presence", self.prefix)
+    }
+
+    /// `<p>.evt.edge.beat`: an edge is alive.
+    pub fn edge_beat(&self) -> String {
+        format!("{}.evt.edge.beat", self.prefix)
+    }
+
     /// `<p>.evt.session.<kind>`: session lifecycle.
     pub fn session_event(&self, kind: SessionEventKind) -> String {
         format!("{}.evt.session.{}", self.prefix, kind.as_str())

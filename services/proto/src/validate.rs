@@ -36,6 +36,20 @@ pub fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(f64
     Ok((latitude, longitude))
 }
 
+/// v1.1 `accuracy_m`: absent is `None` (a precise fix); present, it must be a finite
+/// number of at least 0 (`null`, strings and negatives are refused).
+pub fn accuracy(accuracy_m: Option<&serde_json::Value>) -> Result<Option<f64>, WireError> {
+    let Some(value) = accuracy_m else {
+        return Ok(None);
+    };
+    match value.as_f64() {
+        Some(metres) if metres.is_finite() && metres >= 0.0 => Ok(Some(metres)),
+        _ => Err(WireError::validation(
+            "accuracy_m must be a number of at least 0",
+        )),
+    }
+}
+
 /// Counts characters (Unicode scalar values), the unit every text limit uses.
 ///
 /// A text containing U+0000 counts as `usize::MAX`, longer than any limit: PostgreSQL
@@ -73,6 +87,27 @@ pub const NUL_IN_TEXT: &str = "Text must not contain the NUL character (U+0000)"
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accuracy_is_absent_or_a_finite_non_negative_number() {
+        use serde_json::json;
+        assert_eq!(accuracy(None), Ok(None));
+        assert_eq!(accuracy(Some(&json!(0))), Ok(Some(0.0)));
+        assert_eq!(accuracy(Some(&json!(12.5))), Ok(Some(12.5)));
+        for bad in [
+            json!(null),
+            json!(-0.1),
+            json!("5"),
+            json!(true),
+            json!([1]),
+        ] {
+            assert_eq!(
+                accuracy(Some(&bad)).map_err(|e| e.code),
+                Err(crate::ErrorCode::Validation),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn phone_numbers() {

@@ -3,10 +3,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgExecutor;
+use tether_proto::approach::ArrivalStage;
 use tether_proto::distance::{format_away, round_meters};
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::mediums::Mediums;
 use tether_proto::model::SessionSnapshot;
+use tether_proto::presence::PartyPresence;
 use tether_proto::{ConnectionState, Role, WireError};
 use uuid::Uuid;
 
@@ -25,8 +27,17 @@ macro_rules! snapshot_select {
                              work_sessions.current_distance_meters) AS current_distance_meters,
                     chat_started_at, created_at,
                     cancelled_at, cancelled_by, completed_at, completed_by, rating_stars,
-                    rating_description, rated_at
-             FROM work_sessions ",
+                    rating_description, rated_at,
+                    -- v1.1, kept by the location service: arrival stage and presence.
+                    sp.arrival_stage,
+                    coalesce(us.online, false) AS seeker_online, us.seen_at AS seeker_transition_at,
+                    coalesce(sp.seeker_stale, false) AS seeker_stale, sp.seeker_seen_at AS seeker_fix_at,
+                    coalesce(up.online, false) AS provider_online, up.seen_at AS provider_transition_at,
+                    coalesce(sp.provider_stale, false) AS provider_stale, sp.provider_seen_at AS provider_fix_at
+             FROM work_sessions
+             LEFT JOIN session_positions sp ON sp.session_id = work_sessions.id
+             LEFT JOIN user_presence us ON us.user_id = work_sessions.seeker_id AND us.role = 'seeker'
+             LEFT JOIN user_presence up ON up.user_id = work_sessions.provider_id AND up.role = 'provider' ",
             $rest
         )
     };
@@ -69,6 +80,24 @@ pub struct SessionRow {
     pub rating_description: Option<String>,
     /// When rated.
     pub rated_at: Option<DateTime<Utc>>,
+    /// The closest arrival stage announced.
+    pub arrival_stage: Option<String>,
+    /// The seeker has a socket open on a live edge.
+    pub seeker_online: bool,
+    /// When that last changed.
+    pub seeker_transition_at: Option<DateTime<Utc>>,
+    /// "stale" was reported for the seeker.
+    pub seeker_stale: bool,
+    /// The seeker's last fix.
+    pub seeker_fix_at: Option<DateTime<Utc>>,
+    /// See `seeker_online`.
+    pub provider_online: bool,
+    /// See `seeker_transition_at`.
+    pub provider_transition_at: Option<DateTime<Utc>>,
+    /// See `seeker_stale`.
+    pub provider_stale: bool,
+    /// See `seeker_fix_at`.
+    pub provider_fix_at: Option<DateTime<Utc>>,
 }
 
 /// The session `session_id` if `user_id` is one of its parties, with the caller's role.
@@ -173,6 +202,24 @@ impl SessionRow {
                 self.rated_at.map(Into::into),
             )
         });
+        let peer = match role.other() {
+            Role::Seeker => PartyPresence {
+                online: self.seeker_online,
+                transition_at: self.seeker_transition_at,
+                stale: self.seeker_stale,
+                fix_at: self.seeker_fix_at,
+            },
+            Role::Provider => PartyPresence {
+                online: self.provider_online,
+                transition_at: self.provider_transition_at,
+                stale: self.provider_stale,
+                fix_at: self.provider_fix_at,
+            },
+        };
+        let open = matches!(
+            connection_state,
+            ConnectionState::Waiting | ConnectionState::Active
+        );
         let (rating_stars, rating_description, rated_at) = match rating {
             Some((stars, description, at)) => (Some(stars), Some(description), Some(at)),
             None => (None, None, None),
@@ -196,6 +243,9 @@ impl SessionRow {
             rating_stars,
             rating_description,
             rated_at,
+            arrival_stage: self.arrival_stage.as_deref().and_then(ArrivalStage::parse),
+            peer_status: peer.status(open),
+            peer_last_seen: peer.last_seen(self.created_at).map(Into::into),
         })
     }
 }

@@ -9,6 +9,8 @@
 //! Past that, the subject space can be sharded by user id, each edge subscribing to the
 //! shards of its users.
 
+mod presence;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -37,6 +39,8 @@ type Conns = Vec<(Uuid, mpsc::Sender<Outbound>)>;
 /// The routing table of one edge.
 pub struct Hub {
     users: Mutex<HashMap<Key, Conns>>,
+    /// This edge's presence transitions, in the order they happened (see [`presence`]).
+    presence: mpsc::UnboundedSender<(Key, bool)>,
     /// true once the wildcard subscription is in place (sockets wait for it).
     subscribed: watch::Receiver<bool>,
 }
@@ -92,10 +96,18 @@ impl Hub {
         mut nats_gaps: watch::Receiver<u64>,
     ) -> Arc<Self> {
         let (ready, subscribed) = watch::channel(false);
+        let (presence, transitions) = mpsc::unbounded_channel();
         let hub = Arc::new(Self {
             users: Mutex::new(HashMap::new()),
+            presence,
             subscribed,
         });
+        presence::spawn(
+            client.clone(),
+            subjects.clone(),
+            transitions,
+            Arc::downgrade(&hub),
+        );
         let weak = Arc::downgrade(&hub);
         tokio::spawn(async move {
             let mut subscription = loop {
@@ -162,6 +174,10 @@ impl Hub {
             if conns.len() >= max_sockets {
                 return Err(RegisterError::TooManySockets);
             }
+            if conns.is_empty() {
+                // Sent under the lock, so transitions of one key leave in order.
+                let _ = self.presence.send((key, true));
+            }
             conns.push((conn_id, sender));
         }
         Ok(Registration {
@@ -187,6 +203,7 @@ impl Hub {
         conns.retain(|(id, _)| *id != conn_id);
         if conns.is_empty() {
             users.remove(&key);
+            let _ = self.presence.send((key, false));
         }
     }
 
@@ -208,7 +225,13 @@ impl Hub {
             // A full queue: dropping the sender closes that socket (1013) just as well.
             conns.retain(|(_, sender)| sender.try_send(close.clone()).is_ok());
         }
-        users.retain(|_, conns| !conns.is_empty());
+        users.retain(|key, conns| {
+            let keep = !conns.is_empty();
+            if !keep {
+                let _ = self.presence.send((*key, false));
+            }
+            keep
+        });
     }
 
     fn dispatch(&self, key: Key, headers: Option<&HeaderMap>, payload: bytes::Bytes) {
@@ -238,6 +261,7 @@ impl Hub {
         let Some(conns) = users.get_mut(&key) else {
             return;
         };
+        let before = conns.len();
         conns.retain(|(conn_id, sender)| {
             let wanted = only.is_none_or(|id| id == *conn_id) && except != Some(*conn_id);
             if !wanted {
@@ -255,5 +279,9 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
             }
         });
+        if before > 0 && conns.is_empty() {
+            users.remove(&key);
+            let _ = self.presence.send((key, false));
+        }
     }
 }

@@ -277,6 +277,20 @@ fn internal(
             }),
         ),
         (
+            "presenceEvent",
+            json!({
+                "summary": "One edge's first socket of a (user, role) opened, or its last one closed (v1.1 presence).",
+                "payload": payload("internal/presence_event.json")
+            }),
+        ),
+        (
+            "edgeBeat",
+            json!({
+                "summary": "An edge is alive (every 5 s); an edge silent for TETHER_PRESENCE_EDGE_TIMEOUT_S loses its sockets.",
+                "payload": payload("internal/edge_beat.json")
+            }),
+        ),
+        (
             "outbound",
             json!({
                 "summary": "A server message for a user's sockets of one role.",
@@ -464,6 +478,33 @@ fn internal(
             "title": "socket opened",
             "x-producer": "ws-edge",
             "x-consumer": "each interested service (queue group = service name)"
+        }),
+    );
+
+    add(
+        "edgePresence",
+        json!(subjects.presence()),
+        json!({"prefix": prefix_parameter()}),
+        "v1.1 presence: an edge's per-(user, role) socket count went 0 -> 1 or 1 -> 0, numbered per edge.",
+        "presenceEvent",
+        json!({
+            "action": "receive",
+            "title": "presence transition",
+            "x-producer": "ws-edge",
+            "x-consumer": "location (queue group)"
+        }),
+    );
+    add(
+        "edgeBeat",
+        json!(subjects.edge_beat()),
+        json!({"prefix": prefix_parameter()}),
+        "v1.1 presence: an edge is alive.",
+        "edgeBeat",
+        json!({
+            "action": "receive",
+            "title": "edge beat",
+            "x-producer": "ws-edge",
+            "x-consumer": "location (queue group)"
         }),
     );
 

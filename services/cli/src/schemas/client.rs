@@ -44,6 +44,8 @@ fn rules(type_name: &str) -> Vec<FieldRule> {
             session(),
             FieldRule::required("latitude", latitude()),
             FieldRule::required("longitude", longitude()),
+            // v1.1: a number >= 0 when present; null is refused (`validation`).
+            FieldRule::optional("accuracy_m", json!({"type": "number", "minimum": 0})),
         ],
         "medium_selection" | "medium_share" => {
             vec![session(), FieldRule::required("mediums", json!({}))]

@@ -21,6 +21,14 @@ pub fn schemas() -> Vec<(&'static str, Value)> {
     vec![
         ("command_envelope.json", written::<CommandEnvelope>()),
         ("connected_event.json", written::<ConnectedEvent>()),
+        (
+            "presence_event.json",
+            written::<tether_proto::presence::PresenceEvent>(),
+        ),
+        (
+            "edge_beat.json",
+            written::<tether_proto::presence::EdgeBeat>(),
+        ),
         ("session_event.json", written::<SessionEvent>()),
         ("api_request.json", written::<ApiRequest>()),
         ("api_reply.json", written::<ApiReply>()),

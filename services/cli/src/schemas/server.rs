@@ -35,6 +35,8 @@ pub const RECEIVERS: &[(&str, &[Role])] = &[
     ("connection_cancelled", BOTH),
     ("service_finished", BOTH),
     ("distance_update", BOTH),
+    ("arrival_update", BOTH),
+    ("peer_status", BOTH),
 ];
 
 /// The roles whose sockets receive `type_name`.

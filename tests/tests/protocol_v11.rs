@@ -1,0 +1,438 @@
+//! Protocol 1.1 over real sockets: `accuracy_m` and coarse fixes, arrival stages, trend and
+//! ETA, presence (`peer_status` on transitions, on connect, stale, a dead edge) and the
+//! snapshot's new fields. Every stack here runs two instances of each service.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tether_tests::{OpenSession, Role, Stack, StackOptions, TestUser, WsClient};
+use uuid::Uuid;
+
+/// Metres per degree of latitude on the contract's 6371 km sphere.
+const METRES_PER_DEGREE: f64 = 111_194.926_644_558_7;
+const BASE_LAT: f64 = 48.2;
+const BASE_LON: f64 = 16.37;
+const SILENCE: Duration = Duration::from_millis(400);
+
+fn north(metres: f64) -> f64 {
+    BASE_LAT + metres / METRES_PER_DEGREE
+}
+
+/// Sends a fix of `role` at `metres` north of the base, with `accuracy` when given.
+async fn fix(session: &mut OpenSession, role: Role, metres: f64, accuracy: Option<Value>) {
+    let mut message = json!({"type": "location_update", "session_id": session.session_id,
+        "latitude": north(metres), "longitude": BASE_LON});
+    if let Some(accuracy) = accuracy {
+        message["accuracy_m"] = accuracy;
+    }
+    session.ws(role).send(message).await;
+}
+
+/// Both parties' next message is a distance update of `meters`; returns the seeker's.
+async fn expect_distance(session: &mut OpenSession, meters: f64) -> Value {
+    let seeker = session.seeker_ws.recv_type("distance_update").await;
+    let provider = session.provider_ws.recv_type("distance_update").await;
+    for update in [&seeker, &provider] {
+        assert_eq!(update["distance_meters"], json!(meters), "{update}");
+        let keys: Vec<&str> = update
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in ["trend", "eta_seconds"] {
+            assert!(
+                keys.contains(&key),
+                "v1.1 field {key} always present: {update}"
+            );
+        }
+        assert_eq!(keys.len(), 7, "exact fields: {update}");
+    }
+    assert_eq!(seeker["trend"], provider["trend"]);
+    assert_eq!(seeker["eta_seconds"], provider["eta_seconds"]);
+    seeker
+}
+
+/// Both parties' next message is `arrival_update` for `stage` at `meters`.
+async fn expect_arrival(session: &mut OpenSession, stage: &str, meters: f64, formatted: &str) {
+    for ws in [&mut session.seeker_ws, &mut session.provider_ws] {
+        let arrival = ws.recv_type("arrival_update").await;
+        assert_eq!(arrival["session_id"], json!(session.session_id));
+        assert_eq!(arrival["stage"], stage, "{arrival}");
+        assert_eq!(arrival["distance_meters"], json!(meters), "{arrival}");
+        assert_eq!(arrival["distance_formatted"], formatted, "{arrival}");
+        assert!(arrival["timestamp"].is_string(), "{arrival}");
+        assert_eq!(arrival.as_object().map(|o| o.len()), Some(6), "{arrival}");
+    }
+}
+
+async fn expect_both_silent(session: &mut OpenSession) {
+    session.seeker_ws.expect_silence(SILENCE).await;
+    session
+        .provider_ws
+        .expect_silence(Duration::from_millis(50))
+        .await;
+}
+
+async fn snapshot(stack: &Stack, user: &TestUser, session_id: Uuid) -> Value {
+    let (status, body) = stack
+        .get(user, &format!("/api/v1/sessions/{session_id}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn accuracy_m_is_validated_and_coarse_fixes_change_only_last_seen() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    for bad in [json!(null), json!(-1), json!("5"), json!(true)] {
+        let mut message = json!({"type": "location_update", "session_id": session.session_id,
+            "latitude": BASE_LAT, "longitude": BASE_LON, "request_id": "acc"});
+        message["accuracy_m"] = bad.clone();
+        let answer = session.seeker_ws.request(message).await;
+        assert_eq!(
+            answer,
+            json!({"type": "error", "error": "accuracy_m must be a number of at least 0",
+                   "code": "validation", "request_id": "acc"}),
+            "{bad}"
+        );
+    }
+    let stored: (Option<f64>,) = sqlx::query_as(
+        "SELECT (SELECT seeker_latitude FROM session_positions WHERE session_id = $1)",
+    )
+    .bind(session.session_id)
+    .fetch_one(&stack.db)
+    .await
+    .expect("row");
+    assert_eq!(stored.0, None, "a refused fix stores nothing");
+
+    fix(&mut session, Role::Seeker, 0.0, Some(json!(0))).await;
+    // Coarse (80 m > 50 m): no distance, no position, only the last-seen time.
+    fix(&mut session, Role::Provider, 1000.0, Some(json!(80.5))).await;
+    expect_both_silent(&mut session).await;
+    let row: (Option<f64>, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "SELECT provider_latitude, provider_seen_at FROM session_positions WHERE session_id = $1",
+    )
+    .bind(session.session_id)
+    .fetch_one(&stack.db)
+    .await
+    .expect("row");
+    assert_eq!(row.0, None, "a coarse fix is not a location");
+    assert!(row.1.is_some(), "but it counts as seen");
+    // Exactly the limit is precise.
+    fix(&mut session, Role::Provider, 1000.0, Some(json!(50))).await;
+    let update = expect_distance(&mut session, 1000.0).await;
+    assert_eq!(update["trend"], Value::Null, "no history yet");
+    assert_eq!(update["eta_seconds"], Value::Null);
+    // A coarse fix right next to the seeker announces nothing and moves nothing.
+    fix(&mut session, Role::Provider, 0.0, Some(json!(500))).await;
+    expect_both_silent(&mut session).await;
+    let snap = snapshot(stack, &session.seeker, session.session_id).await;
+    assert_eq!(snap["current_distance_meters"], json!(1000.0));
+    assert_eq!(snap["arrival_stage"], Value::Null);
+}
+
+#[tokio::test]
+async fn arrival_stages_are_announced_once_each_closest_first_and_go_in_the_timeline() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    fix(&mut session, Role::Seeker, 0.0, None).await;
+    fix(&mut session, Role::Provider, 1000.0, None).await;
+    expect_distance(&mut session, 1000.0).await;
+    expect_both_silent(&mut session).await;
+
+    fix(&mut session, Role::Provider, 450.0, None).await;
+    expect_distance(&mut session, 450.0).await;
+    expect_arrival(&mut session, "approaching_500", 450.0, "450 meters away").await;
+    // 450 -> 30 passes 100 m: only the closest stage reached is announced.
+    fix(&mut session, Role::Provider, 30.0, None).await;
+    expect_distance(&mut session, 30.0).await;
+    expect_arrival(&mut session, "arrived", 30.0, "30 meters away").await;
+    expect_both_silent(&mut session).await;
+    // Moving away and back again announces nothing new.
+    fix(&mut session, Role::Provider, 300.0, None).await;
+    expect_distance(&mut session, 300.0).await;
+    fix(&mut session, Role::Provider, 35.0, None).await;
+    expect_distance(&mut session, 35.0).await;
+    expect_both_silent(&mut session).await;
+
+    for user in [&session.seeker, &session.provider] {
+        assert_eq!(
+            snapshot(stack, user, session.session_id).await["arrival_stage"],
+            "arrived"
+        );
+    }
+    let (status, timeline) = stack
+        .get(
+            &session.seeker,
+            &format!("/api/v1/sessions/{}/timeline", session.session_id),
+        )
+        .await;
+    assert_eq!(status, 200, "{timeline}");
+    let arrivals: Vec<(Value, Value)> = timeline["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["type"] == "arrival")
+        .map(|e| (e["actor_role"].clone(), e["data"].clone()))
+        .collect();
+    assert_eq!(
+        arrivals,
+        vec![
+            (json!("system"), json!({"stage": "approaching_500"})),
+            (json!("system"), json!({"stage": "arrived"})),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn activation_with_both_positions_known_announces_the_stage_reached() {
+    let stack = Stack::shared().await;
+    let mut session = stack.open_session().await;
+    fix(&mut session, Role::Seeker, 0.0, None).await;
+    fix(&mut session, Role::Provider, 80.0, None).await;
+    expect_both_silent(&mut session).await;
+    session.activate().await;
+    expect_distance(&mut session, 80.0).await;
+    expect_arrival(&mut session, "approaching_100", 80.0, "80 meters away").await;
+    expect_both_silent(&mut session).await;
+}
+
+#[tokio::test]
+async fn trend_and_eta_come_from_the_distances_of_the_last_two_minutes() {
+    let stack = Stack::shared().await;
+    let mut session = stack.active_session().await;
+    fix(&mut session, Role::Seeker, 0.0, None).await;
+    fix(&mut session, Role::Provider, 2000.0, None).await;
+    let first = expect_distance(&mut session, 2000.0).await;
+    assert_eq!(first["trend"], Value::Null);
+    // Under 20 s of history: still no trend.
+    fix(&mut session, Role::Provider, 1900.0, None).await;
+    assert_eq!(
+        expect_distance(&mut session, 1900.0).await["trend"],
+        Value::Null
+    );
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(21)).await;
+    // 600 m closer than the oldest (2000 m) over T seconds: v = 600 / T, ETA = 1400 / v.
+    fix(&mut session, Role::Provider, 1400.0, None).await;
+    let update = expect_distance(&mut session, 1400.0).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(update["trend"], "approaching", "{update}");
+    let eta = update["eta_seconds"].as_u64().expect("eta");
+    // T lies between 21 s and the time measured here plus the setup before `started`.
+    let (t_low, t_high): (f64, f64) = (21.0, elapsed + 2.0);
+    assert!(
+        (1400.0 * t_low / 600.0).floor() as u64 <= eta
+            && eta <= (1400.0 * t_high / 600.0).ceil() as u64,
+        "eta {eta} for T in [{t_low}, {t_high}]"
+    );
+    // Farther than the oldest by 30 m or more: moving away, no ETA.
+    fix(&mut session, Role::Provider, 2040.0, None).await;
+    let away = expect_distance(&mut session, 2040.0).await;
+    assert_eq!(away["trend"], "moving_away", "{away}");
+    assert_eq!(away["eta_seconds"], Value::Null);
+    // Within 30 m of the oldest: stationary.
+    fix(&mut session, Role::Provider, 1980.0, None).await;
+    let steady = expect_distance(&mut session, 1980.0).await;
+    assert_eq!(steady["trend"], "stationary", "{steady}");
+    assert_eq!(steady["eta_seconds"], Value::Null);
+}
+
+/// A stack whose parties go stale after 2 s and whose silent edges count as dead after
+/// 8 s (edges beat every 5 s), on a database of its own: the tick and the sweep are
+/// database-wide, and another stack's instances would publish on their own subjects.
+async fn presence_stack() -> Stack {
+    let mut options = StackOptions {
+        own_database: true,
+        ..StackOptions::default()
+    };
+    options.location.stale_location_s = 2;
+    options.location.presence_edge_timeout_s = 8;
+    Stack::start(options).await
+}
+
+/// The next `peer_status` on `ws` (which sees presence frames).
+async fn peer_status(ws: &mut WsClient) -> Value {
+    let message = ws.recv_type("peer_status").await;
+    assert_eq!(message.as_object().map(|o| o.len()), Some(6), "{message}");
+    assert!(message["timestamp"].is_string(), "{message}");
+    message
+}
+
+/// Like [`peer_status`], waiting up to 12 s (the stale clock and the tick's rounds, on a
+/// loaded machine).
+async fn later_peer_status(ws: &mut WsClient) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let got = ws.recv_for(Duration::from_millis(500)).await;
+        if let Some(first) = got.first() {
+            assert_eq!(got.len(), 1, "{got:?}");
+            assert_eq!(first["type"], "peer_status", "{first}");
+            return first.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(12),
+            "no peer_status"
+        );
+    }
+}
+
+fn assert_peer(message: &Value, session_id: Uuid, peer_role: &str, status: &str) {
+    assert_eq!(message["session_id"], json!(session_id), "{message}");
+    assert_eq!(message["peer_role"], peer_role, "{message}");
+    assert_eq!(message["status"], status, "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_status_follows_sockets_on_connect_and_across_devices() {
+    let stack = presence_stack().await;
+    let mut session = stack.open_session().await;
+    let id = session.session_id;
+    session.seeker_ws.see_presence = true;
+    session.provider_ws.see_presence = true;
+
+    // A new socket gets the other party as it is now.
+    let mut seeker_phone = stack.connect(&session.seeker, Role::Seeker).await;
+    seeker_phone.see_presence = true;
+    let on_connect = peer_status(&mut seeker_phone).await;
+    assert_peer(&on_connect, id, "provider", "online");
+    assert!(on_connect["last_seen"].is_string(), "{on_connect}");
+    // A second seeker socket is no transition: the provider hears nothing.
+    session
+        .provider_ws
+        .expect_silence(Duration::from_millis(600))
+        .await;
+
+    // A second provider device, then both provider sockets close: one "offline".
+    let mut provider_tablet = stack.connect(&session.provider, Role::Provider).await;
+    provider_tablet.see_presence = true;
+    assert_peer(
+        &peer_status(&mut provider_tablet).await,
+        id,
+        "seeker",
+        "online",
+    );
+    provider_tablet.close().await;
+    seeker_phone
+        .expect_silence(Duration::from_millis(600))
+        .await;
+    let OpenSession {
+        seeker,
+        provider,
+        mut seeker_ws,
+        provider_ws,
+        ..
+    } = session;
+    provider_ws.close().await;
+    for ws in [&mut seeker_ws, &mut seeker_phone] {
+        let offline = peer_status(ws).await;
+        assert_peer(&offline, id, "provider", "offline");
+        assert!(offline["last_seen"].is_string(), "{offline}");
+    }
+    let snap = snapshot(&stack, &seeker, id).await;
+    assert_eq!(snap["peer_status"], "offline", "{snap}");
+    assert!(snap["peer_last_seen"].is_string(), "{snap}");
+    let snap = snapshot(&stack, &provider, id).await;
+    assert_eq!(snap["peer_status"], "online", "{snap}");
+
+    // Back online: the seeker's sockets hear it, the new socket hears about the seeker.
+    let mut provider_ws = stack.connect(&provider, Role::Provider).await;
+    provider_ws.see_presence = true;
+    assert_peer(&peer_status(&mut provider_ws).await, id, "seeker", "online");
+    for ws in [&mut seeker_ws, &mut seeker_phone] {
+        assert_peer(&peer_status(ws).await, id, "provider", "online");
+    }
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_party_without_precise_fixes_goes_stale_once_and_a_fix_brings_it_back() {
+    let stack = presence_stack().await;
+    let mut session = stack.active_session().await;
+    let id = session.session_id;
+    session.seeker_ws.see_presence = true;
+    session.provider_ws.see_presence = true;
+    // The seeker keeps sending coarse fixes only; the provider sends nothing at all.
+    fix(&mut session, Role::Seeker, 0.0, Some(json!(200))).await;
+    // Both are online with no precise fix since activation: after 2 s each is reported
+    // stale to the other, once.
+    let stale_seeker = later_peer_status(&mut session.provider_ws).await;
+    assert_peer(&stale_seeker, id, "seeker", "stale");
+    assert!(stale_seeker["last_seen"].is_string(), "{stale_seeker}");
+    assert_peer(
+        &later_peer_status(&mut session.seeker_ws).await,
+        id,
+        "provider",
+        "stale",
+    );
+    session
+        .seeker_ws
+        .expect_silence(Duration::from_secs(3))
+        .await;
+    assert_eq!(
+        snapshot(&stack, &session.seeker, id).await["peer_status"],
+        "stale"
+    );
+    // A precise fix: "online" again for the other party.
+    fix(&mut session, Role::Provider, 500.0, None).await;
+    assert_peer(
+        &peer_status(&mut session.seeker_ws).await,
+        id,
+        "provider",
+        "online",
+    );
+    assert_eq!(
+        snapshot(&stack, &session.seeker, id).await["peer_status"],
+        "online"
+    );
+    assert_eq!(
+        snapshot(&stack, &session.provider, id).await["peer_status"],
+        "stale"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_of_a_dead_edge_go_offline_within_the_timeout() {
+    let stack = presence_stack().await;
+    let (edge, ws_base) = stack.start_killable_edge().await;
+    let mut session = stack.open_session().await;
+    let id = session.session_id;
+    session.seeker_ws.see_presence = true;
+    // The provider's phone is on the second edge; its laptop socket closes, so only the
+    // phone keeps the provider online.
+    let mut phone = stack
+        .connect_to(&ws_base, &session.provider, Role::Provider)
+        .await;
+    phone.see_presence = true;
+    assert_peer(&peer_status(&mut phone).await, id, "seeker", "online");
+    let OpenSession {
+        seeker,
+        mut seeker_ws,
+        provider_ws,
+        ..
+    } = session;
+    provider_ws.close().await;
+    seeker_ws.expect_silence(Duration::from_millis(800)).await;
+    let killed = std::time::Instant::now();
+    edge.kill();
+    // Dead 8 s after its last beat (at most 5 s before the kill), swept every 5 s.
+    let mut heard = Vec::new();
+    while heard.is_empty() && killed.elapsed() < Duration::from_secs(20) {
+        heard = seeker_ws.recv_for(Duration::from_millis(500)).await;
+    }
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_peer(&heard[0], id, "provider", "offline");
+    assert!(
+        killed.elapsed() <= Duration::from_secs(15),
+        "{:?}",
+        killed.elapsed()
+    );
+    assert_eq!(
+        snapshot(&stack, &seeker, id).await["peer_status"],
+        "offline"
+    );
+    stack.stop().await;
+}
