@@ -144,7 +144,7 @@ class Pane {
   readonly api: TetherApi;
   sessionId: string | null = null;
   readonly #el: Record<string, HTMLElement> = {};
-  readonly #tokenBox: HTMLTextAreaElement;
+  readonly #tokenBox: HTMLInputElement;
   readonly #ownMessages = new Map<string, HTMLElement>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #typing = false;
@@ -156,7 +156,8 @@ class Pane {
     token: string,
   ) {
     const base = location.origin;
-    this.#tokenBox = h('textarea', { class: 'token', 'data-testid': 'token', spellcheck: 'false', placeholder: 'paste a JWT' });
+    // A password field: tokens stay off screenshots and screen shares.
+    this.#tokenBox = h('input', { type: 'password', class: 'token', 'data-testid': 'token', autocomplete: 'off', placeholder: 'paste a JWT' });
     this.#tokenBox.value = token;
     const tokenProvider = () => this.#tokenBox.value.trim();
     const options = { url: base, token: tokenProvider };
@@ -298,6 +299,7 @@ class Pane {
       this.sessionId = m.session_id;
       this.#showSession({ state: 'waiting' });
       this.#el.orders?.replaceChildren();
+      this.#el.providers?.replaceChildren(h('li', { 'data-testid': 'order-status' }, 'accepted: session opened'));
       this.#sendLocation(true);
     });
     on('mediums_selected', () => this.#showSession({ state: 'active' }));

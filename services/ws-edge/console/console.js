@@ -641,7 +641,7 @@ var Pane = class {
     this.root = root;
     this.map = map2;
     const base = location.origin;
-    this.#tokenBox = h("textarea", { class: "token", "data-testid": "token", spellcheck: "false", placeholder: "paste a JWT" });
+    this.#tokenBox = h("input", { type: "password", class: "token", "data-testid": "token", autocomplete: "off", placeholder: "paste a JWT" });
     this.#tokenBox.value = token;
     const tokenProvider = () => this.#tokenBox.value.trim();
     const options = { url: base, token: tokenProvider };
@@ -780,6 +780,7 @@ var Pane = class {
       this.sessionId = m.session_id;
       this.#showSession({ state: "waiting" });
       this.#el.orders?.replaceChildren();
+      this.#el.providers?.replaceChildren(h("li", { "data-testid": "order-status" }, "accepted: session opened"));
       this.#sendLocation(true);
     });
     on("mediums_selected", () => this.#showSession({ state: "active" }));

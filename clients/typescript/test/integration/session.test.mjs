@@ -4,9 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
+import { randomUUID } from 'node:crypto';
+
+import { WebSocket as NodeWebSocket } from 'ws';
+
 import { ProviderClient, SeekerClient, TetherApi, TetherError } from '../../dist/index.js';
 import { startStack } from '../stack.mjs';
 
+// Node 22 and browsers have a global WebSocket; Debian's Node (18) does not.
+const WebSocket = globalThis.WebSocket ?? NodeWebSocket;
 let stack;
 const clients = [];
 
@@ -21,7 +27,7 @@ after(async () => {
 /** A user with an HTTP API and a socket client of `role` (not yet connected). */
 function party(role, name, options = {}) {
   const { token } = stack.mint({ name });
-  const common = { url: stack.httpBase, token: () => token, ...options };
+  const common = { url: stack.httpBase, token: () => token, WebSocket, ...options };
   const client = role === 'seeker' ? new SeekerClient(common) : new ProviderClient(common);
   clients.push(client);
   return { api: new TetherApi(common), client, token };
@@ -127,7 +133,7 @@ test('a message sent while the recipient was offline arrives on connect and is a
   provider.client.close();
   const sent = await seeker.client.sendChat(sessionId, 'Are you there?');
 
-  const later = new ProviderClient({ url: stack.httpBase, token: () => provider.token });
+  const later = new ProviderClient({ url: stack.httpBase, token: () => provider.token, WebSocket });
   clients.push(later);
   const received = next(later, 'chat_message');
   const delivered = next(seeker.client, 'message_status_update');
@@ -155,12 +161,13 @@ test('server errors reject with their code', async () => {
 });
 
 test('a token that expires on an open socket: 4401, a new token, connected again', async () => {
-  const sub = crypto.randomUUID();
+  const sub = randomUUID();
   const first = stack.mint({ sub, ttlS: 2 }).token; // the edge closes at exp + 5 s leeway
   const second = stack.mint({ sub, ttlS: 3600 }).token;
   const reasons = [];
   const client = new SeekerClient({
     url: stack.httpBase,
+    WebSocket,
     // No newer token at refresh time, one after the 4401.
     token: (reason) => (reasons.push(reason), reason === 'unauthorized' ? second : first),
   });
