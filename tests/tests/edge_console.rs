@@ -44,7 +44,10 @@ async fn console_files_are_served_with_a_strict_policy() {
 
     let unknown = get(stack, "/console/secrets.json").await;
     assert_eq!(unknown.status(), 404);
-    assert_eq!(unknown.json::<serde_json::Value>().await.expect("json")["code"], "not_found");
+    assert_eq!(
+        unknown.json::<serde_json::Value>().await.expect("json")["code"],
+        "not_found"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,7 +69,11 @@ async fn console_without_slash_redirects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_carries_no_token_or_secret() {
     let stack = Stack::shared().await;
-    let script = get(stack, "/console/console.js").await.text().await.expect("body");
+    let script = get(stack, "/console/console.js")
+        .await
+        .text()
+        .await
+        .expect("body");
     assert!(!script.contains(&stack.options.edge.jwt_secret));
     assert!(!script.contains(tether_ws_edge::config::DEV_JWT_SECRET));
     // A JWT's header always starts with `eyJ` (`{"` in base64url).
