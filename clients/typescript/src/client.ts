@@ -187,6 +187,13 @@ interface Pending {
 }
 
 type Handler<M> = (message: M) => void;
+
+/** The promise {@link TetherClient.connect} returns until the first open. */
+interface FirstOpen {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: TetherError) => void;
+}
 type OfType<M, T> = Extract<M, { type: T }>;
 
 /**
@@ -208,7 +215,7 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  #firstOpen: { resolve: () => void; reject: (e: TetherError) => void } | undefined;
+  #firstOpen: FirstOpen | undefined;
 
   constructor(
     /** Which endpoint this client speaks to. */
@@ -242,9 +249,12 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
    */
   connect(): Promise<void> {
     if (this.#info.state === 'open') return Promise.resolve();
+    if (this.#firstOpen) return this.#firstOpen.promise;
+    let settle!: Omit<FirstOpen, 'promise'>;
     const opened = new Promise<void>((resolve, reject) => {
-      this.#firstOpen = { resolve, reject };
+      settle = { resolve, reject };
     });
+    this.#firstOpen = { promise: opened, ...settle };
     if (this.#info.state === 'idle' || this.#info.state === 'closed') {
       this.#setState({ state: 'connecting', attempt: 0 });
       void this.#open('connect');
@@ -383,8 +393,15 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
     }
     this.#token = token;
     const Factory = this.#options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
-    if (!Factory) throw new Error('No WebSocket implementation: pass options.WebSocket');
-    const ws = new Factory(socketUrl(this.#options.url, this.role, token));
+    let ws: WebSocketLike;
+    try {
+      if (!Factory) throw new Error('no WebSocket implementation: pass options.WebSocket');
+      ws = new Factory(socketUrl(this.#options.url, this.role, token));
+    } catch (error) {
+      // A bad URL or a missing implementation will not fix itself by retrying.
+      this.#stop({ code: 0, reason: String((error as Error)?.message ?? error) });
+      return;
+    }
     this.#ws = ws;
     ws.onopen = () => {
       if (this.#ws !== ws) return;

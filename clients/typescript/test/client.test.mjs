@@ -273,3 +273,22 @@ test('finish sends the rating fields only when given', async () => {
   assert.equal(rated.rating_description, 'great');
   assert.equal('rating_stars' in plain, false);
 });
+
+test('connect() twice while connecting gives the same promise; no WebSocket closes for good', async () => {
+  const client = seeker();
+  const first = client.connect();
+  assert.equal(client.connect(), first);
+  await until(() => FakeWebSocket.last?.onopen);
+  FakeWebSocket.last.serverOpen();
+  await first;
+
+  const broken = new SeekerClient({ url: 'http://e', token: () => 't', WebSocket: undefined });
+  const saved = globalThis.WebSocket;
+  delete globalThis.WebSocket;
+  try {
+    await assert.rejects(broken.connect(), (e) => e.code === 'closed' && /no WebSocket/.test(e.message));
+    assert.equal(broken.state.state, 'closed');
+  } finally {
+    if (saved) globalThis.WebSocket = saved;
+  }
+});

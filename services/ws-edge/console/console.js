@@ -112,9 +112,12 @@ var TetherClient = class {
    */
   connect() {
     if (this.#info.state === "open") return Promise.resolve();
+    if (this.#firstOpen) return this.#firstOpen.promise;
+    let settle;
     const opened = new Promise((resolve, reject) => {
-      this.#firstOpen = { resolve, reject };
+      settle = { resolve, reject };
     });
+    this.#firstOpen = { promise: opened, ...settle };
     if (this.#info.state === "idle" || this.#info.state === "closed") {
       this.#setState({ state: "connecting", attempt: 0 });
       void this.#open("connect");
@@ -237,8 +240,14 @@ var TetherClient = class {
     }
     this.#token = token;
     const Factory = this.#options.WebSocket ?? globalThis.WebSocket;
-    if (!Factory) throw new Error("No WebSocket implementation: pass options.WebSocket");
-    const ws = new Factory(socketUrl(this.#options.url, this.role, token));
+    let ws;
+    try {
+      if (!Factory) throw new Error("no WebSocket implementation: pass options.WebSocket");
+      ws = new Factory(socketUrl(this.#options.url, this.role, token));
+    } catch (error) {
+      this.#stop({ code: 0, reason: String(error?.message ?? error) });
+      return;
+    }
     this.#ws = ws;
     ws.onopen = () => {
       if (this.#ws !== ws) return;
