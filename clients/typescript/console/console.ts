@@ -146,6 +146,12 @@ class Pane {
   readonly #el: Record<string, HTMLElement> = {};
   readonly #tokenBox: HTMLInputElement;
   readonly #ownMessages = new Map<string, HTMLElement>();
+  /**
+   * Receipts by message id. A receipt travels on the user's event stream and the
+   * `message_sent` on the command's reply path, so a fast reader's receipt can arrive
+   * before the `message_sent` that names the message.
+   */
+  readonly #receipts = new Map<string, string>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #typing = false;
 
@@ -313,8 +319,8 @@ class Pane {
     on('service_finished', () => this.#showSession({ state: 'completed' }));
     on('chat_message', (m: ServerChatMessage) => this.#showIncoming(m));
     on('message_status_update', (m: { message_id: string; status: string }) => {
-      const receipt = this.#ownMessages.get(m.message_id);
-      if (receipt) receipt.textContent = m.status === 'read' ? '✓✓ read' : '✓✓ delivered';
+      if (this.#receipts.get(m.message_id) !== 'read') this.#receipts.set(m.message_id, m.status);
+      this.#showReceipt(m.message_id);
     });
     on('typing_indicator', (m: { is_typing: boolean; user_type: Role }) => {
       this.#el.typing!.textContent = m.is_typing ? `${m.user_type} is typing…` : '';
@@ -491,8 +497,15 @@ class Pane {
       const sent = await this.client.sendChat(session, text);
       receipt.textContent = '✓ sent';
       this.#ownMessages.set(sent.message_id, receipt);
+      this.#showReceipt(sent.message_id);
       this.#el.chat!.scrollTop = this.#el.chat!.scrollHeight;
     });
+  }
+
+  #showReceipt(messageId: string): void {
+    const receipt = this.#ownMessages.get(messageId);
+    const status = this.#receipts.get(messageId);
+    if (receipt && status) receipt.textContent = status === 'read' ? '✓✓ read' : '✓✓ delivered';
   }
 
   #showIncoming(message: ServerChatMessage): void {

@@ -669,6 +669,12 @@ var Pane = class {
   #el = {};
   #tokenBox;
   #ownMessages = /* @__PURE__ */ new Map();
+  /**
+   * Receipts by message id. A receipt travels on the user's event stream and the
+   * `message_sent` on the command's reply path, so a fast reader's receipt can arrive
+   * before the `message_sent` that names the message.
+   */
+  #receipts = /* @__PURE__ */ new Map();
   #typingTimer;
   #typing = false;
   #build() {
@@ -803,8 +809,8 @@ var Pane = class {
     on("service_finished", () => this.#showSession({ state: "completed" }));
     on("chat_message", (m) => this.#showIncoming(m));
     on("message_status_update", (m) => {
-      const receipt = this.#ownMessages.get(m.message_id);
-      if (receipt) receipt.textContent = m.status === "read" ? "\u2713\u2713 read" : "\u2713\u2713 delivered";
+      if (this.#receipts.get(m.message_id) !== "read") this.#receipts.set(m.message_id, m.status);
+      this.#showReceipt(m.message_id);
     });
     on("typing_indicator", (m) => {
       this.#el.typing.textContent = m.is_typing ? `${m.user_type} is typing\u2026` : "";
@@ -964,8 +970,14 @@ var Pane = class {
       const sent = await this.client.sendChat(session, text);
       receipt.textContent = "\u2713 sent";
       this.#ownMessages.set(sent.message_id, receipt);
+      this.#showReceipt(sent.message_id);
       this.#el.chat.scrollTop = this.#el.chat.scrollHeight;
     });
+  }
+  #showReceipt(messageId) {
+    const receipt = this.#ownMessages.get(messageId);
+    const status = this.#receipts.get(messageId);
+    if (receipt && status) receipt.textContent = status === "read" ? "\u2713\u2713 read" : "\u2713\u2713 delivered";
   }
   #showIncoming(message) {
     this.#el.chat.append(h("li", { "data-testid": "incoming" }, message.message, message.redacted ? h("span", { class: "receipt" }, "(masked)") : null));
