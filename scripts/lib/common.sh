@@ -234,6 +234,28 @@ create_database() {
   fi
 }
 
+# ---- Node and Chromium (the TypeScript SDK and the console's browser test) ----
+
+# Node 18 or later with npm (Debian's nodejs is 18); installed with apt-get when missing.
+ensure_node() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if ((major < 18)) || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  fi
+  ((major >= 18)) || die "Node 18 or later is needed for clients/typescript (found: $(node --version 2>/dev/null || echo none))"
+}
+
+# The browser the console test drives: TETHER_CHROMIUM, default Debian's chromium package
+# (never a browser download: playwright-core is pointed at this one).
+ensure_chromium() {
+  export TETHER_CHROMIUM=${TETHER_CHROMIUM:-/usr/bin/chromium}
+  [[ -x $TETHER_CHROMIUM ]] && return
+  apt_install chromium
+  [[ -x $TETHER_CHROMIUM ]] || die "Chromium is not at $TETHER_CHROMIUM after installing the chromium package"
+}
+
 # ---- waiting and stopping ----
 
 # wait_for_port NAME HOST PORT SECONDS LOG

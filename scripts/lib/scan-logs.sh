@@ -16,7 +16,7 @@ declare -A patterns=(
   [phone]='\+[0-9]{7,15}'
   [coordinate]='"?(latitude|longitude|lat|lon)"?[[:space:]]*[=:][[:space:]]*"?-?[0-9]+\.[0-9]'
   # Texts the tests send as chat messages and order descriptions.
-  [chat_or_order_text]='Kitchen sink leaks|During the outage|Before the outage|hi there'
+  [chat_or_order_text]='Kitchen sink leaks|During the outage|Before the outage|hi there|Leaking tap|On my way|the door is open|Are you there'
 )
 found=0
 lines=$(cat "${files[@]}" | wc -l)

@@ -11,6 +11,7 @@ mod chat_ordering;
 mod chat_receipts;
 mod chat_typing;
 mod cleanup_jobs;
+mod edge_console;
 mod edge_http;
 mod edge_limits;
 mod edge_ws;

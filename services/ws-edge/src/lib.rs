@@ -7,12 +7,15 @@
 //! the order of the commands. What services publish for a user arrives on the user's own
 //! outbound subject ([`hub`]) and is written to every socket of that user and role.
 //!
+//! The web console's static files are served at `/console/` ([`console`]).
+//!
 //! HTTP is served by [`server`] (header, idle and body timeouts, a connection cap; the
 //! settings are listed in [`config`]).
 
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod hub;
 pub mod relay;
 pub mod server;
@@ -136,6 +139,7 @@ pub fn router(state: Arc<EdgeState>) -> Router {
             state.clone(),
             body_deadline,
         )))
+        .merge(console::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route(

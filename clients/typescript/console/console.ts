@@ -1,0 +1,584 @@
+// The web console: a seeker pane and a provider pane, each a client of its own built on
+// the SDK, and a grid map between them where dragging a party sends its location.
+// Built by scripts/build-console.mjs into services/ws-edge/console/ (served at /console/).
+
+import {
+  ProviderClient,
+  SeekerClient,
+  TetherApi,
+  TetherError,
+  tokenExpiryMs,
+  type Mediums,
+  type Role,
+  type ServerChatMessage,
+  type ServerWorkAssigned,
+  type SessionSnapshot,
+  type StateInfo,
+} from '../src/index.js';
+
+// ---- tiny DOM helpers ----
+
+type Child = Node | string | null | undefined | false;
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | boolean | ((event: Event) => void)> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (typeof value === 'function') element.addEventListener(key.slice(2), value);
+    else if (value === true) element.setAttribute(key, '');
+    else if (value !== false) element.setAttribute(key, value);
+  }
+  for (const child of children) if (child) element.append(child);
+  return element;
+}
+
+const input = (testId: string, value = '', placeholder = '') =>
+  h('input', { type: 'text', 'data-testid': testId, value, placeholder });
+
+const svgNs = 'http://www.w3.org/2000/svg';
+function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
+  const element = document.createElementNS(svgNs, tag);
+  for (const [key, value] of Object.entries(attrs)) element.setAttribute(key, String(value));
+  return element;
+}
+
+// ---- the map: 360 px square, one 36 px square is 100 m, centred on a fixed point ----
+
+const CENTER = { latitude: 52.52, longitude: 13.405 };
+const METERS_PER_PX = 100 / 36;
+const METERS_PER_DEG_LAT = 111_320;
+
+interface Point {
+  x: number;
+  y: number;
+}
+
+function toLatLon(p: Point): { latitude: number; longitude: number } {
+  const north = (180 - p.y) * METERS_PER_PX;
+  const east = (p.x - 180) * METERS_PER_PX;
+  const latitude = CENTER.latitude + north / METERS_PER_DEG_LAT;
+  const longitude = CENTER.longitude + east / (METERS_PER_DEG_LAT * Math.cos((CENTER.latitude * Math.PI) / 180));
+  // Six decimals (~0.1 m) is all a phone reports.
+  return { latitude: Number(latitude.toFixed(6)), longitude: Number(longitude.toFixed(6)) };
+}
+
+type MoveListener = (role: Role, point: Point, final: boolean) => void;
+
+class GridMap {
+  readonly positions: Record<Role, Point> = { seeker: { x: 90, y: 270 }, provider: { x: 270, y: 90 } };
+  readonly #markers = {} as Record<Role, SVGGElement>;
+  readonly #link: SVGElement;
+  #listener: MoveListener = () => {};
+
+  constructor(readonly root: SVGSVGElement) {
+    for (let i = 0; i <= 360; i += 36) {
+      root.append(svg('line', { x1: i, y1: 0, x2: i, y2: 360 }), svg('line', { x1: 0, y1: i, x2: 360, y2: i }));
+    }
+    this.#link = svg('line', { class: 'link' });
+    root.append(this.#link);
+    for (const role of ['seeker', 'provider'] as const) {
+      const marker = svg('g', { class: 'marker', 'data-testid': `marker-${role}` }) as SVGGElement;
+      marker.append(
+        svg('circle', { r: 13, fill: role === 'seeker' ? 'var(--seeker)' : 'var(--provider)' }),
+        Object.assign(svg('text', {}), { textContent: role === 'seeker' ? 'S' : 'P' }),
+      );
+      root.append(marker);
+      this.#markers[role] = marker;
+      this.#drag(role, marker);
+    }
+    this.#render();
+  }
+
+  onMove(listener: MoveListener): void {
+    this.#listener = listener;
+  }
+
+  #drag(role: Role, marker: SVGGElement): void {
+    let lastSent = 0;
+    const at = (event: PointerEvent): Point => {
+      const box = this.root.getBoundingClientRect();
+      const clamp = (v: number) => Math.max(0, Math.min(360, v));
+      return { x: clamp(((event.clientX - box.left) * 360) / box.width), y: clamp(((event.clientY - box.top) * 360) / box.height) };
+    };
+    marker.addEventListener('pointerdown', (event) => {
+      marker.setPointerCapture(event.pointerId);
+      const move = (e: PointerEvent) => {
+        this.positions[role] = at(e);
+        this.#render();
+        // While dragging, at most a few updates a second (the edge rate-limits sockets).
+        if (Date.now() - lastSent > 250) {
+          lastSent = Date.now();
+          this.#listener(role, this.positions[role], false);
+        }
+      };
+      const up = (e: PointerEvent) => {
+        move(e);
+        marker.removeEventListener('pointermove', move);
+        marker.removeEventListener('pointerup', up);
+        this.#listener(role, this.positions[role], true);
+      };
+      marker.addEventListener('pointermove', move);
+      marker.addEventListener('pointerup', up);
+    });
+  }
+
+  #render(): void {
+    for (const role of ['seeker', 'provider'] as const) {
+      const { x, y } = this.positions[role];
+      this.#markers[role].setAttribute('transform', `translate(${x} ${y})`);
+    }
+    const { seeker: s, provider: p } = this.positions;
+    for (const [k, v] of Object.entries({ x1: s.x, y1: s.y, x2: p.x, y2: p.y })) this.#link.setAttribute(k, String(v));
+  }
+}
+
+// ---- one pane per role ----
+
+const MEDIUMS = ['telegram', 'whatsapp', 'call'] as const;
+
+class Pane {
+  readonly client: SeekerClient | ProviderClient;
+  readonly api: TetherApi;
+  sessionId: string | null = null;
+  readonly #el: Record<string, HTMLElement> = {};
+  readonly #tokenBox: HTMLInputElement;
+  readonly #ownMessages = new Map<string, HTMLElement>();
+  /**
+   * Receipts by message id. A receipt travels on the user's event stream and the
+   * `message_sent` on the command's reply path, so a fast reader's receipt can arrive
+   * before the `message_sent` that names the message.
+   */
+  readonly #receipts = new Map<string, string>();
+  #typingTimer: ReturnType<typeof setTimeout> | undefined;
+  #typing = false;
+
+  constructor(
+    readonly role: Role,
+    readonly root: HTMLElement,
+    readonly map: GridMap,
+    token: string,
+  ) {
+    const base = location.origin;
+    // A password field: tokens stay off screenshots and screen shares.
+    this.#tokenBox = h('input', { type: 'password', class: 'token', 'data-testid': 'token', autocomplete: 'off', placeholder: 'paste a JWT' });
+    this.#tokenBox.value = token;
+    const tokenProvider = () => this.#tokenBox.value.trim();
+    const options = { url: base, token: tokenProvider };
+    this.client = role === 'seeker' ? new SeekerClient(options) : new ProviderClient(options);
+    this.api = new TetherApi(options);
+    this.#build();
+    this.#wire();
+    if (token) this.connect();
+  }
+
+  #build(): void {
+    const el = this.#el;
+    const title = this.role === 'seeker' ? 'Seeker' : 'Provider';
+    el.state = h('span', { class: 'badge', 'data-testid': 'state', 'data-state': 'idle' }, 'idle');
+    el.who = h('span', { class: 'muted', 'data-testid': 'who' });
+    el.error = h('div', { class: 'error', 'data-testid': 'error', role: 'alert' });
+    el.name = input('name', `Demo ${title}`);
+    el.mobile = input('mobile', this.role === 'seeker' ? '+4915100000001' : '+4915100000002');
+    el.serviceType = input('service-type', 'plumbing');
+    el.sessionState = h('span', { class: 'badge', 'data-testid': 'session-state', 'data-state': 'none' }, 'none');
+    el.sessionId = h('dd', { 'data-testid': 'session-id' }, '—');
+    el.distance = h('dd', { 'data-testid': 'distance' }, '—');
+    el.peerMediums = h('dd', { 'data-testid': 'peer-mediums' }, '—');
+    el.chat = h('ul', { class: 'chat', 'data-testid': 'chat' });
+    el.typing = h('div', { class: 'typing', 'data-testid': 'typing' });
+    el.chatInput = input('chat-input', '', 'message');
+    el.log = h('pre', { class: 'log', 'data-testid': 'log' });
+    el.phone = input('medium-phone', this.role === 'seeker' ? '+4915100000001' : '+4915100000002');
+    el.mediumBoxes = h(
+      'span',
+      {},
+      ...MEDIUMS.map((m) => h('label', {}, h('input', { type: 'checkbox', value: m, 'data-testid': `medium-${m}`, checked: m === 'call' }), ` ${m} `)),
+    );
+
+    const roleSection =
+      this.role === 'provider'
+        ? [
+            h('h3', {}, 'Availability'),
+            h(
+              'div',
+              { class: 'row' },
+              'service',
+              el.serviceType,
+              h('button', { 'data-testid': 'go-active', onclick: () => this.#setActive(true) }, 'Go active'),
+              h('button', { 'data-testid': 'go-inactive', onclick: () => this.#setActive(false) }, 'Go inactive'),
+            ),
+            (el.status = h('div', { class: 'muted', 'data-testid': 'status' }, 'not active')),
+            h('h3', {}, 'Incoming work'),
+            (el.orders = h('ul', { class: 'orders', 'data-testid': 'orders' })),
+          ]
+        : [
+            h('h3', {}, 'Find a provider'),
+            h(
+              'div',
+              { class: 'row' },
+              'service',
+              el.serviceType,
+              (el.orderMessage = input('order-message', 'Leaking tap in the kitchen')),
+              h('button', { 'data-testid': 'find', onclick: () => this.#findProviders() }, 'Find nearby'),
+            ),
+            (el.providers = h('ul', { class: 'providers', 'data-testid': 'providers' })),
+          ];
+
+    const mediumsButton =
+      this.role === 'seeker'
+        ? h('button', { 'data-testid': 'select-mediums', onclick: () => this.#mediums() }, 'Select mediums')
+        : h('button', { 'data-testid': 'share-mediums', onclick: () => this.#mediums() }, 'Share mediums');
+    const finish =
+      this.role === 'seeker'
+        ? h(
+            'div',
+            { class: 'row' },
+            (el.stars = h('select', { 'data-testid': 'rating' }, ...[5, 4, 3, 2, 1].map((n) => h('option', { value: String(n) }, '★'.repeat(n))))),
+            (el.review = input('review', 'Quick and friendly')),
+            h('button', { 'data-testid': 'finish', onclick: () => this.#finish() }, 'Finish and rate'),
+            h('button', { 'data-testid': 'cancel', onclick: () => this.#cancel() }, 'Cancel'),
+          )
+        : h(
+            'div',
+            { class: 'row' },
+            h('button', { 'data-testid': 'finish', onclick: () => this.#finish() }, 'Finish'),
+            h('button', { 'data-testid': 'cancel', onclick: () => this.#cancel() }, 'Cancel'),
+          );
+
+    this.root.append(
+      h('h2', {}, title, ' ', el.state, ' ', el.who),
+      this.#tokenBox,
+      h(
+        'div',
+        { class: 'row' },
+        h('button', { 'data-testid': 'connect', onclick: () => this.connect() }, 'Connect'),
+        h('button', { 'data-testid': 'disconnect', onclick: () => this.client.close() }, 'Disconnect'),
+      ),
+      el.error,
+      h('h3', {}, 'Profile'),
+      h('div', { class: 'row' }, el.name, el.mobile, h('button', { 'data-testid': 'save-profile', onclick: () => this.#saveProfile() }, 'Save')),
+      ...roleSection,
+      h('h3', {}, 'Session'),
+      h(
+        'dl',
+        {},
+        h('dt', {}, 'state'),
+        h('dd', {}, el.sessionState),
+        h('dt', {}, 'session'),
+        el.sessionId,
+        h('dt', {}, 'distance'),
+        el.distance,
+        h('dt', {}, this.role === 'seeker' ? 'provider mediums' : 'seeker mediums'),
+        el.peerMediums,
+      ),
+      h('div', { class: 'row' }, el.mediumBoxes, el.phone, mediumsButton),
+      h('h3', {}, 'Chat'),
+      el.chat,
+      el.typing,
+      h(
+        'form',
+        { class: 'row', onsubmit: (e: Event) => (e.preventDefault(), this.#sendChat()) },
+        el.chatInput,
+        h('button', { type: 'submit', 'data-testid': 'send' }, 'Send'),
+      ),
+      h('h3', {}, 'End'),
+      finish,
+      h('h3', {}, 'Events'),
+      el.log,
+    );
+    el.chatInput.addEventListener('input', () => this.#onTyping());
+  }
+
+  #wire(): void {
+    const client = this.client;
+    client.onState((info) => this.#showState(info));
+    client.onAny((message) => {
+      const line = `${new Date().toISOString().slice(11, 23)} ${message.type}${'code' in message ? ` ${message.code}` : ''}\n`;
+      this.#el.log!.textContent = (line + this.#el.log!.textContent).slice(0, 4000);
+    });
+    // Both clients receive these; `on` is typed per role, so register through the base.
+    const on = client.on.bind(client) as unknown as (type: string, handler: (m: never) => void) => void;
+    on('work_accepted', (m: { session_id: string }) => {
+      this.sessionId = m.session_id;
+      this.#showSession({ state: 'waiting' });
+      this.#el.orders?.replaceChildren();
+      this.#el.providers?.replaceChildren(h('li', { 'data-testid': 'order-status' }, 'accepted: session opened'));
+      this.#sendLocation(true);
+    });
+    on('mediums_selected', () => this.#showSession({ state: 'active' }));
+    on('seeker_mediums_selected', (m: { mediums: Mediums }) => this.#showSession({ state: 'active', peerMediums: m.mediums }));
+    on('provider_mediums_shared', (m: { mediums: Mediums }) => this.#showSession({ peerMediums: m.mediums }));
+    on('distance_update', (m: { distance_formatted: string }) => {
+      this.#showSession({ distance: m.distance_formatted });
+      document.querySelector('[data-testid=map-distance]')!.textContent = m.distance_formatted;
+    });
+    on('connection_cancelled', () => this.#showSession({ state: 'cancelled' }));
+    on('service_finished', () => this.#showSession({ state: 'completed' }));
+    on('chat_message', (m: ServerChatMessage) => this.#showIncoming(m));
+    on('message_status_update', (m: { message_id: string; status: string }) => {
+      if (this.#receipts.get(m.message_id) !== 'read') this.#receipts.set(m.message_id, m.status);
+      this.#showReceipt(m.message_id);
+    });
+    on('typing_indicator', (m: { is_typing: boolean; user_type: Role }) => {
+      this.#el.typing!.textContent = m.is_typing ? `${m.user_type} is typing…` : '';
+    });
+    on('work_assigned', (m: ServerWorkAssigned) => this.#showOrder(m));
+    on('work_expired', () => this.#fail(new Error('The work order expired')));
+    on('error', (m: { error: string; code: string }) => this.#fail(new TetherError(m.code as never, m.error)));
+  }
+
+  connect(): void {
+    this.#el.error!.textContent = '';
+    const token = this.#tokenBox.value.trim();
+    const exp = tokenExpiryMs(token);
+    try {
+      const sub = JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sub as string;
+      this.#el.who!.textContent = `user ${sub.slice(0, 8)}…${exp ? `, token valid until ${new Date(exp).toLocaleTimeString()}` : ''}`;
+    } catch {
+      this.#el.who!.textContent = '';
+    }
+    this.client.connect().then(
+      () => this.#restore(),
+      (e) => this.#fail(e),
+    );
+  }
+
+  /** After a (re)load: pick up the session this user is already in. */
+  async #restore(): Promise<void> {
+    const snapshot = await this.api.activeSession(this.role).catch(() => null);
+    if (!snapshot) return;
+    this.sessionId = snapshot.session_id;
+    this.#showSession({
+      state: snapshot.connection_state,
+      distance: snapshot.distance_formatted ?? undefined,
+      peerMediums: (this.role === 'seeker' ? snapshot.provider_mediums : snapshot.seeker_mediums) ?? undefined,
+    });
+  }
+
+  #showState(info: StateInfo): void {
+    const badge = this.#el.state!;
+    badge.dataset.state = info.state;
+    badge.textContent =
+      info.state === 'reconnecting' ? `reconnecting in ${((info.retryInMs ?? 0) / 1000).toFixed(1)} s` : info.state;
+    if (info.state === 'closed' && info.lastClose?.code === 4401) this.#fail(new Error('Token expired: paste a new one and connect'));
+  }
+
+  #showSession(update: { state?: SessionSnapshot['connection_state']; distance?: string; peerMediums?: Mediums }): void {
+    const el = this.#el;
+    el.sessionId!.textContent = this.sessionId ?? '—';
+    if (update.state) {
+      el.sessionState!.textContent = update.state;
+      el.sessionState!.dataset.state = update.state;
+    }
+    if (update.distance) el.distance!.textContent = update.distance;
+    if (update.peerMediums) {
+      el.peerMediums!.textContent = Object.entries(update.peerMediums).map(([k, v]) => `${k} ${v}`).join(', ') || '(none)';
+    }
+  }
+
+  #fail(error: unknown): void {
+    const text = error instanceof TetherError ? `${error.code}: ${error.message}` : String((error as Error)?.message ?? error);
+    this.#el.error!.textContent = text;
+  }
+
+  /** Runs an action, showing its error in the pane instead of throwing. */
+  async #do(action: () => Promise<unknown>): Promise<void> {
+    this.#el.error!.textContent = '';
+    try {
+      await action();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #value(key: string): string {
+    return (this.#el[key] as HTMLInputElement).value.trim();
+  }
+
+  #saveProfile(): Promise<void> {
+    return this.#do(async () => {
+      await this.api.putProfile({ display_name: this.#value('name'), mobile: this.#value('mobile') || null });
+      this.#el.who!.textContent += ' · profile saved';
+    });
+  }
+
+  #setActive(active: boolean): Promise<void> {
+    return this.#do(async () => {
+      const point = toLatLon(this.map.positions.provider);
+      const status = await this.api.putProviderStatus({
+        is_active: active,
+        service_types: [this.#value('serviceType')],
+        ...point,
+      });
+      this.#el.status!.textContent = status.is_active ? `active for ${status.service_types.join(', ')}` : 'not active';
+    });
+  }
+
+  #findProviders(): Promise<void> {
+    return this.#do(async () => {
+      const here = toLatLon(this.map.positions.seeker);
+      const { providers } = await this.api.nearbyProviders({ ...here, service_type: this.#value('serviceType') });
+      const list = this.#el.providers!;
+      list.replaceChildren(
+        ...providers.map((p) =>
+          h(
+            'li',
+            {},
+            `${p.display_name ?? 'provider'} · ${p.distance} `,
+            h('button', { 'data-testid': 'request', onclick: () => this.#order(p.provider_id) }, 'Request'),
+          ),
+        ),
+      );
+      if (providers.length === 0) list.append(h('li', { class: 'muted' }, 'no active provider nearby'));
+    });
+  }
+
+  #order(providerId: string): Promise<void> {
+    return this.#do(async () => {
+      const created = await this.api.createWorkOrder({
+        provider_id: providerId,
+        service_type: this.#value('serviceType'),
+        message: this.#value('orderMessage'),
+        ...toLatLon(this.map.positions.seeker),
+      });
+      this.#el.providers!.replaceChildren(h('li', { 'data-testid': 'order-status' }, `order ${created.work_id}: ${created.status}, waiting for the provider`));
+    });
+  }
+
+  #showOrder(work: ServerWorkAssigned): void {
+    const item = h(
+      'li',
+      { 'data-testid': 'order' },
+      `#${work.work_id} ${work.service_type} from ${work.seeker_name ?? 'a seeker'}${work.distance ? ` (${work.distance})` : ''}: “${work.message}” `,
+      h('button', { 'data-testid': 'accept', onclick: () => this.#respond(work.work_id, true, item) }, 'Accept'),
+      h('button', { 'data-testid': 'reject', onclick: () => this.#respond(work.work_id, false, item) }, 'Reject'),
+    );
+    this.#el.orders!.append(item);
+  }
+
+  #respond(workId: number, accepted: boolean, item: HTMLElement): Promise<void> {
+    return this.#do(async () => {
+      await (this.client as ProviderClient).respondToWork(workId, accepted);
+      item.remove();
+    });
+  }
+
+  #requireSession(): string {
+    if (!this.sessionId) throw new Error('No session yet');
+    return this.sessionId;
+  }
+
+  #mediums(): Promise<void> {
+    return this.#do(async () => {
+      const phone = this.#value('phone');
+      const mediums: Mediums = {};
+      for (const box of this.#el.mediumBoxes!.querySelectorAll<HTMLInputElement>('input:checked')) {
+        mediums[box.value as keyof Mediums] = phone;
+      }
+      const session = this.#requireSession();
+      if (this.client instanceof SeekerClient) await this.client.selectMediums(session, mediums);
+      else await (this.client as ProviderClient).shareMediums(session, mediums);
+    });
+  }
+
+  #sendChat(): Promise<void> {
+    return this.#do(async () => {
+      const text = this.#value('chatInput');
+      if (!text) return;
+      const session = this.#requireSession();
+      (this.#el.chatInput as HTMLInputElement).value = '';
+      this.#stopTyping();
+      const receipt = h('span', { class: 'receipt', 'data-testid': 'receipt' }, '…');
+      const item = h('li', { class: 'mine' }, text, receipt);
+      this.#el.chat!.append(item);
+      const sent = await this.client.sendChat(session, text);
+      receipt.textContent = '✓ sent';
+      this.#ownMessages.set(sent.message_id, receipt);
+      this.#showReceipt(sent.message_id);
+      this.#el.chat!.scrollTop = this.#el.chat!.scrollHeight;
+    });
+  }
+
+  #showReceipt(messageId: string): void {
+    const receipt = this.#ownMessages.get(messageId);
+    const status = this.#receipts.get(messageId);
+    if (receipt && status) receipt.textContent = status === 'read' ? '✓✓ read' : '✓✓ delivered';
+  }
+
+  #showIncoming(message: ServerChatMessage): void {
+    this.#el.chat!.append(h('li', { 'data-testid': 'incoming' }, message.message, message.redacted ? h('span', { class: 'receipt' }, '(masked)') : null));
+    this.#el.chat!.scrollTop = this.#el.chat!.scrollHeight;
+    this.#el.typing!.textContent = '';
+    // It is on screen: read.
+    this.client.markRead(message.message_id);
+  }
+
+  #onTyping(): void {
+    if (!this.sessionId) return;
+    if (!this.#typing) {
+      this.#typing = this.client.typing(this.sessionId, true);
+    }
+    clearTimeout(this.#typingTimer);
+    this.#typingTimer = setTimeout(() => this.#stopTyping(), 2500);
+  }
+
+  #stopTyping(): void {
+    clearTimeout(this.#typingTimer);
+    if (this.#typing && this.sessionId) this.client.typing(this.sessionId, false);
+    this.#typing = false;
+  }
+
+  /** Sends this party's map position while in a session. */
+  #sendLocation(final: boolean): void {
+    if (!this.sessionId) return;
+    const { latitude, longitude } = toLatLon(this.map.positions[this.role]);
+    if (!this.client.updateLocation(this.sessionId, latitude, longitude) && final) {
+      this.#fail(new Error('Not connected: the position was not sent'));
+    }
+  }
+
+  moved(final: boolean): void {
+    this.#sendLocation(final);
+  }
+
+  #finish(): Promise<void> {
+    return this.#do(async () => {
+      const session = this.#requireSession();
+      if (this.client instanceof SeekerClient) {
+        await this.client.finish(session, { stars: Number((this.#el.stars as HTMLSelectElement).value), description: this.#value('review') });
+      } else {
+        await (this.client as ProviderClient).finish(session);
+      }
+    });
+  }
+
+  #cancel(): Promise<void> {
+    return this.#do(() => this.client.cancel(this.#requireSession()));
+  }
+}
+
+// ---- start ----
+
+/** Tokens from `#seeker=…&provider=…`, kept for this tab only and taken out of the address bar. */
+function tokensFromAddress(): Record<Role, string> {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const tokens = { seeker: '', provider: '' };
+  for (const role of ['seeker', 'provider'] as const) {
+    const given = fragment.get(role);
+    if (given) sessionStorage.setItem(`tether-console-${role}`, given);
+    tokens[role] = given ?? sessionStorage.getItem(`tether-console-${role}`) ?? '';
+  }
+  if (location.hash) history.replaceState(null, '', location.pathname);
+  return tokens;
+}
+
+const tokens = tokensFromAddress();
+const map = new GridMap(document.getElementById('map') as unknown as SVGSVGElement);
+const panes: Record<Role, Pane> = {
+  seeker: new Pane('seeker', document.getElementById('seeker')!, map, tokens.seeker),
+  provider: new Pane('provider', document.getElementById('provider')!, map, tokens.provider),
+};
+map.onMove((role, _point, final) => panes[role].moved(final));
