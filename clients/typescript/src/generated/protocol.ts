@@ -7,6 +7,9 @@
 /** Who caused an event. */
 export type ActorRole = "seeker" | "provider" | "system";
 
+/** An arrival stage, from farthest to closest. */
+export type ArrivalStage = "approaching_500" | "approaching_100" | "arrived";
+
 /**
  * Chat message object, identical in history and live delivery. Never a name, phone or
  * user id.
@@ -61,6 +64,9 @@ export interface NearbyProvider {
   service_types: Array<string>;
 }
 
+/** What a peer looks like to the other party. */
+export type PeerState = "online" | "offline" | "stale";
+
 /** Which side of a session a connection speaks for; comes from the WebSocket path. */
 export type Role = "seeker" | "provider";
 
@@ -90,6 +96,9 @@ export type TimelineEventType = "work_created" | "work_accepted" | "chat_started
 
 /** RFC 3339 UTC timestamp with a Z suffix and millisecond precision */
 export type Timestamp = string;
+
+/** Whether the distance is shrinking, growing or steady over the window. */
+export type Trend = "approaching" | "moving_away" | "stationary";
 
 /** Status of a work order. */
 export type WorkOrderStatus = "pending" | "accepted" | "rejected" | "cancelled" | "completed" | "expired";
@@ -134,6 +143,12 @@ export interface ClientFinishService {
 /** Either party reports where they are. */
 export interface ClientLocationUpdate {
   type: "location_update";
+  /**
+   * v1.1: the fix's accuracy radius in metres, a finite number ≥ 0. Absent: a
+   * precise fix. Above `TETHER_MAX_ACCURACY_M`: a coarse fix (only the last-seen
+   * time is kept). `null` is refused like any other non-number.
+   */
+  accuracy_m?: number;
   /** Degrees, [-90, 90]. */
   latitude: number;
   /** Degrees, [-180, 180]. */
@@ -224,6 +239,23 @@ export interface ClientWorkResponse {
 
 // ---- server messages (proto-schemas/server/) ----
 
+/** v1.1: the parties came closer than any stage announced before in this session. */
+export interface ServerArrivalUpdate {
+  type: "arrival_update";
+  /** Formatted like `distance_update`'s. */
+  distance_formatted: string;
+  /** The distance that reached it, rounded to 0.1 m. */
+  distance_meters: number;
+  /** The session. */
+  session_id: string;
+  /** The closest stage reached. */
+  stage: ArrivalStage;
+  /** Send time. */
+  timestamp: Timestamp;
+  /** Echo of the client's `request_id` (direct answers only). */
+  request_id?: string;
+}
+
 /** Recipient: a chat message (live or re-sent on connect). */
 export type ServerChatMessage = ChatMessageView & {
   type: "chat_message";
@@ -268,10 +300,14 @@ export interface ServerDistanceUpdate {
   distance_formatted: string;
   /** Rounded to 0.1 m. */
   distance_meters: number;
+  /** v1.1: seconds to arrival while approaching at 0.3 m/s or more, else null. */
+  eta_seconds: number | null;
   /** The session. */
   session_id: string;
   /** Send time. */
   timestamp: Timestamp;
+  /** v1.1: over the distances of the last 120 s; null until they span 20 s. */
+  trend: Trend | null;
   /** Echo of the client's `request_id` (direct answers only). */
   request_id?: string;
 }
@@ -338,6 +374,26 @@ export interface ServerMessageStatusUpdate {
   /** `delivered` / `read`. */
   status: DeliveryStatus;
   /** When it changed. */
+  timestamp: Timestamp;
+  /** Echo of the client's `request_id` (direct answers only). */
+  request_id?: string;
+}
+
+/** v1.1: the other party came online, went offline, or went stale. */
+export interface ServerPeerStatus {
+  type: "peer_status";
+  /**
+   * The peer's last socket transition or fix (RFC 3339), null if neither in this
+   * session.
+   */
+  last_seen: Timestamp | null;
+  /** The other party's role. */
+  peer_role: Role;
+  /** The session. */
+  session_id: string;
+  /** `online`, `offline` or `stale`. */
+  status: PeerState;
+  /** Send time. */
   timestamp: Timestamp;
   /** Echo of the client's `request_id` (direct answers only). */
   request_id?: string;
@@ -620,6 +676,8 @@ export interface SeekerSearch {
  * the other party's mediums only once selected/shared.
  */
 export interface SessionSnapshot {
+  /** v1.1: the last arrival stage announced, or null. */
+  arrival_stage: ArrivalStage | null;
   /** When it was cancelled. */
   cancelled_at: Timestamp | null;
   /** `seeker` / `provider`. */
@@ -640,6 +698,10 @@ export interface SessionSnapshot {
   current_distance_meters: number | null;
   /** `"450 meters away"` / `"1.3 km away"`, or null. */
   distance_formatted: string | null;
+  /** v1.1: the other party's last socket transition or fix, or null. */
+  peer_last_seen: Timestamp | null;
+  /** v1.1: the other party now (`online`, `offline`, `stale`); null once ended. */
+  peer_status: PeerState | null;
   /** The provider's mediums: for the provider always, for the seeker once shared. */
   provider_mediums: Mediums | null;
   /** Seeker only: when rated. */
@@ -762,6 +824,7 @@ export const CLIENT_MESSAGE_TYPES = [
 
 /** Every server message. */
 export type ServerMessage =
+  | ServerArrivalUpdate
   | ServerChatMessage
   | ServerChatReady
   | ServerConnectionCancelled
@@ -771,6 +834,7 @@ export type ServerMessage =
   | ServerMediumsShared
   | ServerMessageSent
   | ServerMessageStatusUpdate
+  | ServerPeerStatus
   | ServerPong
   | ServerProviderMediumsShared
   | ServerSeekerMediumsSelected
@@ -784,6 +848,7 @@ export type ServerMessage =
 
 /** What a seeker receives on /ws/work/seeker/. */
 export type SeekerServerMessage =
+  | ServerArrivalUpdate
   | ServerChatMessage
   | ServerChatReady
   | ServerConnectionCancelled
@@ -792,6 +857,7 @@ export type SeekerServerMessage =
   | ServerMediumsSelected
   | ServerMessageSent
   | ServerMessageStatusUpdate
+  | ServerPeerStatus
   | ServerPong
   | ServerProviderMediumsShared
   | ServerServiceFinished
@@ -802,6 +868,7 @@ export type SeekerServerMessage =
 
 /** What a provider receives on /ws/work/provider/. */
 export type ProviderServerMessage =
+  | ServerArrivalUpdate
   | ServerChatMessage
   | ServerChatReady
   | ServerConnectionCancelled
@@ -810,6 +877,7 @@ export type ProviderServerMessage =
   | ServerMediumsShared
   | ServerMessageSent
   | ServerMessageStatusUpdate
+  | ServerPeerStatus
   | ServerPong
   | ServerSeekerMediumsSelected
   | ServerServiceFinished
@@ -820,6 +888,7 @@ export type ProviderServerMessage =
 
 /** The wire `type` of each server message. */
 export const SERVER_MESSAGE_TYPES = [
+  "arrival_update",
   "chat_message",
   "chat_ready",
   "connection_cancelled",
@@ -829,6 +898,7 @@ export const SERVER_MESSAGE_TYPES = [
   "mediums_shared",
   "message_sent",
   "message_status_update",
+  "peer_status",
   "pong",
   "provider_mediums_shared",
   "seeker_mediums_selected",
