@@ -19,6 +19,10 @@ mod location_tick;
 mod location_updates;
 mod ops_privacy;
 mod ops_shutdown;
+mod push;
+// Fails until the presence code that fills `user_presence` is merged (every user looks
+// offline before that): enable at that merge. See the module's docs.
+// mod push_online;
 mod schemas_transcript;
 mod session_http;
 mod session_lifecycle;
