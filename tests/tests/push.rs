@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tether_proto::push::PushEvent;
 use tether_tests::chat::{time_of, uuid_of};
 use tether_tests::push::{Answer, Post, Receiver};
 use tether_tests::{OpenSession, Role, Service, Stack, StackOptions, TestUser, WsClient};
@@ -93,6 +94,12 @@ fn assert_valid_push(post: &Post, kind: &str, user: &TestUser, role: Role) -> Va
     );
     assert_eq!(post.content_type.as_deref(), Some("application/json"));
     let body = post.json();
+    // The contract's type (unknown fields refused): exactly one of work_id / session_id.
+    let event: PushEvent = serde_json::from_value(body.clone()).expect("push body shape");
+    assert!(
+        event.work_id.is_some() != event.session_id.is_some(),
+        "{body}"
+    );
     assert_eq!(body["type"], kind);
     assert_eq!(body["user_id"], user.id.to_string());
     assert_eq!(body["role"], role.as_str());

@@ -4,7 +4,8 @@
 //! ([`messages`]), error codes and the texts clients match on ([`errors`]), limits
 //! ([`limits`]), distance maths ([`distance`]), mediums ([`mediums`]), the internal
 //! envelope and HTTP-over-NATS shapes ([`envelope`], [`api`]), domain events ([`events`])
-//! NATS subject names ([`subjects`]) and the session timeline's chain rules ([`timeline`]).
+//! NATS subject names ([`subjects`]), the session timeline's chain rules ([`timeline`])
+//! and the push webhook's body ([`push`]).
 
 pub mod api;
 pub mod distance;
@@ -15,6 +16,7 @@ pub mod limits;
 pub mod mediums;
 pub mod messages;
 pub mod model;
+pub mod push;
 pub mod subjects;
 pub mod time;
 pub mod timeline;
