@@ -18,6 +18,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # Runtime stage: no compiler, no shell tools beyond Debian's base, a non-root user.
 # Health checks use the bundled tether-healthcheck, so no curl is installed.
 FROM debian:bookworm-slim
+# Root certificates: the push sender (cleanup) checks an https webhook against them.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin tether
 COPY --from=builder /out/ /usr/local/bin/
 USER tether

@@ -11,6 +11,7 @@
 pub mod chat;
 pub mod client;
 pub mod flows;
+pub mod push;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -96,6 +97,19 @@ impl Default for StackOptions {
             own_database: false,
             edge_nats_url: None,
         }
+    }
+}
+
+impl StackOptions {
+    /// Turns push on: the chat and session services enqueue events for `url`, the cleanup
+    /// service sends them signed with `secret`. Take `own_database` with it: senders claim
+    /// every due event of their database, whichever stack enqueued it.
+    pub fn with_push(mut self, url: &str, secret: &str) -> Self {
+        self.chat.push.webhook_url = url.to_string();
+        self.session.push.webhook_url = url.to_string();
+        self.cleanup.push.switch.webhook_url = url.to_string();
+        self.cleanup.push.secret = secret.to_string().into();
+        self
     }
 }
 

@@ -21,6 +21,8 @@ mod location_updates;
 mod ops_privacy;
 mod ops_shutdown;
 mod protocol_v11;
+mod push;
+mod push_online;
 mod schemas_transcript;
 mod session_http;
 mod session_lifecycle;

@@ -31,7 +31,8 @@ pub struct Chat {
 
 impl Chat {
     /// Handles for one instance; `ttl_hours` is `TETHER_CHAT_TTL_H`; `receipts_pool`
-    /// commits asynchronously. Starts the writers, so call it inside the runtime.
+    /// commits asynchronously; `push`: enqueue push events for offline recipients. Starts
+    /// the writers, so call it inside the runtime.
     pub fn new(
         pool: PgPool,
         receipts_pool: PgPool,
@@ -39,9 +40,10 @@ impl Chat {
         ttl_hours: u32,
         resend_limit: u32,
         max_messages_per_session: u32,
+        push: bool,
     ) -> Self {
         Self {
-            messages: message_store(pool.clone(), max_messages_per_session),
+            messages: message_store(pool.clone(), max_messages_per_session, push),
             receipts: receipt_store(receipts_pool),
             pool,
             outbox,

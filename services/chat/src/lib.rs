@@ -8,6 +8,10 @@
 //! - session lifecycle events, to set the chat expiry when a session ends ([`lifecycle`]);
 //! - socket-opened events, to re-send what a user missed ([`reconnect`]).
 //!
+//! With `TETHER_PUSH_WEBHOOK_URL` set, storing a message also enqueues a push event when
+//! its recipient has no open socket for that role (same statement; see
+//! [`tether_platform::push`]); the cleanup service sends it.
+//!
 //! # Durability
 //! Commands are NATS request/reply, not a JetStream work queue. `message_sent` is answered
 //! only after the message's row is committed in PostgreSQL. When no chat instance answers
@@ -101,6 +105,9 @@ pub struct Config {
     /// stored message still answers its `message_sent`).
     #[arg(long, env = "TETHER_CHAT_MAX_MESSAGES_PER_SESSION", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_messages_per_session: u32,
+    /// Push for offline recipients (the sender runs in the cleanup service).
+    #[command(flatten)]
+    pub push: tether_platform::push::PushSwitch,
 }
 
 impl Config {
@@ -145,6 +152,7 @@ impl App {
             config.chat_ttl_h,
             config.resend_limit,
             config.max_messages_per_session,
+            config.push.enabled(),
         ));
         Ok(Self {
             runtime,

@@ -1,11 +1,17 @@
 //! Tether cleanup service: scheduled expiry of chat messages, pending orders and ended
-//! sessions' coordinates, and vacuum of the tables that need it.
+//! sessions' coordinates, and vacuum of the tables that need it; and the push sender.
 //!
-//! Four jobs ([`jobs::Job`]), each on its own cron schedule ([`schedule`]) and each
+//! Five jobs ([`jobs::Job`]), each on its own cron schedule ([`schedule`]) and each
 //! runnable on demand by an operator ([`trigger`]). Every instance schedules every job;
 //! a PostgreSQL advisory lock ([`jobs::Job::lock_key`]) taken in each batch's transaction
 //! makes one instance at a time run a job, and the others skip and say so. Work happens
 //! in batches of `TETHER_CLEANUP_BATCH` rows, one transaction each.
+//!
+//! The push sender ([`tether_platform::push::Sender`]) runs here as a loop beside the
+//! jobs when `TETHER_PUSH_WEBHOOK_URL` is set: it POSTs the events the chat and session
+//! services enqueue for offline users. Every instance runs it; they share the due events
+//! through row locks, so each event is tried by one sender at a time. The `push_events`
+//! job deletes finished events after `TETHER_PUSH_RETENTION_H`.
 
 pub mod jobs;
 pub mod schedule;
@@ -17,6 +23,7 @@ use std::sync::Arc;
 use async_nats::Subscriber;
 use clap::Parser;
 use tether_platform::ops::serve_ops_subscription;
+use tether_platform::push::Sender;
 use tether_platform::runtime::Runtime;
 use tether_platform::serve::{ServeSpec, confirm_subscriptions, subscribe};
 use tether_platform::{CommonConfig, DbConfig};
@@ -83,6 +90,19 @@ pub struct Config {
     /// Rows one batch (one transaction) of a job handles at most.
     #[arg(long, env = "TETHER_CLEANUP_BATCH", default_value_t = 1000)]
     pub batch_size: i64,
+    /// Cron of the finished push events job.
+    #[arg(
+        long,
+        env = "TETHER_CLEANUP_PUSH_CRON",
+        default_value = "50 */10 * * * *"
+    )]
+    pub push_cron: String,
+    /// Hours a push event is kept after it was created, once sent or given up.
+    #[arg(long, env = "TETHER_PUSH_RETENTION_H", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub push_retention_h: u32,
+    /// The push sender.
+    #[command(flatten)]
+    pub push: tether_platform::push::SenderConfig,
 }
 
 impl Config {
@@ -98,6 +118,7 @@ impl Config {
             (Job::Vacuum, self.vacuum_cron.clone()),
             (Job::WorkOrders, self.orders_cron.clone()),
             (Job::SessionLocations, self.locations_cron.clone()),
+            (Job::PushEvents, self.push_cron.clone()),
         ]
     }
 }
@@ -115,6 +136,8 @@ pub struct Context {
     pub location_retention_h: u32,
     /// Rows per batch.
     pub batch_size: i64,
+    /// Hours a finished push event is kept.
+    pub push_retention_h: u32,
 }
 
 /// A built cleanup service, ready to run.
@@ -125,6 +148,7 @@ pub struct App {
     context: Arc<Context>,
     trigger_spec: ServeSpec,
     triggers: Subscriber,
+    push: Option<Sender>,
 }
 
 impl App {
@@ -138,6 +162,7 @@ impl App {
         for (job, cron) in config.schedules() {
             schedule::validate(job, &cron)?;
         }
+        config.push.validate()?;
         let runtime =
             Runtime::connect("cleanup", &config.common, &config.db, config.admin_addr).await?;
         let trigger_spec = runtime.spec(runtime.subjects.cleanup_triggers(), true);
@@ -149,13 +174,16 @@ impl App {
             work_order_ttl_s: config.work_order_ttl_s,
             location_retention_h: config.location_retention_h,
             batch_size: config.batch_size,
+            push_retention_h: config.push_retention_h,
         });
+        let push = Sender::new(runtime.pool.clone(), &config.push)?;
         Ok(Self {
             runtime,
             config,
             context,
             trigger_spec,
             triggers,
+            push,
         })
     }
 
@@ -179,6 +207,10 @@ impl App {
             shutdown.clone(),
             move |subject, _payload| trigger::handle(context.clone(), subjects.clone(), subject),
         ));
+        let push = self
+            .push
+            .take()
+            .map(|sender| tokio::spawn(sender.run(shutdown.clone())));
         let runs = TaskTracker::new();
         let mut scheduler = match schedule::start(
             self.context.clone(),
@@ -192,6 +224,9 @@ impl App {
             Err(err) => {
                 shutdown.cancel();
                 let _ = triggers.await;
+                if let Some(push) = push {
+                    let _ = push.await;
+                }
                 let _ = admin.await;
                 return Err(err);
             }
@@ -208,6 +243,11 @@ impl App {
         }
         runs.close();
         runs.wait().await;
+        if let Some(push) = push
+            && let Err(err) = push.await
+        {
+            tracing::error!(error = %err, "push sender panicked");
+        }
         let joined = match trigger_outcome {
             Some(joined) => joined,
             None => triggers.await,

@@ -1,8 +1,8 @@
 //! Plumbing every Tether service shares, so each service crate holds only its domain:
 //! configuration ([`config`]), logs and metrics ([`telemetry`]), NATS and PostgreSQL
 //! bootstrap ([`nats`], [`db`]), the admin HTTP listener ([`admin`]), shutdown
-//! ([`shutdown`]), serving requests from NATS queue groups ([`serve`]) and publishing to
-//! users' sockets ([`outbox`]).
+//! ([`shutdown`]), serving requests from NATS queue groups ([`serve`]), publishing to
+//! users' sockets ([`outbox`]) and push webhooks for offline users ([`push`]).
 
 pub mod admin;
 pub mod batch;
@@ -11,6 +11,7 @@ pub mod db;
 pub mod nats;
 pub mod ops;
 pub mod outbox;
+pub mod push;
 pub mod runtime;
 pub mod serve;
 pub mod shutdown;

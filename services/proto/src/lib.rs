@@ -5,7 +5,8 @@
 //! ([`limits`]), distance maths ([`distance`]), mediums ([`mediums`]), the internal
 //! envelope and HTTP-over-NATS shapes ([`envelope`], [`api`]), domain events ([`events`])
 //! NATS subject names ([`subjects`]), the session timeline's chain rules ([`timeline`]),
-//! and protocol 1.1's arrival stages, trend and ETA ([`approach`]) and presence ([`presence`]).
+//! and protocol 1.1's arrival stages, trend and ETA ([`approach`]), presence
+//! ([`presence`]) and the push webhook's body ([`push`]).
 
 pub mod api;
 pub mod approach;
@@ -18,6 +19,7 @@ pub mod mediums;
 pub mod messages;
 pub mod model;
 pub mod presence;
+pub mod push;
 pub mod subjects;
 pub mod time;
 pub mod timeline;

@@ -16,6 +16,8 @@ pub struct Settings {
     pub max_pending_per_seeker: i64,
     /// Pending orders one provider may have at once (and re-sent on connect at most).
     pub max_pending_per_provider: i64,
+    /// Enqueue push events for new orders whose provider is offline.
+    pub push: bool,
 }
 
 impl Settings {

@@ -64,6 +64,9 @@ pub struct Config {
     /// most a provider's socket is re-sent on connect.
     #[arg(long, env = "TETHER_MAX_PENDING_PER_PROVIDER", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_pending_per_provider: u32,
+    /// Push for offline providers (the sender runs in the cleanup service).
+    #[command(flatten)]
+    pub push: tether_platform::push::PushSwitch,
 }
 
 impl Config {
@@ -99,6 +102,7 @@ impl App {
             chat_ttl_h: i32::try_from(config.chat_ttl_h).unwrap_or(i32::MAX),
             max_pending_per_seeker: i64::from(config.max_pending_per_seeker),
             max_pending_per_provider: i64::from(config.max_pending_per_provider),
+            push: config.push.enabled(),
         };
         let ctx = Arc::new(Ctx {
             pool: runtime.pool.clone(),

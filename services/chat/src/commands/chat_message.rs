@@ -62,18 +62,11 @@ impl NewMessage {
     }
 }
 
-/// One statement (so one transaction) for a whole batch of messages, in arrival order:
-/// lock each session row `FOR SHARE` (once per session per batch, in id order so two
-/// batches never deadlock), and insert each message whose sender is the session's party
-/// of that role while the session is waiting/active and under its message cap ($8). A
-/// cancel/finish updates that row, so it waits for our commit and then sets the expiry of
-/// every message including ours; or it committed first and we see the ended state and
-/// insert nothing. A repeated `client_message_id` hits the unique index and inserts
-/// nothing (also within one batch). Rows are inserted in `ord` order, so `seq` follows
-/// arrival order. The session's count in `chat_session_counts` grows by what was inserted,
-/// in session order (two batches never wait on each other crosswise); two writers may
-/// overshoot the cap by what they insert at the same moment.
-const STORE_MESSAGES: &str = "
+/// The store statement, with `$push` (a CTE, or nothing) between the inserts and the
+/// answer, so both variants share one text.
+macro_rules! store_messages {
+    ($($push:literal)?) => {
+        concat!("
 WITH input AS (
     SELECT t.*, row_number() OVER (PARTITION BY t.session_id ORDER BY t.ord) AS rank_in_batch
     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
@@ -110,7 +103,7 @@ WITH input AS (
     INSERT INTO chat_session_counts AS c (session_id, messages)
     SELECT session_id, count(*) FROM stored GROUP BY session_id ORDER BY session_id
     ON CONFLICT (session_id) DO UPDATE SET messages = c.messages + EXCLUDED.messages
-)
+)", $($push,)? "
 SELECT input.ord, session.seeker_id, session.provider_id, session.connection_state,
        session.chat_started_at IS NOT NULL AS chat_started,
        stored.created_at AS stored_at, stored.redacted,
@@ -120,7 +113,45 @@ LEFT JOIN session ON session.id = input.session_id
  AND CASE input.sender_type WHEN 'seeker' THEN session.seeker_id ELSE session.provider_id END
      = input.sender_id
 LEFT JOIN stored ON stored.id = input.id
-ORDER BY input.ord";
+ORDER BY input.ord")
+    };
+}
+
+/// One statement (so one transaction) for a whole batch of messages, in arrival order:
+/// lock each session row `FOR SHARE` (once per session per batch, in id order so two
+/// batches never deadlock), and insert each message whose sender is the session's party
+/// of that role while the session is waiting/active and under its message cap ($8). A
+/// cancel/finish updates that row, so it waits for our commit and then sets the expiry of
+/// every message including ours; or it committed first and we see the ended state and
+/// insert nothing. A repeated `client_message_id` hits the unique index and inserts
+/// nothing (also within one batch). Rows are inserted in `ord` order, so `seq` follows
+/// arrival order. The session's count in `chat_session_counts` grows by what was inserted,
+/// in session order (two batches never wait on each other crosswise); two writers may
+/// overshoot the cap by what they insert at the same moment.
+const STORE_MESSAGES: &str = store_messages!();
+
+/// [`STORE_MESSAGES`] while push is on: also enqueues a push event for each stored message
+/// whose recipient has no open socket for that role now (no `user_presence` row online),
+/// in the same statement, so an event exists exactly when its message does.
+const STORE_MESSAGES_AND_PUSH: &str = store_messages!(
+    ", pushed AS (
+    INSERT INTO push_events (event_id, body)
+    SELECT event.id,
+           push_event_body(event.id, 'chat_message', event.user_id, event.role, NULL,
+                           event.session_id, event.at)
+    FROM (
+        SELECT gen_random_uuid() AS id, stored.session_id, stored.created_at AS at,
+               CASE input.sender_type WHEN 'seeker' THEN session.provider_id
+                                      ELSE session.seeker_id END AS user_id,
+               CASE input.sender_type WHEN 'seeker' THEN 'provider' ELSE 'seeker' END AS role
+        FROM stored
+        JOIN input ON input.id = stored.id
+        JOIN session ON session.id = stored.session_id
+    ) AS event
+    WHERE NOT EXISTS (SELECT 1 FROM user_presence AS p
+                      WHERE p.user_id = event.user_id AND p.role = event.role AND p.online)
+)"
+);
 
 /// The original of a retried message (the unique key's columns).
 const ORIGINAL_MESSAGE: &str = "
@@ -168,9 +199,15 @@ pub struct StoreRow {
 pub type MessageStore = Batcher<PendingMessage, Result<StoreRow, ChatError>>;
 
 /// Starts the writers of [`MessageStore`] on `pool`; a session holds at most
-/// `max_per_session` messages.
-pub fn message_store(pool: PgPool, max_per_session: u32) -> MessageStore {
+/// `max_per_session` messages; with `push`, messages to offline recipients enqueue a push
+/// event in the same statement.
+pub fn message_store(pool: PgPool, max_per_session: u32, push: bool) -> MessageStore {
     let cap = i64::from(max_per_session);
+    let statement = if push {
+        STORE_MESSAGES_AND_PUSH
+    } else {
+        STORE_MESSAGES
+    };
     Batcher::spawn(
         BatchSettings {
             name: "chat_messages",
@@ -179,12 +216,22 @@ pub fn message_store(pool: PgPool, max_per_session: u32) -> MessageStore {
         },
         move |batch| {
             let pool = pool.clone();
-            async move { all_or_each("chat_messages", &batch, |group| store(&pool, group, cap)).await }
+            async move {
+                all_or_each("chat_messages", &batch, |group| {
+                    store(&pool, statement, group, cap)
+                })
+                .await
+            }
         },
     )
 }
 
-async fn store(pool: &PgPool, batch: &[PendingMessage], cap: i64) -> sqlx::Result<Vec<StoreRow>> {
+async fn store(
+    pool: &PgPool,
+    statement: &'static str,
+    batch: &[PendingMessage],
+    cap: i64,
+) -> sqlx::Result<Vec<StoreRow>> {
     let column = |f: fn(&PendingMessage) -> Uuid| batch.iter().map(f).collect::<Vec<_>>();
     let roles: Vec<&str> = batch.iter().map(|m| m.sender_type.as_str()).collect();
     let keys: Vec<Option<&str>> = batch
@@ -193,7 +240,7 @@ async fn store(pool: &PgPool, batch: &[PendingMessage], cap: i64) -> sqlx::Resul
         .collect();
     let texts: Vec<&str> = batch.iter().map(|m| m.text.as_str()).collect();
     let masked: Vec<Option<&str>> = batch.iter().map(|m| m.masked.as_deref()).collect();
-    let rows: Vec<StoreRow> = sqlx::query_as(STORE_MESSAGES)
+    let rows: Vec<StoreRow> = sqlx::query_as(statement)
         .bind(column(|m| m.message_id))
         .bind(column(|m| m.session_id))
         .bind(column(|m| m.sender_id))

@@ -3,6 +3,7 @@
 //! job at the same time and a big backlog never holds row locks for long.
 
 pub mod chat_messages;
+pub mod push_events;
 pub mod session_locations;
 pub mod vacuum;
 pub mod work_orders;
@@ -25,15 +26,18 @@ pub enum Job {
     WorkOrders,
     /// Clears the coordinates of sessions that ended longer ago than the retention.
     SessionLocations,
+    /// Deletes finished push events older than their retention.
+    PushEvents,
 }
 
 impl Job {
     /// Every job.
-    pub const ALL: [Job; 4] = [
+    pub const ALL: [Job; 5] = [
         Self::ChatMessages,
         Self::Vacuum,
         Self::WorkOrders,
         Self::SessionLocations,
+        Self::PushEvents,
     ];
 
     /// The job's name: trigger subject token, log field and metrics label.
@@ -43,6 +47,7 @@ impl Job {
             Self::Vacuum => "vacuum",
             Self::WorkOrders => "work_orders",
             Self::SessionLocations => "session_locations",
+            Self::PushEvents => "push_events",
         }
     }
 
@@ -60,6 +65,7 @@ impl Job {
             Self::Vacuum => 2,
             Self::WorkOrders => 3,
             Self::SessionLocations => 4,
+            Self::PushEvents => 5,
         }
     }
 
@@ -74,6 +80,9 @@ impl Job {
             Self::SessionLocations => {
                 session_locations::batch(conn, context.location_retention_h, context.batch_size)
                     .await
+            }
+            Self::PushEvents => {
+                push_events::batch(conn, context.push_retention_h, context.batch_size).await
             }
         }
     }

@@ -15,6 +15,7 @@ use tether_proto::model::{
     SeekerSearch, SessionSnapshot, WorkOrder, WorkOrderCreated,
 };
 
+use tether_proto::push::PushEvent;
 use tether_proto::timeline::SessionTimeline;
 
 use super::Artefacts;
@@ -148,6 +149,10 @@ fn entries() -> Vec<Entry> {
             "GET /api/v1/sessions/{session_id}/timeline (200)",
         ),
         answer::<HttpErrorBody>("error.json", "every error answer (4xx, 5xx)"),
+        answer::<PushEvent>(
+            "push_event.json",
+            "POST to TETHER_PUSH_WEBHOOK_URL (request body the server sends, signed in X-Tether-Signature)",
+        ),
     ]
 }
 

@@ -87,7 +87,8 @@ struct CreateOutcome {
 
 /// `POST /api/v1/work-orders` (201). 409 when the provider is not active (or never set a
 /// status), when either party is in a waiting/active session, or when ordering from
-/// oneself; 404 for an unknown provider. The provider's sockets get `work_assigned`.
+/// oneself; 404 for an unknown provider. The provider's sockets get `work_assigned`; with
+/// push on and no provider socket open, the same statement enqueues a push event ($10).
 ///
 /// The checks and the insert are one statement; a session that opens right after it is
 /// caught when the provider answers (accepting then meets the one-open-session index).
@@ -118,6 +119,16 @@ pub async fn create(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
              WHERE provider_active AND NOT provider_busy AND NOT seeker_busy
                AND NOT seeker_full AND NOT provider_full
              RETURNING id, created_at
+         ),
+         pushed AS (
+             INSERT INTO push_events (event_id, body)
+             SELECT event.id,
+                    push_event_body(event.id, 'work_assigned', $1, 'provider', c.id, NULL,
+                                    c.created_at)
+             FROM created c CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id) AS event
+             WHERE $10
+               AND NOT EXISTS (SELECT 1 FROM user_presence p
+                               WHERE p.user_id = $1 AND p.role = 'provider' AND p.online)
          )
          SELECT f.provider_exists, f.provider_active, f.provider_busy, f.seeker_busy,
                 f.seeker_full, f.provider_full,
@@ -139,6 +150,7 @@ pub async fn create(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
     .bind(ctx.settings.order_ttl_secs())
     .bind(ctx.settings.max_pending_per_seeker)
     .bind(ctx.settings.max_pending_per_provider)
+    .bind(ctx.settings.push)
     .fetch_one(&ctx.pool)
     .await?;
 
