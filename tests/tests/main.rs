@@ -14,6 +14,7 @@ mod cleanup_jobs;
 mod edge_http;
 mod edge_limits;
 mod edge_ws;
+mod faults;
 mod hardening;
 mod location_tick;
 mod location_updates;

@@ -50,6 +50,8 @@
 pub mod commands;
 pub mod context;
 pub mod error;
+#[cfg(feature = "failpoints")]
+pub mod failpoints;
 pub mod history;
 pub mod lifecycle;
 pub mod masking;
@@ -101,6 +103,10 @@ pub struct Config {
     /// stored message still answers its `message_sent`).
     #[arg(long, env = "TETHER_CHAT_MAX_MESSAGES_PER_SESSION", default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_messages_per_session: u32,
+    /// Test-only crash points (see [`failpoints`]).
+    #[cfg(feature = "failpoints")]
+    #[arg(skip)]
+    pub failpoints: failpoints::Failpoints,
 }
 
 impl Config {
@@ -138,14 +144,20 @@ impl App {
         confirm_subscriptions(&runtime.client).await?;
         let receipts_pool =
             tether_platform::db::connect_async_commit(&config.db, RECEIPT_CONNECTIONS).await?;
-        let chat = Arc::new(Chat::new(
+        #[allow(unused_mut)]
+        let mut chat = Chat::new(
             runtime.pool.clone(),
             receipts_pool,
             runtime.outbox.clone(),
             config.chat_ttl_h,
             config.resend_limit,
             config.max_messages_per_session,
-        ));
+        );
+        #[cfg(feature = "failpoints")]
+        {
+            chat.failpoints = config.failpoints.clone();
+        }
+        let chat = Arc::new(chat);
         Ok(Self {
             runtime,
             chat,
