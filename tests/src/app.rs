@@ -283,8 +283,7 @@ impl App {
             };
             let frame = match tokio::time::timeout_at(wake, socket.next()).await {
                 Err(_) => {
-                    if out.in_flight && Instant::now() >= out.since + self.settings.answer_timeout
-                    {
+                    if out.in_flight && Instant::now() >= out.since + self.settings.answer_timeout {
                         self.record(Op::TimedOut {
                             key: self.key(out.next),
                         });
@@ -301,10 +300,8 @@ impl App {
                 continue;
             };
             match frame["type"].as_str() {
-                Some("chat_message") => {
-                    if !self.received(socket, &frame).await {
-                        return Conversation::Lost;
-                    }
+                Some("chat_message") if !self.received(socket, &frame).await => {
+                    return Conversation::Lost;
                 }
                 Some("message_sent") => {
                     let Some(key) = answered_key(&frame) else {

@@ -101,7 +101,10 @@ impl ReceivedMessage {
         Self {
             session_id: uuid("session_id"),
             message_id: uuid("message_id"),
-            sender_type: frame["sender_type"].as_str().unwrap_or_default().to_string(),
+            sender_type: frame["sender_type"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             text: frame["message"].as_str().unwrap_or_default().to_string(),
             timestamp: frame["timestamp"]
                 .as_str()
@@ -271,19 +274,25 @@ pub struct Verdict {
     pub total: Counts,
     /// One line per anomaly (ids and keys only), for the failure message.
     pub findings: Vec<String>,
+    /// Attempts that had to be sent again (refused or timed out): how hard the fault bit.
+    pub retries: usize,
+    /// Sockets that ended or failed to open before the app was done.
+    pub disconnects: usize,
 }
 
 impl Verdict {
     /// The header of [`Verdict::table_row`].
-    pub const TABLE_HEADER: &'static str = "| fault | sessions | operations | unacknowledged | lost | duplicated | unexpected | order violations |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
+    pub const TABLE_HEADER: &'static str = "| fault | sessions | operations | retries | disconnects | unacknowledged | lost | duplicated | unexpected | order violations |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |";
 
     /// One Markdown table row for `fault`.
     pub fn table_row(&self, fault: &str) -> String {
         let t = &self.total;
         format!(
-            "| {fault} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {fault} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             self.sessions.len(),
             t.operations,
+            self.retries,
+            self.disconnects,
             t.unacknowledged,
             t.lost,
             t.duplicated,
@@ -298,6 +307,11 @@ pub fn check(entries: &[Entry], stored: &[StoredMessage], sessions: &[Uuid]) -> 
     let mut verdict = Verdict::default();
     let owned: HashSet<Uuid> = sessions.iter().copied().collect();
     for entry in entries {
+        match entry.op {
+            Op::Refused { .. } | Op::TimedOut { .. } => verdict.retries += 1,
+            Op::Disconnected { .. } => verdict.disconnects += 1,
+            _ => {}
+        }
         if !owned.contains(&entry.session_id) {
             verdict.findings.push(format!(
                 "history entry of a session the run does not own: {}",
@@ -381,7 +395,10 @@ fn check_session(
             }
             if acks.len() > 1 {
                 counts.duplicated += acks.len() - 1;
-                findings.push(format!("{role:?} {key}: acknowledged with {} ids", acks.len()));
+                findings.push(format!(
+                    "{role:?} {key}: acknowledged with {} ids",
+                    acks.len()
+                ));
             }
             for (id, _) in acks {
                 match by_id.get(id) {
@@ -394,7 +411,9 @@ fn check_session(
                             || row.client_message_id.as_deref() != Some(key) =>
                     {
                         counts.unexpected += 1;
-                        findings.push(format!("{role:?} {key}: acknowledged {id} of another message"));
+                        findings.push(format!(
+                            "{role:?} {key}: acknowledged {id} of another message"
+                        ));
                     }
                     Some(_) => {}
                 }
@@ -438,7 +457,9 @@ fn check_session(
             .collect();
         let inversions = descents(&ack_times);
         if inversions > 0 {
-            findings.push(format!("{role:?}: {inversions} acknowledged out of send order"));
+            findings.push(format!(
+                "{role:?}: {inversions} acknowledged out of send order"
+            ));
         }
         counts.order_violations += inversions;
 
@@ -500,7 +521,9 @@ fn check_session(
             .collect();
         let inversions = descents(&display_order);
         if inversions > 0 {
-            findings.push(format!("{recipient:?}: {inversions} displayed out of send order"));
+            findings.push(format!(
+                "{recipient:?}: {inversions} displayed out of send order"
+            ));
         }
         counts.order_violations += inversions;
     }
@@ -675,7 +698,11 @@ mod tests {
     #[test]
     fn a_frame_of_another_session_or_never_sent_is_unexpected() {
         let (mut entries, mut rows) = clean();
-        let Op::Received { conn, frame: mut foreign } = frame(0, "k0", 0) else {
+        let Op::Received {
+            conn,
+            frame: mut foreign,
+        } = frame(0, "k0", 0)
+        else {
             unreachable!()
         };
         foreign.session_id = Some(OTHER);

@@ -500,7 +500,10 @@ impl ProcStack {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("{name} did not become ready (log in {})", self.dir.display());
+        panic!(
+            "{name} did not become ready (log in {})",
+            self.dir.display()
+        );
     }
 
     /// Every process log of this stack.

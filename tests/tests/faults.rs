@@ -176,8 +176,10 @@ async fn chat_sigkill_alone() {
         tokio::time::sleep(Duration::from_millis(700)).await;
         procs.chats[0].start();
     }
-    run.finish("chat SIGKILL (one instance)", &procs.stack)
+    let verdict = run
+        .finish("chat SIGKILL (one instance)", &procs.stack)
         .await;
+    assert!(verdict.retries > 0, "no command met the outage");
     procs.assert_no_panics();
 }
 
@@ -191,7 +193,9 @@ async fn edge_sigkill_with_sockets_open() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         procs.edges[0].start();
     }
-    run.finish("ws-edge SIGKILL", &procs.stack).await;
+    let parties = run.sessions.len() * 2;
+    let verdict = run.finish("ws-edge SIGKILL", &procs.stack).await;
+    assert!(verdict.disconnects >= parties, "every socket was cut");
     procs.assert_no_panics();
 }
 
@@ -205,8 +209,15 @@ async fn nats_restart_mid_stream() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         procs.nats[0].restart().await;
     }
-    run.finish("NATS restart (SIGKILL, 1 s down)", &procs.stack)
+    let parties = run.sessions.len() * 2;
+    let verdict = run
+        .finish("NATS restart (SIGKILL, 1 s down)", &procs.stack)
         .await;
+    // The edge lost NATS: it closed every socket with 1012.
+    assert!(
+        verdict.disconnects >= parties,
+        "every socket was told to reconnect"
+    );
     procs.assert_no_panics();
 }
 
@@ -224,8 +235,10 @@ async fn postgres_restart_mid_stream() {
         // Every connection reset, none accepted for 2 s: a restart as the services see it.
         proxy.restart(Duration::from_secs(2)).await;
     }
-    run.finish("PostgreSQL restart (2 s down)", &procs.stack)
+    let verdict = run
+        .finish("PostgreSQL restart (2 s down)", &procs.stack)
         .await;
+    assert!(verdict.retries > 0, "no command met the outage");
     procs.assert_no_panics();
 }
 
@@ -244,8 +257,10 @@ async fn chat_sigstop_past_the_request_timeout() {
         tokio::time::sleep(stopped_for).await;
         procs.chats[0].signal("CONT");
     }
-    run.finish("chat SIGSTOP 2.5 s, then SIGCONT", &procs.stack)
+    let verdict = run
+        .finish("chat SIGSTOP 2.5 s, then SIGCONT", &procs.stack)
         .await;
+    assert!(verdict.retries > 0, "no command met the frozen instance");
     procs.assert_no_panics();
 }
 
@@ -267,8 +282,13 @@ async fn a_node_of_a_three_node_nats_cluster_killed() {
         tokio::time::sleep(Duration::from_secs(1)).await;
         procs.nats[node].restart().await;
     }
-    run.finish("NATS cluster: one of three nodes killed", &procs.stack)
+    let verdict = run
+        .finish("NATS cluster: one of three nodes killed", &procs.stack)
         .await;
+    assert!(
+        verdict.disconnects > 0,
+        "edge-0's sockets were told to reconnect"
+    );
     procs.assert_no_panics();
 }
 
@@ -328,10 +348,8 @@ async fn poison_commands_mid_stream() {
         for subject in &subjects {
             for payload in payloads {
                 let _ = tokio::time::timeout(
-                    Duration::from_secs(2),
-                    stack
-                        .nats
-                        .request(subject.clone(), payload.to_vec().into()),
+                    Duration::from_millis(300),
+                    stack.nats.request(subject.clone(), payload.to_vec().into()),
                 )
                 .await;
             }
@@ -395,8 +413,9 @@ async fn a_crash_between_commit_and_publish() {
             .await
             .expect("kill");
     }
-    run.finish("crash between commit and publish", &stack)
-        .await;
+    let verdict = run.finish("crash between commit and publish", &stack).await;
+    // At least the message committed by the crashed instance was retried.
+    assert!(verdict.retries > 0, "the crashed message was never retried");
     assert_eq!(panics.load(Ordering::SeqCst), 0, "a service panicked");
     stack.stop().await;
 }
