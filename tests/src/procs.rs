@@ -17,6 +17,11 @@ use uuid::Uuid;
 use crate::proxy::TcpProxy;
 use crate::{Stack, TEST_JWT_SECRET, test_database_url};
 
+/// `<logs>-<name>.log`
+fn log_path(logs: &Path, name: &str) -> PathBuf {
+    PathBuf::from(format!("{}-{name}.log", logs.display()))
+}
+
 /// A free loopback port (bound and released; good enough on a test machine).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -184,7 +189,8 @@ impl NatsNode {
 }
 
 /// Starts `nodes` nats-servers; more than one form a cluster (full mesh of routes).
-pub async fn start_nats(dir: &Path, nodes: usize) -> Vec<NatsNode> {
+/// Their logs are `<logs>-nats-<n>.log`.
+pub async fn start_nats(logs: &Path, nodes: usize) -> Vec<NatsNode> {
     let ports: Vec<(u16, u16, u16)> = (0..nodes)
         .map(|_| (free_port(), free_port(), free_port()))
         .collect();
@@ -221,7 +227,7 @@ pub async fn start_nats(dir: &Path, nodes: usize) -> Vec<NatsNode> {
             nats_server_binary(),
             args,
             Vec::new(),
-            dir.join(format!("{name}.log")),
+            log_path(logs, &name),
         );
         started.push(NatsNode {
             port: *port,
@@ -329,7 +335,8 @@ pub struct ProcStack {
     pub db_proxy: Option<TcpProxy>,
     /// Admin (readiness) port of each process by name.
     admin: Vec<(String, u16)>,
-    dir: PathBuf,
+    /// Every log of this stack is `<logs>-<process>.log`.
+    logs: PathBuf,
 }
 
 /// `host:port` of a URL such as `postgres://user@host:port/db`.
@@ -353,13 +360,13 @@ impl ProcStack {
         let id = Uuid::new_v4().simple().to_string();
         let prefix = format!("t{id}");
         // Logs go where scripts/test scans the suite's logs for private data, else to
-        // a temporary directory.
+        // the temporary directory.
         let dir = std::env::var_os("TETHER_TEST_LOG_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir)
-            .join(format!("faults-{}", &id[..12]));
-        std::fs::create_dir_all(&dir).expect("fault stack dir");
-        let nats = start_nats(&dir, options.nats_nodes).await;
+            .unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&dir).expect("log dir");
+        let logs = dir.join(format!("faults-{}", &id[..12]));
+        let nats = start_nats(&logs, options.nats_nodes).await;
 
         let database_url = test_database_url();
         tether_platform::db::ensure_database(&database_url)
@@ -393,7 +400,7 @@ impl ProcStack {
                 service_binary(binary),
                 Vec::new(),
                 env,
-                dir.join(format!("{name}.log")),
+                log_path(&logs, &name),
             )
         };
         let mut edges = Vec::new();
@@ -472,7 +479,7 @@ impl ProcStack {
             chats,
             db_proxy,
             admin,
-            dir,
+            logs,
         };
         for (name, _) in started.admin.clone() {
             started.wait_ready(&name).await;
@@ -501,15 +508,23 @@ impl ProcStack {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!(
-            "{name} did not become ready (log in {})",
-            self.dir.display()
+            "{name} did not become ready (log: {})",
+            log_path(&self.logs, name).display()
         );
     }
 
     /// Every process log of this stack.
     pub fn logs(&self) -> Vec<PathBuf> {
-        let mut logs: Vec<PathBuf> = std::fs::read_dir(&self.dir)
-            .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        let prefix = self.logs.display().to_string();
+        let dir = self.logs.parent().unwrap_or(Path::new("."));
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.display().to_string().starts_with(&prefix))
+                    .collect()
+            })
             .unwrap_or_default();
         logs.sort();
         logs
