@@ -224,7 +224,7 @@ pub fn test_database_url() -> String {
     with_database_name(&DbConfig::from_env().database_url, "tether_test")
 }
 
-fn with_database_name(url: &str, name: &str) -> String {
+pub(crate) fn with_database_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
@@ -374,10 +374,17 @@ impl Stack {
 
     /// A stack whose services run elsewhere (real processes, see [`procs`]): the harness's
     /// helpers talk to the edge at `http_base`, assert through the test database, and
-    /// watch `prefix`'s subjects on `nats_url`. [`Stack::stop`] stops nothing of theirs.
-    pub async fn attach(http_base: &str, prefix: &str, nats_url: &str) -> Stack {
+    /// watch `prefix`'s subjects on `nats_url`. [`Stack::stop`] stops nothing of theirs;
+    /// with `own_database` it drops `database_url`.
+    pub async fn attach(
+        http_base: &str,
+        prefix: &str,
+        nats_url: &str,
+        database_url: &str,
+        own_database: bool,
+    ) -> Stack {
         log_to_scan_dir();
-        let database_url = test_database_url();
+        let database_url = database_url.to_string();
         let db = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)
             .after_release(|_, _| Box::pin(async { Ok(false) }))
@@ -394,7 +401,7 @@ impl Stack {
             db,
             options: StackOptions::default(),
             database_url,
-            own_database: false,
+            own_database,
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(0)
                 .build()

@@ -15,7 +15,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use crate::proxy::TcpProxy;
-use crate::{Stack, TEST_JWT_SECRET, test_database_url};
+use crate::{Stack, TEST_JWT_SECRET, test_database_url, with_database_name};
 
 /// `<logs>-<name>.log`
 fn log_path(logs: &Path, name: &str) -> PathBuf {
@@ -368,7 +368,10 @@ impl ProcStack {
         let logs = dir.join(format!("faults-{}", &id[..12]));
         let nats = start_nats(&logs, options.nats_nodes).await;
 
-        let database_url = test_database_url();
+        // A database of its own, migrated by the services at start-up: the shared test
+        // database may hold migrations of other branches (engineers test in parallel).
+        let database_url =
+            with_database_name(&test_database_url(), &format!("tether_t_{}", &id[..12]));
         tether_platform::db::ensure_database(&database_url)
             .await
             .expect("test database");
@@ -468,6 +471,8 @@ impl ProcStack {
             &format!("http://127.0.0.1:{}", admin[0].1),
             &prefix,
             &nats[0].url(),
+            &database_url,
+            true,
         )
         .await;
         let started = ProcStack {
@@ -511,6 +516,20 @@ impl ProcStack {
             "{name} did not become ready (log: {})",
             log_path(&self.logs, name).display()
         );
+    }
+
+    /// Kills every process and drops the stack's database.
+    pub async fn stop(mut self) {
+        for proc in self
+            .edges
+            .iter_mut()
+            .chain(self.sessions.iter_mut())
+            .chain(self.chats.iter_mut())
+        {
+            proc.kill();
+        }
+        let stack = self.stack;
+        stack.stop().await;
     }
 
     /// Every process log of this stack.

@@ -159,6 +159,7 @@ async fn chat_sigkill_with_a_second_instance() {
     run.finish("chat SIGKILL (two instances)", &procs.stack)
         .await;
     procs.assert_no_panics();
+    procs.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,6 +182,7 @@ async fn chat_sigkill_alone() {
         .await;
     assert!(verdict.retries > 0, "no command met the outage");
     procs.assert_no_panics();
+    procs.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,6 +199,7 @@ async fn edge_sigkill_with_sockets_open() {
     let verdict = run.finish("ws-edge SIGKILL", &procs.stack).await;
     assert!(verdict.disconnects >= parties, "every socket was cut");
     procs.assert_no_panics();
+    procs.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,6 +222,7 @@ async fn nats_restart_mid_stream() {
         "every socket was told to reconnect"
     );
     procs.assert_no_panics();
+    procs.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,6 +244,7 @@ async fn postgres_restart_mid_stream() {
         .await;
     assert!(verdict.retries > 0, "no command met the outage");
     procs.assert_no_panics();
+    procs.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,6 +267,7 @@ async fn chat_sigstop_past_the_request_timeout() {
         .await;
     assert!(verdict.retries > 0, "no command met the frozen instance");
     procs.assert_no_panics();
+    procs.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,6 +296,7 @@ async fn a_node_of_a_three_node_nats_cluster_killed() {
         "edge-0's sockets were told to reconnect"
     );
     procs.assert_no_panics();
+    procs.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,6 +368,7 @@ async fn poison_commands_mid_stream() {
     let mut probe = probe;
     probe.chat(Role::Seeker, "after the poison").await;
     procs.assert_no_panics();
+    procs.stop().await;
 }
 
 /// Panics in this test process (the in-process services run on its threads).
@@ -380,6 +388,8 @@ async fn a_crash_between_commit_and_publish() {
     let panics = count_panics();
     let mut options = StackOptions {
         chat_instances: 1,
+        // The shared test database may hold other branches' migrations.
+        own_database: true,
         ..StackOptions::default()
     };
     options.edge.request_timeout_ms = 1000;
