@@ -184,13 +184,31 @@ impl NatsNode {
     /// Starts it again on the same ports and store, and waits until it serves.
     pub async fn restart(&mut self) {
         self.proc.start();
-        wait_for_port(self.port, &self.proc.name).await;
+        assert!(
+            wait_for_port(self.port, &mut self.proc).await,
+            "{} did not restart on {}",
+            self.proc.name,
+            self.port
+        );
     }
 }
 
 /// Starts `nodes` nats-servers; more than one form a cluster (full mesh of routes).
-/// Their logs are `<logs>-nats-<n>.log`.
+/// Their logs are `<logs>-nats-<n>.log`. A free port can be taken by another test between
+/// [`free_port`] and the server's bind: then the whole set starts again on new ports.
 pub async fn start_nats(logs: &Path, nodes: usize) -> Vec<NatsNode> {
+    for _ in 0..3 {
+        if let Some(started) = try_start_nats(logs, nodes).await {
+            return started;
+        }
+    }
+    panic!(
+        "nats-server did not start (see {}-nats-*.log)",
+        logs.display()
+    );
+}
+
+async fn try_start_nats(logs: &Path, nodes: usize) -> Option<Vec<NatsNode>> {
     let ports: Vec<(u16, u16, u16)> = (0..nodes)
         .map(|_| (free_port(), free_port(), free_port()))
         .collect();
@@ -235,26 +253,33 @@ pub async fn start_nats(logs: &Path, nodes: usize) -> Vec<NatsNode> {
             proc,
         });
     }
-    for node in &started {
-        wait_for_port(node.port, &node.proc.name).await;
+    for node in &mut started {
+        if !wait_for_port(node.port, &mut node.proc).await {
+            return None;
+        }
     }
     if nodes > 1 {
         wait_for_routes(&started).await;
     }
-    started
+    Some(started)
 }
 
-async fn wait_for_port(port: u16, name: &str) {
-    for _ in 0..200 {
+/// Until `proc` listens on `port`; false when it exited (its port was taken) first.
+async fn wait_for_port(port: u16, proc: &mut Proc) -> bool {
+    // Generous: the machine is shared with other engineers' builds.
+    for _ in 0..600 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return;
+            return true;
+        }
+        if proc.exited() {
+            return false;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("{name} does not listen on {port}");
+    panic!("{} does not listen on {port}", proc.name);
 }
 
 /// Until every node has a route to every other.
@@ -501,7 +526,8 @@ impl ProcStack {
             .map(|(_, p)| *p)
             .expect("known process");
         let http = reqwest::Client::new();
-        for _ in 0..400 {
+        // Up to 30 s: start-up includes migrations, on a machine shared with builds.
+        for _ in 0..1200 {
             if let Ok(response) = http
                 .get(format!("http://127.0.0.1:{port}/readyz"))
                 .send()
