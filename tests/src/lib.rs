@@ -8,9 +8,13 @@
 //! - [`Stack::start`] starts a stack with custom settings ([`StackOptions`]); with
 //!   `own_database` it gets a fresh database, dropped by [`Stack::stop`].
 
+pub mod app;
 pub mod chat;
 pub mod client;
 pub mod flows;
+pub mod history;
+pub mod procs;
+pub mod proxy;
 pub mod push;
 
 use std::sync::OnceLock;
@@ -166,7 +170,12 @@ impl Drop for Killable {
 impl Stack {
     /// Starts one more chat instance that the test can kill ([`Killable`]).
     pub async fn start_killable_chat(&self) -> Killable {
-        let config = self.options.chat.clone();
+        self.start_killable_chat_with(self.options.chat.clone())
+            .await
+    }
+
+    /// [`Stack::start_killable_chat`] with settings of its own (e.g. failpoints).
+    pub async fn start_killable_chat_with(&self, config: tether_chat::Config) -> Killable {
         let (ready, built) = tokio::sync::oneshot::channel();
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -274,7 +283,7 @@ pub fn test_database_url() -> String {
     with_database_name(&DbConfig::from_env().database_url, "tether_test")
 }
 
-fn with_database_name(url: &str, name: &str) -> String {
+pub(crate) fn with_database_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
@@ -420,6 +429,44 @@ impl Stack {
         }
         stack.wait_ready().await;
         stack
+    }
+
+    /// A stack whose services run elsewhere (real processes, see [`procs`]): the harness's
+    /// helpers talk to the edge at `http_base`, assert through the test database, and
+    /// watch `prefix`'s subjects on `nats_url`. [`Stack::stop`] stops nothing of theirs;
+    /// with `own_database` it drops `database_url`.
+    pub async fn attach(
+        http_base: &str,
+        prefix: &str,
+        nats_url: &str,
+        database_url: &str,
+        own_database: bool,
+    ) -> Stack {
+        log_to_scan_dir();
+        let database_url = database_url.to_string();
+        let db = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .after_release(|_, _| Box::pin(async { Ok(false) }))
+            .connect_lazy(&database_url)
+            .expect("test database pool");
+        let nats = tether_platform::nats::connect(nats_url, "tether-tests")
+            .await
+            .expect("nats");
+        Stack {
+            http_base: http_base.to_string(),
+            ws_base: http_base.replacen("http://", "ws://", 1),
+            subjects: Subjects::new(prefix),
+            nats,
+            db,
+            options: StackOptions::default(),
+            database_url,
+            own_database,
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("http client"),
+            instances: tokio::sync::Mutex::new(Vec::new()),
+        }
     }
 
     /// Starts `count` more instances of `service`.

@@ -15,6 +15,7 @@ mod edge_console;
 mod edge_http;
 mod edge_limits;
 mod edge_ws;
+mod faults;
 mod hardening;
 mod location_tick;
 mod location_updates;

@@ -14,14 +14,13 @@ use crate::push::push_stack;
 async fn wait_online(stack: &tether_tests::Stack, user_id: uuid::Uuid, role: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let online: Option<bool> = sqlx::query_scalar(
-            "SELECT online FROM user_presence WHERE user_id = $1 AND role = $2",
-        )
-        .bind(user_id)
-        .bind(role)
-        .fetch_optional(&stack.db)
-        .await
-        .expect("presence");
+        let online: Option<bool> =
+            sqlx::query_scalar("SELECT online FROM user_presence WHERE user_id = $1 AND role = $2")
+                .bind(user_id)
+                .bind(role)
+                .fetch_optional(&stack.db)
+                .await
+                .expect("presence");
         if online == Some(true) {
             return;
         }

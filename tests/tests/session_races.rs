@@ -8,7 +8,14 @@ use tether_tests::client::Closed;
 use tether_tests::{OpenSession, Role, Service, Stack, StackOptions};
 use uuid::Uuid;
 
-const ITERATIONS: usize = 20;
+/// Races per test: 20, or 200 in the long runs of scripts/faults (`TETHER_FAULTS_LONG`).
+fn iterations() -> usize {
+    if std::env::var_os("TETHER_FAULTS_LONG").is_some() {
+        200
+    } else {
+        20
+    }
+}
 const NOT_OPEN: &str = "Session is not waiting or active";
 
 #[derive(Debug, sqlx::FromRow)]
@@ -172,12 +179,13 @@ async fn race_once(stack: &Stack, seeker_kind: &str, provider_kind: &str) -> Rac
     }
 }
 
-/// Runs `ITERATIONS` races; most losers must see their `conflict` (the rest crossed
+/// Runs [`iterations`] races; most losers must see their `conflict` (the rest crossed
 /// the close on the wire, see [`race_once`]).
 async fn races(stack: &Stack, name: &str, kinds: impl Fn(usize) -> (&'static str, &'static str)) {
     let mut wins = [0usize; 2];
     let mut answered = 0;
-    for round in 0..ITERATIONS {
+    let iterations = iterations();
+    for round in 0..iterations {
         let (seeker_kind, provider_kind) = kinds(round);
         let race = race_once(stack, seeker_kind, provider_kind).await;
         match race.winner {
@@ -187,12 +195,12 @@ async fn races(stack: &Stack, name: &str, kinds: impl Fn(usize) -> (&'static str
         answered += usize::from(race.loser_answered);
     }
     eprintln!(
-        "{name}: seeker won {}, provider won {}, loser answered conflict {answered} of {ITERATIONS}",
+        "{name}: seeker won {}, provider won {}, loser answered conflict {answered} of {iterations}",
         wins[0], wins[1]
     );
     assert!(
-        answered * 2 >= ITERATIONS,
-        "the loser's conflict arrived in only {answered} of {ITERATIONS} races"
+        answered * 2 >= iterations,
+        "the loser's conflict arrived in only {answered} of {iterations} races"
     );
 }
 

@@ -27,6 +27,9 @@ pub struct Chat {
     pub sessions: Arc<SessionCache>,
     /// Unacknowledged messages re-sent to a new socket at most.
     pub resend_limit: u32,
+    /// Test-only crash points.
+    #[cfg(feature = "failpoints")]
+    pub failpoints: crate::failpoints::Failpoints,
 }
 
 impl Chat {
@@ -50,6 +53,8 @@ impl Chat {
             ttl: chrono::TimeDelta::hours(i64::from(ttl_hours)),
             sessions: Arc::new(SessionCache::default()),
             resend_limit,
+            #[cfg(feature = "failpoints")]
+            failpoints: crate::failpoints::Failpoints::default(),
         }
     }
 }

@@ -54,6 +54,8 @@
 pub mod commands;
 pub mod context;
 pub mod error;
+#[cfg(feature = "failpoints")]
+pub mod failpoints;
 pub mod history;
 pub mod lifecycle;
 pub mod masking;
@@ -108,6 +110,10 @@ pub struct Config {
     /// Push for offline recipients (the sender runs in the cleanup service).
     #[command(flatten)]
     pub push: tether_platform::push::PushSwitch,
+    /// Test-only crash points (see [`failpoints`]).
+    #[cfg(feature = "failpoints")]
+    #[arg(skip)]
+    pub failpoints: failpoints::Failpoints,
 }
 
 impl Config {
@@ -145,7 +151,8 @@ impl App {
         confirm_subscriptions(&runtime.client).await?;
         let receipts_pool =
             tether_platform::db::connect_async_commit(&config.db, RECEIPT_CONNECTIONS).await?;
-        let chat = Arc::new(Chat::new(
+        #[allow(unused_mut)]
+        let mut chat = Chat::new(
             runtime.pool.clone(),
             receipts_pool,
             runtime.outbox.clone(),
@@ -153,7 +160,12 @@ impl App {
             config.resend_limit,
             config.max_messages_per_session,
             config.push.enabled(),
-        ));
+        );
+        #[cfg(feature = "failpoints")]
+        {
+            chat.failpoints = config.failpoints.clone();
+        }
+        let chat = Arc::new(chat);
         Ok(Self {
             runtime,
             chat,

@@ -1,7 +1,7 @@
 //! NATS connection bootstrap.
 
 use anyhow::Context;
-use async_nats::{Client, ConnectOptions, Event};
+use async_nats::{Client, ConnectOptions, Event, ServerAddr};
 
 /// Connects to NATS, retrying until the server is up, and logs connection events
 /// (a slow consumer means dropped messages, so it is a warning).
@@ -16,6 +16,7 @@ pub async fn connect_observed(
     url: &str,
     name: &str,
 ) -> anyhow::Result<(Client, tokio::sync::watch::Receiver<u64>)> {
+    let servers = server_addrs(url)?;
     let service = name.to_string();
     let (gaps, observed) = tokio::sync::watch::channel(0u64);
     let gaps = std::sync::Arc::new(gaps);
@@ -53,10 +54,28 @@ pub async fn connect_observed(
                 }
             }
         })
-        .connect(url)
+        .connect(servers)
         .await
-        .with_context(|| format!("connecting to NATS at {}", redact_url(url)))?;
+        .with_context(|| format!("connecting to NATS at {}", redact_urls(url)))?;
     Ok((client, observed))
+}
+
+/// The servers of a NATS URL setting: one URL, or several separated by commas (seeds of a
+/// cluster: the client connects to one of them, learns the other nodes from it, and
+/// fails over to any of them).
+pub fn server_addrs(url: &str) -> anyhow::Result<Vec<ServerAddr>> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<ServerAddr>()
+                .with_context(|| format!("invalid NATS URL {}", redact_url(part)))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .and_then(|servers| {
+            anyhow::ensure!(!servers.is_empty(), "TETHER_NATS_URL is empty");
+            Ok(servers)
+        })
 }
 
 /// Whether the client is connected right now (for readiness).
@@ -75,6 +94,14 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// A list of URLs (see [`server_addrs`]) without their userinfo, for logs.
+pub fn redact_urls(urls: &str) -> String {
+    urls.split(',')
+        .map(|url| redact_url(url.trim()))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Announces this process on the NATS service API (`$SRV.PING`, `$SRV.INFO`,
@@ -113,5 +140,28 @@ impl Drop for Announcement {
         {
             runtime.spawn(service.stop());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_url_or_a_comma_separated_list() {
+        assert_eq!(server_addrs("nats://127.0.0.1:4222").expect("one").len(), 1);
+        let cluster = server_addrs("nats://a:4222, nats://b:4222,nats://c:4222").expect("three");
+        assert_eq!(cluster.len(), 3);
+        assert_eq!(cluster[1].host(), "b");
+        assert!(server_addrs("").is_err());
+        assert!(server_addrs("nats://a:notaport").is_err());
+    }
+
+    #[test]
+    fn lists_are_redacted_url_by_url() {
+        assert_eq!(
+            redact_urls("nats://u:p@a:4222,nats://b:4222"),
+            "nats://***@a:4222,nats://b:4222"
+        );
     }
 }

@@ -299,6 +299,11 @@ pub async fn handle(
     let open = parse_state(state)?.is_open();
 
     if let Some(stored_at) = row.stored_at {
+        #[cfg(feature = "failpoints")]
+        if chat.failpoints.crash_after_commit() {
+            // The instance dies here: committed, neither published nor answered.
+            std::future::pending::<()>().await;
+        }
         let redacted = row.redacted == Some(true);
         let message = match (redacted, masked) {
             (true, Some(masked)) => masked,
