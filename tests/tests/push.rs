@@ -79,6 +79,22 @@ async fn session_with_provider_offline(stack: &Stack) -> ProviderOffline {
         ..
     } = stack.open_session().await;
     provider_ws.close().await;
+    // Presence learns of the close asynchronously (edge -> NATS -> location).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let online: Option<bool> = sqlx::query_scalar(
+            "SELECT online FROM user_presence WHERE user_id = $1 AND role = 'provider'",
+        )
+        .bind(provider.id)
+        .fetch_optional(&stack.db)
+        .await
+        .expect("presence");
+        if online != Some(true) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never offline");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     ProviderOffline {
         provider,
         seeker_ws,

@@ -272,8 +272,10 @@ async fn full_session_matches_schemas_and_transcript() {
     rec.expect(s, &mut seeker_ws, &["chat_message"]).await;
 
     rec.send(p, &mut provider_ws, json!({"type": "location_update", "session_id": session_id, "latitude": 52.5212, "longitude": 13.405})).await;
-    rec.expect(p, &mut provider_ws, &["distance_update"]).await;
-    rec.expect(s, &mut seeker_ws, &["distance_update"]).await;
+    rec.expect(p, &mut provider_ws, &["distance_update", "arrival_update"])
+        .await;
+    rec.expect(s, &mut seeker_ws, &["distance_update", "arrival_update"])
+        .await;
 
     let path = format!(
         "/api/v1/sessions/{}",

@@ -147,7 +147,15 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
     }
     let seeker_view = snapshot(stack, &session.seeker, id).await;
     assert_eq!(
-        without(seeker_view.clone(), &["created_at"]),
+        without(
+            seeker_view.clone(),
+            &[
+                "created_at",
+                "arrival_stage",
+                "peer_status",
+                "peer_last_seen"
+            ]
+        ),
         json!({
             "session_id": id, "work_id": session.work_id, "role": "seeker",
             "connection_state": "waiting", "seeker_mediums": null, "provider_mediums": null,

@@ -67,6 +67,9 @@ export interface NearbyProvider {
 /** What a peer looks like to the other party. */
 export type PeerState = "online" | "offline" | "stale";
 
+/** What a push event announces. */
+export type PushEventType = "work_assigned" | "chat_message";
+
 /** Which side of a session a connection speaks for; comes from the WebSocket path. */
 export type Role = "seeker" | "provider";
 
@@ -613,6 +616,29 @@ export interface ProviderStatus {
   service_types: Array<string>;
   /** Last change. */
   updated_at: Timestamp | null;
+}
+
+/**
+ * POSTed to `TETHER_PUSH_WEBHOOK_URL` when a `work_assigned` or `chat_message` is
+ * addressed to a user with no open socket for that role, signed in `X-Tether-Signature:
+ * sha256=<hex HMAC-SHA256 of the exact body>`. No text, no name, no phone. Receivers
+ * deduplicate by `event_id` (a crash between a 2xx and recording it sends it again).
+ */
+export interface PushEvent {
+  /** What it announces. */
+  type: PushEventType;
+  /** When the order or message was stored. */
+  at: Timestamp;
+  /** This event's own id (UUID); the same on every try. */
+  event_id: string;
+  /** The addressee's role (the endpoint with no open socket). */
+  role: Role;
+  /** The session, for `chat_message` only (absent otherwise, never null). */
+  session_id?: string;
+  /** The addressee. */
+  user_id: string;
+  /** The work order, for `work_assigned` only (absent otherwise, never null). */
+  work_id?: number;
 }
 
 /** `PUT /api/v1/profile` body. */
