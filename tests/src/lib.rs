@@ -152,6 +152,34 @@ pub struct Killable {
 }
 
 impl Killable {
+    /// Runs `service` on a one-thread runtime of its own and waits for what it sends on
+    /// its `ready` channel once built (the caller's handle on it, e.g. its address).
+    async fn spawn<T, F, Fut>(service: F) -> (Killable, T)
+    where
+        T: Send + 'static,
+        F: FnOnce(tokio::sync::oneshot::Sender<T>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (ready, built) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("killable runtime");
+            runtime.spawn(service(ready));
+            let _ = stopped.recv();
+            runtime.shutdown_background();
+        });
+        let value = built.await.expect("killable instance started");
+        let killable = Killable {
+            stop,
+            thread: Some(thread),
+        };
+        (killable, value)
+    }
+
     /// Drops the instance's runtime with everything on it.
     pub fn kill(mut self) {
         let _ = self.stop.send(());
@@ -176,65 +204,32 @@ impl Stack {
 
     /// [`Stack::start_killable_chat`] with settings of its own (e.g. failpoints).
     pub async fn start_killable_chat_with(&self, config: tether_chat::Config) -> Killable {
-        let (ready, built) = tokio::sync::oneshot::channel();
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("killable runtime");
-            runtime.spawn(async move {
-                let app = tether_chat::App::build(config)
-                    .await
-                    .expect("killable chat build");
-                let _ = ready.send(());
-                let _ = app.run(CancellationToken::new()).await;
-            });
-            let _ = stopped.recv();
-            runtime.shutdown_background();
-        });
-        built.await.expect("killable chat started");
+        let (killable, ()) = Killable::spawn(|ready| async move {
+            let app = tether_chat::App::build(config)
+                .await
+                .expect("killable chat build");
+            let _ = ready.send(());
+            let _ = app.run(CancellationToken::new()).await;
+        })
+        .await;
         let _ = self.nats.flush().await;
-        Killable {
-            stop,
-            thread: Some(thread),
-        }
+        killable
     }
-}
 
-impl Stack {
     /// Starts one more ws-edge on this stack's subjects that the test can kill
     /// ([`Killable`]); returns it with its `ws://` base address.
     pub async fn start_killable_edge(&self) -> (Killable, String) {
         let mut config = self.options.edge.clone();
         config.http_addr = "127.0.0.1:0".parse().expect("addr");
-        let (ready, built) = tokio::sync::oneshot::channel();
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("killable runtime");
-            runtime.spawn(async move {
-                let app = tether_ws_edge::App::build(config)
-                    .await
-                    .expect("killable edge build");
-                let _ = ready.send(app.http_addr());
-                let _ = app.run(CancellationToken::new()).await;
-            });
-            let _ = stopped.recv();
-            runtime.shutdown_background();
-        });
-        let addr = built.await.expect("killable edge started");
-        (
-            Killable {
-                stop,
-                thread: Some(thread),
-            },
-            format!("ws://{addr}"),
-        )
+        let (killable, addr) = Killable::spawn(|ready| async move {
+            let app = tether_ws_edge::App::build(config)
+                .await
+                .expect("killable edge build");
+            let _ = ready.send(app.http_addr());
+            let _ = app.run(CancellationToken::new()).await;
+        })
+        .await;
+        (killable, format!("ws://{addr}"))
     }
 
     /// Connects `user` as `role` to the ws-edge at `ws_base`.
@@ -622,12 +617,7 @@ impl Stack {
 
     /// Opens a WebSocket as `user` on `role`'s endpoint; panics unless it connects.
     pub async fn connect(&self, user: &TestUser, role: Role) -> WsClient {
-        WsClient::connect(
-            &format!("{}{}?token={}", self.ws_base, ws_path(role), user.token),
-            &[],
-        )
-        .await
-        .unwrap_or_else(|status| panic!("websocket refused with {status}"))
+        self.connect_to(&self.ws_base, user, role).await
     }
 
     /// Chat messages stored for `session_id`, as PostgreSQL has them now.
