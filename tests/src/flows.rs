@@ -1,5 +1,7 @@
 //! Multi-step setups many tests share, built only from client-visible calls.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -21,7 +23,19 @@ pub struct OpenSession {
     pub session_id: Uuid,
 }
 
+/// How long a party must hear nothing to prove nothing was sent.
+pub const SILENCE: Duration = Duration::from_millis(400);
+
 impl Stack {
+    /// `user`'s snapshot of `session_id` (`GET /api/v1/sessions/{id}`), which must be 200.
+    pub async fn snapshot(&self, user: &TestUser, session_id: Uuid) -> Value {
+        let (status, body) = self
+            .get(user, &format!("/api/v1/sessions/{session_id}"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     /// Makes `user` an active provider at (lat, lon) offering `plumbing`.
     pub async fn make_active_provider(&self, user: &TestUser, latitude: f64, longitude: f64) {
         let (status, body) = self
@@ -121,6 +135,15 @@ impl OpenSession {
             .await;
         self.seeker_ws.recv_type("mediums_selected").await;
         self.provider_ws.recv_type("seeker_mediums_selected").await;
+    }
+
+    /// Neither party hears anything for [`SILENCE`] (the provider's wait overlaps the
+    /// seeker's).
+    pub async fn expect_both_silent(&mut self) {
+        self.seeker_ws.expect_silence(SILENCE).await;
+        self.provider_ws
+            .expect_silence(Duration::from_millis(50))
+            .await;
     }
 
     /// The socket of `role`.

@@ -12,9 +12,6 @@ use uuid::Uuid;
 /// Metres per degree of latitude on the contract's 6371 km sphere.
 const METRES_PER_DEGREE: f64 = 111_194.926_644_558_7;
 
-/// A short wait that proves nothing was sent.
-const SILENCE: Duration = Duration::from_millis(400);
-
 /// The latitude `metres` north of `base` along a meridian.
 fn north(base: f64, metres: f64) -> f64 {
     base + metres / METRES_PER_DEGREE
@@ -69,14 +66,6 @@ async fn expect_arrival(session: &mut OpenSession, stage: &str) {
         let arrival = ws.recv_type("arrival_update").await;
         assert_eq!(arrival["stage"], stage, "{arrival}");
     }
-}
-
-async fn expect_both_silent(session: &mut OpenSession) {
-    session.seeker_ws.expect_silence(SILENCE).await;
-    session
-        .provider_ws
-        .expect_silence(Duration::from_millis(50))
-        .await;
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -208,7 +197,7 @@ async fn invalid_updates_get_exact_errors_and_change_nothing() {
     assert_eq!(row.seeker_longitude, None);
     assert_eq!(row.seeker_location_at, None);
     assert_eq!(row.current_distance_meters, None);
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,7 +226,7 @@ async fn strangers_and_wrong_role_get_not_found() {
 
     let row = location_row(stack, sid).await;
     assert_eq!((row.seeker_latitude, row.provider_latitude), (None, None));
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,7 +278,7 @@ async fn waiting_session_stores_silently_then_activation_sends_distance() {
     // Waiting: both positions stored, no distance, no direct answer.
     move_to(&mut session, Role::Seeker, 10.0, 20.0).await;
     move_to(&mut session, Role::Provider, north(10.0, 450.0), 20.0).await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     let row = location_row(stack, sid).await;
     assert_eq!(
         (row.seeker_latitude, row.seeker_longitude),
@@ -314,7 +303,7 @@ async fn waiting_session_stores_silently_then_activation_sends_distance() {
     expect_distance(&mut session, 450.0, "450 meters away").await;
     // v1.1: 450 m is within the first arrival stage, announced right after.
     expect_arrival(&mut session, "approaching_500").await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
 
     let row = location_row(stack, sid).await;
     assert_eq!(row.current_distance_meters, Some(450.0));
@@ -331,7 +320,7 @@ async fn activation_without_locations_sends_nothing() {
     // positions never count as session locations.
     move_to(&mut session, Role::Seeker, 52.52, 13.405).await;
     session.activate().await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     let row = location_row(stack, session.session_id).await;
     assert_eq!(row.provider_latitude, None);
     assert_eq!(row.current_distance_meters, None);
@@ -346,7 +335,7 @@ async fn moves_of_50_m_or_more_update_both_and_smaller_moves_are_silent() {
 
     // Seeker first: the provider's position is unknown, so nothing is sent.
     move_to(&mut session, Role::Seeker, base, 151.0).await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     // Provider's first position: the first distance goes to both.
     move_to(&mut session, Role::Provider, north(base, 1000.0), 151.0).await;
     expect_distance(&mut session, 1000.0, "1.0 km away").await;
@@ -354,7 +343,7 @@ async fn moves_of_50_m_or_more_update_both_and_smaller_moves_are_silent() {
     // 30 m, then 19 m more: 49 m from the anchor, stored but silent.
     move_to(&mut session, Role::Seeker, north(base, 30.0), 151.0).await;
     move_to(&mut session, Role::Seeker, north(base, 49.0), 151.0).await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     let row = location_row(stack, sid).await;
     assert_eq!(row.seeker_latitude, Some(north(base, 49.0)));
     assert_eq!(
@@ -374,7 +363,7 @@ async fn moves_of_50_m_or_more_update_both_and_smaller_moves_are_silent() {
 
     // The provider has an anchor of their own: 40 m is silent, 50.01 m is not.
     move_to(&mut session, Role::Provider, north(base, 960.0), 151.0).await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     move_to(
         &mut session,
         Role::Provider,
@@ -383,7 +372,7 @@ async fn moves_of_50_m_or_more_update_both_and_smaller_moves_are_silent() {
     )
     .await;
     expect_distance(&mut session, 899.0, "899 meters away").await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -412,7 +401,7 @@ async fn distances_are_formatted_exactly() {
     for (metres, formatted, stage) in cases {
         move_to(&mut session, Role::Provider, north(base, metres), 7.0).await;
         let Some(formatted) = formatted else {
-            expect_both_silent(&mut session).await;
+            session.expect_both_silent().await;
             continue;
         };
         expect_distance(&mut session, metres, formatted).await;
@@ -442,7 +431,7 @@ async fn every_device_of_both_parties_gets_the_update_and_the_sender_no_answer()
         assert_eq!(update["distance_meters"], json!(12_000.0));
         assert!(update.get("request_id").is_none(), "{update}");
     }
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     seeker_tablet
         .expect_silence(Duration::from_millis(50))
         .await;
@@ -490,7 +479,7 @@ async fn both_parties_moving_at_once_stay_consistent() {
             "step {step}"
         );
     }
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     let row = location_row(stack, sid).await;
     assert_eq!(row.current_distance_meters, Some(4000.0));
 }
@@ -583,7 +572,7 @@ async fn distances_match_the_shared_maths_on_random_points() {
         just_under.longitude,
     )
     .await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     let just_over = Point::new(10.0, east_by(10.0, 20.0, 50.01));
     move_to(
         &mut session,
@@ -614,7 +603,7 @@ async fn quick_updates_of_one_session_apply_in_order_under_the_50_m_rule() {
     }
     expect_distance(&mut session, 949.0, "949 meters away").await;
     expect_distance(&mut session, 800.0, "800 meters away").await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     let row = location_row(stack, sid).await;
     assert_eq!(row.seeker_latitude, Some(north(base, 200.0)));
     assert_eq!(row.seeker_anchor_latitude, Some(north(base, 200.0)));
@@ -669,7 +658,7 @@ async fn two_instances_announce_every_move_exactly_once() {
         steps.sort_unstable();
         assert_eq!(steps, (1..=2 * MOVES).collect::<Vec<_>>());
     }
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     let row = location_row(stack, sid).await;
     assert_eq!(
         row.current_distance_meters.map(f64::round),

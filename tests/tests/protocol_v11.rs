@@ -5,14 +5,13 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tether_tests::{OpenSession, Role, Stack, StackOptions, TestUser, WsClient};
+use tether_tests::{OpenSession, Role, Stack, StackOptions, WsClient};
 use uuid::Uuid;
 
 /// Metres per degree of latitude on the contract's 6371 km sphere.
 const METRES_PER_DEGREE: f64 = 111_194.926_644_558_7;
 const BASE_LAT: f64 = 48.2;
 const BASE_LON: f64 = 16.37;
-const SILENCE: Duration = Duration::from_millis(400);
 
 fn north(metres: f64) -> f64 {
     BASE_LAT + metres / METRES_PER_DEGREE
@@ -66,22 +65,6 @@ async fn expect_arrival(session: &mut OpenSession, stage: &str, meters: f64, for
     }
 }
 
-async fn expect_both_silent(session: &mut OpenSession) {
-    session.seeker_ws.expect_silence(SILENCE).await;
-    session
-        .provider_ws
-        .expect_silence(Duration::from_millis(50))
-        .await;
-}
-
-async fn snapshot(stack: &Stack, user: &TestUser, session_id: Uuid) -> Value {
-    let (status, body) = stack
-        .get(user, &format!("/api/v1/sessions/{session_id}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 #[tokio::test]
 async fn accuracy_m_is_validated_and_coarse_fixes_change_only_last_seen() {
     let stack = Stack::shared().await;
@@ -110,7 +93,7 @@ async fn accuracy_m_is_validated_and_coarse_fixes_change_only_last_seen() {
     fix(&mut session, Role::Seeker, 0.0, Some(json!(0))).await;
     // Coarse (80 m > 50 m): no distance, no position, only the last-seen time.
     fix(&mut session, Role::Provider, 1000.0, Some(json!(80.5))).await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     let row: (Option<f64>, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
         "SELECT provider_latitude, provider_seen_at FROM session_positions WHERE session_id = $1",
     )
@@ -127,8 +110,8 @@ async fn accuracy_m_is_validated_and_coarse_fixes_change_only_last_seen() {
     assert_eq!(update["eta_seconds"], Value::Null);
     // A coarse fix right next to the seeker announces nothing and moves nothing.
     fix(&mut session, Role::Provider, 0.0, Some(json!(500))).await;
-    expect_both_silent(&mut session).await;
-    let snap = snapshot(stack, &session.seeker, session.session_id).await;
+    session.expect_both_silent().await;
+    let snap = stack.snapshot(&session.seeker, session.session_id).await;
     assert_eq!(snap["current_distance_meters"], json!(1000.0));
     assert_eq!(snap["arrival_stage"], Value::Null);
 }
@@ -140,7 +123,7 @@ async fn arrival_stages_are_announced_once_each_closest_first_and_go_in_the_time
     fix(&mut session, Role::Seeker, 0.0, None).await;
     fix(&mut session, Role::Provider, 1000.0, None).await;
     expect_distance(&mut session, 1000.0).await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
 
     fix(&mut session, Role::Provider, 450.0, None).await;
     expect_distance(&mut session, 450.0).await;
@@ -149,17 +132,17 @@ async fn arrival_stages_are_announced_once_each_closest_first_and_go_in_the_time
     fix(&mut session, Role::Provider, 30.0, None).await;
     expect_distance(&mut session, 30.0).await;
     expect_arrival(&mut session, "arrived", 30.0, "30 meters away").await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     // Moving away and back again announces nothing new.
     fix(&mut session, Role::Provider, 300.0, None).await;
     expect_distance(&mut session, 300.0).await;
     fix(&mut session, Role::Provider, 35.0, None).await;
     expect_distance(&mut session, 35.0).await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
 
     for user in [&session.seeker, &session.provider] {
         assert_eq!(
-            snapshot(stack, user, session.session_id).await["arrival_stage"],
+            stack.snapshot(user, session.session_id).await["arrival_stage"],
             "arrived"
         );
     }
@@ -192,11 +175,11 @@ async fn activation_with_both_positions_known_announces_the_stage_reached() {
     let mut session = stack.open_session().await;
     fix(&mut session, Role::Seeker, 0.0, None).await;
     fix(&mut session, Role::Provider, 80.0, None).await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
     session.activate().await;
     expect_distance(&mut session, 80.0).await;
     expect_arrival(&mut session, "approaching_100", 80.0, "80 meters away").await;
-    expect_both_silent(&mut session).await;
+    session.expect_both_silent().await;
 }
 
 #[tokio::test]
@@ -331,10 +314,10 @@ async fn peer_status_follows_sockets_on_connect_and_across_devices() {
         assert_peer(&offline, id, "provider", "offline");
         assert!(offline["last_seen"].is_string(), "{offline}");
     }
-    let snap = snapshot(&stack, &seeker, id).await;
+    let snap = stack.snapshot(&seeker, id).await;
     assert_eq!(snap["peer_status"], "offline", "{snap}");
     assert!(snap["peer_last_seen"].is_string(), "{snap}");
-    let snap = snapshot(&stack, &provider, id).await;
+    let snap = stack.snapshot(&provider, id).await;
     assert_eq!(snap["peer_status"], "online", "{snap}");
 
     // Back online: the seeker's sockets hear it, the new socket hears about the seeker.
@@ -372,7 +355,7 @@ async fn a_party_without_precise_fixes_goes_stale_once_and_a_fix_brings_it_back(
         .expect_silence(Duration::from_secs(3))
         .await;
     assert_eq!(
-        snapshot(&stack, &session.seeker, id).await["peer_status"],
+        stack.snapshot(&session.seeker, id).await["peer_status"],
         "stale"
     );
     // A precise fix: "online" again for the other party.
@@ -384,11 +367,11 @@ async fn a_party_without_precise_fixes_goes_stale_once_and_a_fix_brings_it_back(
         "online",
     );
     assert_eq!(
-        snapshot(&stack, &session.seeker, id).await["peer_status"],
+        stack.snapshot(&session.seeker, id).await["peer_status"],
         "online"
     );
     assert_eq!(
-        snapshot(&stack, &session.provider, id).await["peer_status"],
+        stack.snapshot(&session.provider, id).await["peer_status"],
         "stale"
     );
     stack.stop().await;
@@ -430,9 +413,6 @@ async fn the_users_of_a_dead_edge_go_offline_within_the_timeout() {
         "{:?}",
         killed.elapsed()
     );
-    assert_eq!(
-        snapshot(&stack, &seeker, id).await["peer_status"],
-        "offline"
-    );
+    assert_eq!(stack.snapshot(&seeker, id).await["peer_status"], "offline");
     stack.stop().await;
 }

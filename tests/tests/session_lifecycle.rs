@@ -30,14 +30,6 @@ fn is_timestamp(value: &Value) -> bool {
         .is_some_and(|t| t.ends_with('Z') && DateTime::parse_from_rfc3339(t).is_ok())
 }
 
-async fn snapshot(stack: &Stack, user: &TestUser, session_id: Uuid) -> Value {
-    let (status, body) = stack
-        .get(user, &format!("/api/v1/sessions/{session_id}"))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 async fn error_reply(ws: &mut WsClient, command: Value, code: &str, text: &str) {
     ws.send(command.clone()).await;
     let reply = ws.recv().await;
@@ -138,14 +130,14 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
     let mut session = stack.open_session().await;
     let id = session.session_id;
 
-    let provider_view = snapshot(stack, &session.provider, id).await;
+    let provider_view = stack.snapshot(&session.provider, id).await;
     assert_eq!(provider_view["role"], "provider");
     assert_eq!(provider_view["connection_state"], "waiting");
     assert_eq!(provider_view["seeker_mediums"], Value::Null);
     for key in ["rating_stars", "rating_description", "rated_at"] {
         assert!(provider_view.get(key).is_none(), "provider sees {key}");
     }
-    let seeker_view = snapshot(stack, &session.seeker, id).await;
+    let seeker_view = stack.snapshot(&session.seeker, id).await;
     assert_eq!(
         without(
             seeker_view.clone(),
@@ -205,7 +197,7 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
         )
     );
     assert_eq!(
-        snapshot(stack, &session.provider, id).await["seeker_mediums"],
+        stack.snapshot(&session.provider, id).await["seeker_mediums"],
         mediums
     );
 
@@ -229,7 +221,7 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
     );
     assert_eq!(session_row(stack, id).await.connection_state, "active");
     assert_eq!(
-        snapshot(stack, &session.provider, id).await["seeker_mediums"],
+        stack.snapshot(&session.provider, id).await["seeker_mediums"],
         fewer
     );
     assert!(
@@ -260,7 +252,7 @@ async fn medium_share_reveals_mediums_to_the_seeker_only_after_and_keeps_the_sta
     let mut session = stack.open_session().await;
     let id = session.session_id;
     assert_eq!(
-        snapshot(stack, &session.seeker, id).await["provider_mediums"],
+        stack.snapshot(&session.seeker, id).await["provider_mediums"],
         Value::Null
     );
 
@@ -287,16 +279,16 @@ async fn medium_share_reveals_mediums_to_the_seeker_only_after_and_keeps_the_sta
         ("waiting", Some(mediums.clone()))
     );
     assert_eq!(
-        snapshot(stack, &session.seeker, id).await["provider_mediums"],
+        stack.snapshot(&session.seeker, id).await["provider_mediums"],
         mediums
     );
     assert_eq!(
-        snapshot(stack, &session.provider, id).await["provider_mediums"],
+        stack.snapshot(&session.provider, id).await["provider_mediums"],
         mediums
     );
     // The provider still sees no seeker mediums (none selected).
     assert_eq!(
-        snapshot(stack, &session.provider, id).await["seeker_mediums"],
+        stack.snapshot(&session.provider, id).await["seeker_mediums"],
         Value::Null
     );
 
@@ -567,7 +559,7 @@ async fn cancel_closes_every_socket_of_both_parties_and_reenables_statuses() {
         )
     );
 
-    let view = snapshot(stack, &session.provider, id).await;
+    let view = stack.snapshot(&session.provider, id).await;
     assert_eq!(
         (
             view["connection_state"].as_str(),
@@ -768,7 +760,7 @@ async fn provider_finish_keeps_statuses_off_and_refuses_a_rating() {
         (event.by, event.at.0.timestamp_millis()),
         (Some(Role::Provider), completed_at.timestamp_millis())
     );
-    let view = snapshot(stack, &session.seeker, id).await;
+    let view = stack.snapshot(&session.seeker, id).await;
     assert_eq!(
         (
             view["connection_state"].as_str(),
@@ -834,7 +826,7 @@ async fn seeker_finish_with_rating_visible_to_the_seeker_only() {
             json!({"type": "service_finished", "session_id": id, "finished_by": "seeker", "message": "Seeker marked the service as finished"})
         ]
     );
-    let seeker_view = snapshot(stack, &session.seeker, id).await;
+    let seeker_view = stack.snapshot(&session.seeker, id).await;
     assert_eq!(
         (
             seeker_view["rating_stars"].clone(),
@@ -844,7 +836,7 @@ async fn seeker_finish_with_rating_visible_to_the_seeker_only() {
     );
     assert!(is_timestamp(&seeker_view["rated_at"]));
     assert_eq!(seeker_view["completed_by"], "seeker");
-    let provider_view = snapshot(stack, &session.provider, id).await;
+    let provider_view = stack.snapshot(&session.provider, id).await;
     for key in ["rating_stars", "rating_description", "rated_at"] {
         assert!(
             provider_view.get(key).is_none(),
@@ -970,7 +962,7 @@ async fn rating_endpoint_rules() {
             json!({"error": "Session has already been rated", "code": "conflict"})
         )
     );
-    let view = snapshot(stack, &session.seeker, id).await;
+    let view = stack.snapshot(&session.seeker, id).await;
     assert_eq!(
         (
             view["rating_stars"].clone(),
@@ -979,7 +971,8 @@ async fn rating_endpoint_rules() {
         (json!(5), json!("Great"))
     );
     assert!(
-        snapshot(stack, &session.provider, id)
+        stack
+            .snapshot(&session.provider, id)
             .await
             .get("rating_stars")
             .is_none()
@@ -1116,7 +1109,7 @@ async fn active_session_snapshot_follows_the_role() {
     );
     assert_eq!(
         seeker_view,
-        snapshot(stack, &session.seeker, session.session_id).await
+        stack.snapshot(&session.seeker, session.session_id).await
     );
     let (status, provider_view) = stack
         .get(&session.provider, "/api/v1/sessions/active?role=provider")
