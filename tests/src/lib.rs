@@ -232,6 +232,31 @@ impl Stack {
         (killable, format!("ws://{addr}"))
     }
 
+    /// Waits (up to 10 s) until presence (`user_presence`, kept by the location service
+    /// from the edges' events, which arrive asynchronously) has `user_id` in `role` online
+    /// or not; a user never seen counts as offline.
+    pub async fn wait_presence(&self, user_id: Uuid, role: Role, online: bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let stored: Option<bool> = sqlx::query_scalar(
+                "SELECT online FROM user_presence WHERE user_id = $1 AND role = $2",
+            )
+            .bind(user_id)
+            .bind(role.as_str())
+            .fetch_optional(&self.db)
+            .await
+            .expect("presence");
+            if stored.unwrap_or(false) == online {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "presence never became online={online}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Connects `user` as `role` to the ws-edge at `ws_base`.
     pub async fn connect_to(&self, ws_base: &str, user: &TestUser, role: Role) -> WsClient {
         WsClient::connect(

@@ -63,6 +63,21 @@ fn keys(body: &Value) -> Vec<&str> {
     keys
 }
 
+/// A seeker and an active provider who never connected (offline, so pushed to).
+async fn seeker_and_offline_provider(stack: &Stack) -> (TestUser, TestUser) {
+    let seeker = stack.user();
+    let provider = stack.user();
+    stack.make_active_provider(&provider, 52.5, 13.4).await;
+    (seeker, provider)
+}
+
+/// The `work_id` of a new order from `seeker` to `provider`.
+async fn order(stack: &Stack, seeker: &TestUser, provider: &TestUser) -> i64 {
+    stack.create_order(seeker, provider).await["work_id"]
+        .as_i64()
+        .expect("work_id")
+}
+
 /// A waiting session whose provider has closed its socket; the seeker's is open.
 struct ProviderOffline {
     provider: TestUser,
@@ -80,21 +95,9 @@ async fn session_with_provider_offline(stack: &Stack) -> ProviderOffline {
     } = stack.open_session().await;
     provider_ws.close().await;
     // Presence learns of the close asynchronously (edge -> NATS -> location).
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let online: Option<bool> = sqlx::query_scalar(
-            "SELECT online FROM user_presence WHERE user_id = $1 AND role = 'provider'",
-        )
-        .bind(provider.id)
-        .fetch_optional(&stack.db)
-        .await
-        .expect("presence");
-        if online != Some(true) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "never offline");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    stack
+        .wait_presence(provider.id, Role::Provider, false)
+        .await;
     ProviderOffline {
         provider,
         seeker_ws,
@@ -174,11 +177,9 @@ async fn chat_message_to_offline_recipient_posts_one_signed_event() {
 async fn work_order_to_offline_provider_posts_work_id() {
     let receiver = Receiver::start(Answer::Status(204)).await;
     let stack = push_stack(&receiver, |_| {}).await;
-    let seeker = stack.user();
-    let provider = stack.user();
-    stack.make_active_provider(&provider, 52.5, 13.4).await;
-    let order = stack.create_order(&seeker, &provider).await;
-    let work_id = order["work_id"].as_i64().expect("work_id");
+    let (seeker, provider) = seeker_and_offline_provider(&stack).await;
+    let created = stack.create_order(&seeker, &provider).await;
+    let work_id = created["work_id"].as_i64().expect("work_id");
 
     let posts = receiver
         .wait_for(1, Duration::from_secs(5), is_order_push(work_id))
@@ -189,7 +190,7 @@ async fn work_order_to_offline_provider_posts_work_id() {
         ["at", "event_id", "role", "type", "user_id", "work_id"],
         "no session_id, no name, no message: {body}"
     );
-    assert_eq!(time_of(&body, "at"), time_of(&order, "created_at"));
+    assert_eq!(time_of(&body, "at"), time_of(&created, "created_at"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.posts_where(is_order_push(work_id)).len(), 1);
     stack.stop().await;
@@ -201,9 +202,7 @@ async fn push_off_enqueues_nothing() {
     let stack = Stack::shared().await;
     let mut session = session_with_provider_offline(stack).await;
     send_chat(&mut session.seeker_ws, session.session_id, "hello").await;
-    let seeker = stack.user();
-    let provider = stack.user();
-    stack.make_active_provider(&provider, 52.5, 13.4).await;
+    let (seeker, provider) = seeker_and_offline_provider(stack).await;
     stack.create_order(&seeker, &provider).await;
 
     let enqueued: i64 = sqlx::query_scalar(
@@ -224,11 +223,8 @@ async fn failed_tries_are_retried_with_backoff_until_a_2xx() {
     // 500, then no answer within 5 s, then 200.
     receiver.script([Answer::Status(500), Answer::After(Duration::from_secs(7))]);
     let stack = push_stack(&receiver, |_| {}).await;
-    let seeker = stack.user();
-    let provider = stack.user();
-    stack.make_active_provider(&provider, 52.5, 13.4).await;
-    let order = stack.create_order(&seeker, &provider).await;
-    let work_id = order["work_id"].as_i64().expect("work_id");
+    let (seeker, provider) = seeker_and_offline_provider(&stack).await;
+    let work_id = order(&stack, &seeker, &provider).await;
 
     let posts = receiver
         .wait_for(3, Duration::from_secs(15), is_order_push(work_id))
@@ -271,11 +267,8 @@ async fn always_failing_receiver_gets_six_tries_then_the_event_is_given_up() {
         options.cleanup.push.first_retry = Duration::from_millis(50);
     })
     .await;
-    let seeker = stack.user();
-    let provider = stack.user();
-    stack.make_active_provider(&provider, 52.5, 13.4).await;
-    let order = stack.create_order(&seeker, &provider).await;
-    let work_id = order["work_id"].as_i64().expect("work_id");
+    let (seeker, provider) = seeker_and_offline_provider(&stack).await;
+    let work_id = order(&stack, &seeker, &provider).await;
 
     let posts = receiver
         .wait_for(6, Duration::from_secs(10), is_order_push(work_id))
@@ -303,21 +296,15 @@ async fn always_failing_receiver_gets_six_tries_then_the_event_is_given_up() {
 async fn a_restarted_sender_sends_what_is_due_and_never_resends_what_was_sent() {
     let receiver = Receiver::start(Answer::Status(200)).await;
     let stack = push_stack(&receiver, |_| {}).await;
-    let seeker = stack.user();
-    let provider = stack.user();
-    stack.make_active_provider(&provider, 52.5, 13.4).await;
-    let first = stack.create_order(&seeker, &provider).await["work_id"]
-        .as_i64()
-        .expect("work_id");
+    let (seeker, provider) = seeker_and_offline_provider(&stack).await;
+    let first = order(&stack, &seeker, &provider).await;
     receiver
         .wait_for(1, Duration::from_secs(5), is_order_push(first))
         .await;
 
     // No sender runs while the second event is enqueued: it waits in the outbox.
     stack.stop_service(Service::Cleanup).await;
-    let second = stack.create_order(&seeker, &provider).await["work_id"]
-        .as_i64()
-        .expect("work_id");
+    let second = order(&stack, &seeker, &provider).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receiver.posts_where(is_order_push(second)).is_empty());
 
@@ -374,9 +361,7 @@ async fn two_senders_post_each_event_once() {
 async fn a_user_marked_online_in_presence_gets_no_push() {
     let receiver = Receiver::start(Answer::Status(200)).await;
     let stack = push_stack(&receiver, |_| {}).await;
-    let seeker = stack.user();
-    let provider = stack.user();
-    stack.make_active_provider(&provider, 52.5, 13.4).await;
+    let (seeker, provider) = seeker_and_offline_provider(&stack).await;
     // What the presence code writes while a provider socket is open on some edge.
     sqlx::query(
         "INSERT INTO user_presence (user_id, role, online, seen_at)
@@ -386,18 +371,14 @@ async fn a_user_marked_online_in_presence_gets_no_push() {
     .execute(&stack.db)
     .await
     .expect("presence row");
-    let online_order = stack.create_order(&seeker, &provider).await["work_id"]
-        .as_i64()
-        .expect("work_id");
+    let online_order = order(&stack, &seeker, &provider).await;
     // Offline again: the next order is pushed (and proves the sender runs).
     sqlx::query("UPDATE user_presence SET online = false WHERE user_id = $1")
         .bind(provider.id)
         .execute(&stack.db)
         .await
         .expect("presence offline");
-    let offline_order = stack.create_order(&seeker, &provider).await["work_id"]
-        .as_i64()
-        .expect("work_id");
+    let offline_order = order(&stack, &seeker, &provider).await;
     receiver
         .wait_for(1, Duration::from_secs(5), is_order_push(offline_order))
         .await;
@@ -409,12 +390,8 @@ async fn a_user_marked_online_in_presence_gets_no_push() {
 async fn retention_job_deletes_finished_events_only() {
     let receiver = Receiver::start(Answer::Status(200)).await;
     let stack = push_stack(&receiver, |_| {}).await;
-    let seeker = stack.user();
-    let provider = stack.user();
-    stack.make_active_provider(&provider, 52.5, 13.4).await;
-    let work_id = stack.create_order(&seeker, &provider).await["work_id"]
-        .as_i64()
-        .expect("work_id");
+    let (seeker, provider) = seeker_and_offline_provider(&stack).await;
+    let work_id = order(&stack, &seeker, &provider).await;
     receiver
         .wait_for(1, Duration::from_secs(5), is_order_push(work_id))
         .await;

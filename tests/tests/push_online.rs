@@ -10,25 +10,6 @@ use tether_tests::push::{Answer, Receiver};
 
 use crate::push::push_stack;
 
-/// Waits until presence has `user_id` online in `role`.
-async fn wait_online(stack: &tether_tests::Stack, user_id: uuid::Uuid, role: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let online: Option<bool> =
-            sqlx::query_scalar("SELECT online FROM user_presence WHERE user_id = $1 AND role = $2")
-                .bind(user_id)
-                .bind(role)
-                .fetch_optional(&stack.db)
-                .await
-                .expect("presence");
-        if online == Some(true) {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "never online");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Long enough for the sender (20 ms poll) to have POSTed anything enqueued.
 const QUIET: Duration = Duration::from_millis(800);
 
@@ -41,7 +22,7 @@ async fn connected_provider_gets_no_push_for_a_work_order() {
     stack.make_active_provider(&provider, 52.5, 13.4).await;
     let mut provider_ws = stack.connect(&provider, Role::Provider).await;
     // Presence is recorded asynchronously after the connect (edge -> NATS -> service).
-    wait_online(&stack, provider.id, "provider").await;
+    stack.wait_presence(provider.id, Role::Provider, true).await;
     let work_id = stack.create_order(&seeker, &provider).await["work_id"]
         .as_i64()
         .expect("work_id");
@@ -61,7 +42,9 @@ async fn connected_recipient_gets_no_push_for_a_chat_message() {
     let receiver = Receiver::start(Answer::Status(200)).await;
     let stack = push_stack(&receiver, |_| {}).await;
     let mut session = stack.open_session().await;
-    wait_online(&stack, session.provider.id, "provider").await;
+    stack
+        .wait_presence(session.provider.id, Role::Provider, true)
+        .await;
     session
         .seeker_ws
         .send(json!({"type": "chat_message", "session_id": session.session_id, "message": "hi"}))
