@@ -241,14 +241,7 @@ impl Shard {
                 let was_stale = row.stale(job.role);
                 dues.extend(row.apply_move(job.role, job.position));
                 if was_stale {
-                    let to_role = job.role.other();
-                    peers.push(PeerDue {
-                        session_id: row.session_id,
-                        to_role,
-                        to_user: row.party(to_role),
-                        status: PeerState::Online,
-                        last_seen: Some(row.db_now),
-                    });
+                    peers.push(row.peer_due(job.role, PeerState::Online, Some(row.db_now)));
                 }
                 outcomes.push(Ok(()));
             }

@@ -15,9 +15,10 @@ use tether_proto::Role;
 use tether_proto::approach::{ArrivalStage, RecentDistances};
 use tether_proto::distance::{Point, distance_meters, haversine_m};
 use tether_proto::limits::DISTANCE_MOVE_THRESHOLD_M;
+use tether_proto::presence::PeerState;
 use uuid::Uuid;
 
-use crate::fanout::DistanceDue;
+use crate::fanout::{DistanceDue, PeerDue};
 
 /// The columns every locking read returns (`p`: session_positions, `w`: work_sessions).
 macro_rules! positions_select {
@@ -201,6 +202,23 @@ impl Positions {
         match role {
             Role::Seeker => self.seeker_location_at,
             Role::Provider => self.provider_location_at,
+        }
+    }
+
+    /// A `peer_status` telling the other party what `role`'s party is now.
+    pub fn peer_due(
+        &self,
+        role: Role,
+        status: PeerState,
+        last_seen: Option<DateTime<Utc>>,
+    ) -> PeerDue {
+        let to_role = role.other();
+        PeerDue {
+            session_id: self.session_id,
+            to_role,
+            to_user: self.party(to_role),
+            status,
+            last_seen,
         }
     }
 

@@ -31,7 +31,7 @@ use tether_proto::Role;
 use tether_proto::presence::{PartyPresence, PeerState};
 
 use crate::Context;
-use crate::fanout::{self, Cause, PeerDue};
+use crate::fanout::{self, Cause};
 use crate::positions::{self, Positions};
 use crate::presence;
 
@@ -154,14 +154,8 @@ async fn run_round(context: &Context) -> Result<(u64, u64), sqlx::Error> {
                             stale: true,
                             fix_at: row.seen_at(role),
                         };
-                        let to_role = role.other();
-                        peers.push(PeerDue {
-                            session_id: row.session_id,
-                            to_role,
-                            to_user: row.party(to_role),
-                            status: PeerState::Stale,
-                            last_seen: seen.last_seen(row.session_created_at),
-                        });
+                        let last_seen = seen.last_seen(row.session_created_at);
+                        peers.push(row.peer_due(role, PeerState::Stale, last_seen));
                     }
                     None => {}
                 }
