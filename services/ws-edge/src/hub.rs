@@ -202,9 +202,15 @@ impl Hub {
         };
         conns.retain(|(id, _)| *id != conn_id);
         if conns.is_empty() {
-            users.remove(&key);
-            let _ = self.presence.send((key, false));
+            self.forget(&mut users, key);
         }
+    }
+
+    /// Drops `key`, whose last socket here is gone, and reports it to presence (under the
+    /// lock, like the registration that reported it online, so the two leave in order).
+    fn forget(&self, users: &mut HashMap<Key, Conns>, key: Key) {
+        users.remove(&key);
+        let _ = self.presence.send((key, false));
     }
 
     /// Closes every socket with `code` (after what is already queued for it).
@@ -225,13 +231,14 @@ impl Hub {
             // A full queue: dropping the sender closes that socket (1013) just as well.
             conns.retain(|(_, sender)| sender.try_send(close.clone()).is_ok());
         }
-        users.retain(|key, conns| {
-            let keep = !conns.is_empty();
-            if !keep {
-                let _ = self.presence.send((*key, false));
-            }
-            keep
-        });
+        let gone: Vec<Key> = users
+            .iter()
+            .filter(|(_, conns)| conns.is_empty())
+            .map(|(key, _)| *key)
+            .collect();
+        for key in gone {
+            self.forget(&mut users, key);
+        }
     }
 
     fn dispatch(&self, key: Key, headers: Option<&HeaderMap>, payload: bytes::Bytes) {
@@ -280,8 +287,7 @@ impl Hub {
             }
         });
         if before > 0 && conns.is_empty() {
-            users.remove(&key);
-            let _ = self.presence.send((key, false));
+            self.forget(&mut users, key);
         }
     }
 }
