@@ -83,8 +83,11 @@ impl Stack {
         let mut seeker_ws = self.connect(&seeker, Role::Seeker).await;
         // Presence (v1.1) records sockets asynchronously: wait for it, so what follows
         // sees both parties online (no push, no late peer_status for these connects).
-        self.wait_presence(provider.id, Role::Provider, true).await;
-        self.wait_presence(seeker.id, Role::Seeker, true).await;
+        // The location service keeps presence; a stack without one has none.
+        if self.options.location_instances > 0 {
+            self.wait_presence(provider.id, Role::Provider, true).await;
+            self.wait_presence(seeker.id, Role::Seeker, true).await;
+        }
         let order = self.create_order(&seeker, &provider).await;
         let work_id = order["work_id"].as_i64().expect("work_id");
         let assigned = provider_ws.recv_type("work_assigned").await;

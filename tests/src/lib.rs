@@ -478,7 +478,12 @@ impl Stack {
             subjects: Subjects::new(prefix),
             nats,
             db,
-            options: StackOptions::default(),
+            // The processes of an attached stack are the caller's; it runs no location
+            // service (so no presence), which `open_session` must know.
+            options: StackOptions {
+                location_instances: 0,
+                ..StackOptions::default()
+            },
             database_url,
             own_database,
             http: reqwest::Client::builder()
