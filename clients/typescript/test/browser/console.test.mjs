@@ -29,6 +29,10 @@ const ARGS = [
   '--disable-sync',
 ];
 
+// A hang fails the test instead of stalling the suite (a per-test option: Debian's
+// Node 18 has no --test-timeout flag).
+const LIMIT = { timeout: 60_000 };
+
 let stack;
 let context;
 let profileDir;
@@ -84,7 +88,7 @@ async function drag(page, marker, dx, dy) {
   await page.mouse.up();
 }
 
-test('one whole session through the console, both panes', async () => {
+test('one whole session through the console, both panes', LIMIT, async () => {
   const seekerToken = stack.mint({ name: 'Demo Seeker' }).token;
   const providerToken = stack.mint({ name: 'Demo Provider' }).token;
   const page = context.pages()[0] ?? (await context.newPage());
@@ -193,7 +197,7 @@ test('one whole session through the console, both panes', async () => {
   assert.deepEqual(pageErrors, []);
 });
 
-test('the console page holds no token or secret of its own', async () => {
+test('the console page holds no token or secret of its own', LIMIT, async () => {
   const html = await fetch(`${stack.httpBase}/console/`);
   assert.equal(html.status, 200);
   assert.match(html.headers.get('content-security-policy'), /connect-src 'self'/);

@@ -13,6 +13,11 @@ import { startStack } from '../stack.mjs';
 
 // Node 22 and browsers have a global WebSocket; Debian's Node (18) does not.
 const WebSocket = globalThis.WebSocket ?? NodeWebSocket;
+
+// A hang fails the test instead of stalling the suite (a per-test option: Debian's
+// Node 18 has no --test-timeout flag).
+const LIMIT = { timeout: 60_000 };
+
 let stack;
 const clients = [];
 
@@ -71,7 +76,7 @@ async function openSession() {
   return { seeker, provider, sessionId, workId: order.work_id };
 }
 
-test('one whole session through the SDK', async () => {
+test('one whole session through the SDK', LIMIT, async () => {
   const { seeker, provider, sessionId } = await openSession();
 
   // Mediums: the seeker's selection activates the session.
@@ -130,7 +135,7 @@ test('one whole session through the SDK', async () => {
   });
 });
 
-test('a message sent while the recipient was offline arrives on connect and is acknowledged', async () => {
+test('a message sent while the recipient was offline arrives on connect and is acknowledged', LIMIT, async () => {
   const { seeker, provider, sessionId } = await openSession();
   provider.client.close();
   const sent = await seeker.client.sendChat(sessionId, 'Are you there?');
@@ -144,7 +149,7 @@ test('a message sent while the recipient was offline arrives on connect and is a
   assert.equal((await delivered).status, 'delivered');
 });
 
-test('server errors reject with their code', async () => {
+test('server errors reject with their code', LIMIT, async () => {
   const { seeker } = await openSession();
   await assert.rejects(
     seeker.client.selectMediums('00000000-0000-4000-8000-000000000000', {}),
@@ -162,7 +167,7 @@ test('server errors reject with their code', async () => {
   assert.equal((await seeker.client.ping()).type, 'pong');
 });
 
-test('a token that expires on an open socket: 4401, a new token, connected again', async () => {
+test('a token that expires on an open socket: 4401, a new token, connected again', LIMIT, async () => {
   const sub = randomUUID();
   const first = stack.mint({ sub, ttlS: 2 }).token; // the edge closes at exp + 5 s leeway
   const second = stack.mint({ sub, ttlS: 3600 }).token;
