@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::json;
-use tether_proto::envelope::{CommandEnvelope, CommandMeta};
+use tether_proto::envelope::CommandMeta;
 use tether_proto::messages::Owner;
-use tether_proto::{ClientMessage, Role, Timestamp};
+use tether_proto::{Role, Timestamp};
 use tether_tests::{OpenSession, Stack, StackOptions, WsClient};
 
 const WARM_UP: usize = 200;
@@ -54,21 +54,19 @@ async fn one_over_nats(
     session_id: uuid::Uuid,
     i: usize,
 ) -> (Duration, Duration) {
-    let envelope = CommandEnvelope {
-        meta: CommandMeta {
-            user_id: seeker_id,
-            role: Role::Seeker,
-            conn_id: uuid::Uuid::new_v4(),
-            request_id: None,
-            received_at: Timestamp::now(),
-        },
-        command: ClientMessage::ChatMessage {
-            session_id: Some(session_id.to_string()),
-            message: Some(format!("nats benchmark message {i}")),
-            client_message_id: None,
-        },
+    let meta = CommandMeta {
+        user_id: seeker_id,
+        role: Role::Seeker,
+        conn_id: uuid::Uuid::new_v4(),
+        request_id: None,
+        received_at: Timestamp::now(),
     };
-    let payload = serde_json::to_vec(&envelope).expect("envelope json");
+    let mut headers = async_nats::HeaderMap::new();
+    for (name, value) in meta.headers() {
+        headers.insert(name, value.as_str());
+    }
+    let frame = json!({"type": "chat_message", "session_id": session_id, "message": format!("nats benchmark message {i}")});
+    let payload = serde_json::to_vec(&frame).expect("frame json");
     let subject = stack.subjects.command(Owner::Chat, "chat_message");
     let started = Instant::now();
     let (delivered, replied) = tokio::join!(
@@ -79,7 +77,7 @@ async fn one_over_nats(
         async {
             let reply = stack
                 .nats
-                .request(subject, payload.into())
+                .request_with_headers(subject, headers, payload.into())
                 .await
                 .expect("chat reply");
             assert!(

@@ -9,9 +9,8 @@ use std::time::Instant;
 use async_nats::{Client, HeaderMap, Subscriber};
 use bytes::Bytes;
 use futures::StreamExt;
-use serde::de::DeserializeOwned;
 use tether_proto::api::{ApiReply, ApiRequest};
-use tether_proto::envelope::{CommandEnvelope, ConnectedEvent};
+use tether_proto::envelope::{CommandEnvelope, CommandMeta, ConnectedEvent};
 use tether_proto::events::SessionEvent;
 use tether_proto::{ServerMessage, WireError};
 use tokio::sync::Semaphore;
@@ -62,14 +61,72 @@ impl Labelled for tether_proto::presence::EdgeBeat {
     }
 }
 
+/// How a request type is read from its NATS message.
+pub trait Decode: Sized {
+    /// The request, or why it cannot be served.
+    fn decode(message: &async_nats::Message) -> Result<Self, Rejection>;
+}
+
+/// A message that could not be turned into a request.
+#[derive(Debug)]
+pub enum Rejection {
+    /// Not what the sender (always one of ours) should send: a bug upstream, logged.
+    Malformed(String),
+    /// A client command the contract refuses; the sender gets `error`.
+    Client {
+        /// The sender.
+        meta: CommandMeta,
+        /// The answer.
+        error: WireError,
+    },
+}
+
+/// Internal payloads are JSON written by our own services.
+macro_rules! json_payload {
+    ($($request:ty),+ $(,)?) => {$(
+        impl Decode for $request {
+            fn decode(message: &async_nats::Message) -> Result<Self, Rejection> {
+                serde_json::from_slice(&message.payload)
+                    .map_err(|err| Rejection::Malformed(err.to_string()))
+            }
+        }
+    )+};
+}
+
+json_payload!(
+    ApiRequest,
+    SessionEvent,
+    ConnectedEvent,
+    tether_proto::presence::PresenceEvent,
+    tether_proto::presence::EdgeBeat,
+);
+
+/// A command is the client's frame as it arrived, the sender in headers (see
+/// [`CommandMeta::headers`]); it is parsed here, once.
+impl Decode for CommandEnvelope {
+    fn decode(message: &async_nats::Message) -> Result<Self, Rejection> {
+        let headers = message.headers.as_ref();
+        let meta = CommandMeta::from_headers(|name| {
+            headers
+                .and_then(|headers| headers.get(name))
+                .map(|value| value.as_str())
+        })
+        .ok_or_else(|| Rejection::Malformed("command without valid sender headers".into()))?;
+        match tether_proto::ClientMessage::from_frame(&message.payload) {
+            Ok(command) => Ok(Self { meta, command }),
+            Err(error) => Err(Rejection::Client { meta, error }),
+        }
+    }
+}
+
 /// What a handler returns: how it is counted and what goes back to the requester.
 pub trait Response: Send + 'static {
     /// `ok` or an error code, for metrics.
     fn outcome(&self) -> &'static str;
     /// The NATS reply, if any.
     fn into_nats(self) -> Option<(HeaderMap, Bytes)>;
-    /// The answer to a request that could not be parsed.
-    fn malformed() -> Self;
+    /// The answer to a request that could not be read.
+    fn rejected(rejection: Rejection) -> Self;
 }
 
 impl Response for Reply {
@@ -79,10 +136,13 @@ impl Response for Reply {
     fn into_nats(self) -> Option<(HeaderMap, Bytes)> {
         Some(Reply::into_nats(self))
     }
-    fn malformed() -> Self {
-        Reply {
-            frame: Some(ServerMessage::error(&WireError::internal()).frame(None)),
-            close: None,
+    fn rejected(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::Client { meta, error } => Reply::error(&meta, &error),
+            Rejection::Malformed(_) => Reply {
+                frame: Some(ServerMessage::error(&WireError::internal()).frame(None)),
+                close: None,
+            },
         }
     }
 }
@@ -102,7 +162,7 @@ impl Response for ApiReply {
         let body = serde_json::to_vec(&self).unwrap_or_default();
         Some((HeaderMap::new(), Bytes::from(body)))
     }
-    fn malformed() -> Self {
+    fn rejected(_: Rejection) -> Self {
         ApiReply::error(&WireError::internal())
     }
 }
@@ -114,7 +174,7 @@ impl Response for () {
     fn into_nats(self) -> Option<(HeaderMap, Bytes)> {
         None
     }
-    fn malformed() -> Self {}
+    fn rejected(_: Rejection) -> Self {}
 }
 
 /// Maps a code string back to a static label, so metric labels stay a fixed set.
@@ -161,7 +221,7 @@ pub async fn serve<Req, Resp, F, Fut>(
     handler: F,
 ) -> anyhow::Result<()>
 where
-    Req: DeserializeOwned + Labelled + Send + 'static,
+    Req: Decode + Labelled + Send + 'static,
     Resp: Response,
     F: Fn(Req) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Resp> + Send + 'static,
@@ -212,7 +272,7 @@ pub async fn serve_subscription<Req, Resp, F, Fut>(
     handler: F,
 ) -> anyhow::Result<()>
 where
-    Req: DeserializeOwned + Labelled + Send + 'static,
+    Req: Decode + Labelled + Send + 'static,
     Resp: Response,
     F: Fn(Req) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Resp> + Send + 'static,
@@ -225,15 +285,16 @@ where
         let client = replies.clone();
         async move {
             let started = Instant::now();
-            let (label, response) = match serde_json::from_slice::<Req>(&message.payload) {
+            let (label, response) = match Req::decode(&message) {
                 Ok(request) => {
                     let label = request.label();
                     (label, handler(request).await)
                 }
-                Err(err) => {
-                    tracing::warn!(service, subject = %message.subject, error = %err, "malformed request");
-                    ("malformed", Resp::malformed())
+                Err(Rejection::Malformed(error)) => {
+                    tracing::warn!(service, subject = %message.subject, error, "malformed request");
+                    ("malformed", Resp::rejected(Rejection::Malformed(error)))
                 }
+                Err(rejection) => ("invalid", Resp::rejected(rejection)),
             };
             let outcome = response.outcome();
             metrics::counter!("tether_requests_total", "service" => service, "kind" => label, "outcome" => outcome)

@@ -1,7 +1,9 @@
 //! What ws-edge sends to a service for each client command, and the headers of what
 //! services send back.
 //!
-//! Commands travel as NATS request/reply: the reply body is the direct answer for the
+//! Commands travel as NATS request/reply: the request body is the client's frame as it
+//! arrived (ws-edge only reads its `type` and `request_id`), the sender in headers; the
+//! reply body is the direct answer for the
 //! connection that sent the command (a [`crate::ServerFrame`] as JSON, or empty when the
 //! contract sends the sender nothing). Everything else a user must see is published on the
 //! per-user outbound subject (see [`crate::subjects`]) with the headers below.
@@ -15,7 +17,9 @@ use crate::model::Role;
 use crate::time::Timestamp;
 
 /// Who sent a command. Filled in by ws-edge from the verified token and the endpoint;
-/// services never take a user id from the client payload.
+/// services never take a user id from the client payload. It travels in NATS headers
+/// ([`CommandMeta::headers`]) beside the client's own bytes, so the edge never re-encodes
+/// a command and the owning service parses it once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CommandMeta {
     /// Authenticated user id (the JWT `sub`).
@@ -30,8 +34,88 @@ pub struct CommandMeta {
     pub received_at: Timestamp,
 }
 
-/// A client command on its way from ws-edge to the owning service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// Command header: the sender's user id.
+pub const HEADER_USER: &str = "Tether-User";
+/// Command header: the sender's role (`seeker` or `provider`).
+pub const HEADER_ROLE: &str = "Tether-Role";
+/// Command header: the sending connection.
+pub const HEADER_SENDER_CONN: &str = "Tether-Sender-Conn";
+/// Command header: the client's `request_id`, percent-encoded (a header value is one
+/// line of ASCII; a `request_id` may be any text).
+pub const HEADER_REQUEST_ID: &str = "Tether-Request-Id";
+/// Command header: when the edge received the frame (RFC 3339).
+pub const HEADER_RECEIVED_AT: &str = "Tether-Received-At";
+
+impl CommandMeta {
+    /// The headers that carry this meta beside a command's bytes.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![
+            (HEADER_USER, self.user_id.to_string()),
+            (HEADER_ROLE, self.role.as_str().to_owned()),
+            (HEADER_SENDER_CONN, self.conn_id.to_string()),
+            (HEADER_RECEIVED_AT, self.received_at.to_string()),
+        ];
+        if let Some(request_id) = &self.request_id {
+            headers.push((HEADER_REQUEST_ID, percent_encode(request_id)));
+        }
+        headers
+    }
+
+    /// The meta back from headers (`header` looks one up by name); `None` when one is
+    /// missing or malformed, which only a sender other than ws-edge can cause.
+    pub fn from_headers<'a>(header: impl Fn(&str) -> Option<&'a str>) -> Option<Self> {
+        let role = match header(HEADER_ROLE)? {
+            "seeker" => Role::Seeker,
+            "provider" => Role::Provider,
+            _ => return None,
+        };
+        let received_at = chrono::DateTime::parse_from_rfc3339(header(HEADER_RECEIVED_AT)?)
+            .ok()?
+            .with_timezone(&chrono::Utc);
+        Some(Self {
+            user_id: header(HEADER_USER)?.parse().ok()?,
+            role,
+            conn_id: header(HEADER_SENDER_CONN)?.parse().ok()?,
+            request_id: match header(HEADER_REQUEST_ID) {
+                None => None,
+                Some(encoded) => Some(percent_decode(encoded)?),
+            },
+            received_at: Timestamp(received_at),
+        })
+    }
+}
+
+/// `%XX` for every byte but ASCII letters, digits and `-_.~`.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        if first == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(first);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// A client command as the owning service sees it: the sender and the parsed message.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CommandEnvelope {
     /// Sender, as authenticated by the edge.
     pub meta: CommandMeta,
@@ -80,4 +164,44 @@ pub struct ConnectedEvent {
     pub conn_id: Uuid,
     /// The token's `name` claim, used as display-name fallback.
     pub token_name: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_survives_headers_with_any_request_id() {
+        let received_at: Timestamp =
+            serde_json::from_str(r#""2026-11-30T16:31:38.123Z""#).expect("timestamp");
+        for request_id in [None, Some("r-1"), Some("a b\r\n%ü\u{0}😀")] {
+            let meta = CommandMeta {
+                user_id: Uuid::new_v4(),
+                role: Role::Provider,
+                conn_id: Uuid::new_v4(),
+                request_id: request_id.map(str::to_owned),
+                received_at,
+            };
+            let headers = meta.headers();
+            assert!(
+                headers
+                    .iter()
+                    .all(|(_, value)| value.bytes().all(|b| b.is_ascii_graphic()))
+            );
+            let lookup = |name: &str| {
+                headers
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| value.as_str())
+            };
+            assert_eq!(CommandMeta::from_headers(lookup), Some(meta));
+        }
+    }
+
+    #[test]
+    fn malformed_headers_are_refused() {
+        assert_eq!(CommandMeta::from_headers(|_| None), None);
+        assert_eq!(percent_decode("%4"), None);
+        assert_eq!(percent_decode("%FF"), None);
+    }
 }

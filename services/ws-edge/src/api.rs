@@ -241,7 +241,8 @@ async fn forward(
     match relay::request(
         &state.client,
         subject,
-        payload,
+        None,
+        payload.into(),
         state.request_timeout(),
         op.as_str(),
     )

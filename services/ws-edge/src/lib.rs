@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod head;
 pub mod hub;
 pub mod relay;
 pub mod server;

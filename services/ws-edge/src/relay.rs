@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use async_nats::{Client, RequestErrorKind};
+use async_nats::{Client, HeaderMap, RequestErrorKind};
 use bytes::Bytes;
-use tether_proto::envelope::HEADER_CLOSE;
+use tether_proto::envelope::{CommandMeta, HEADER_CLOSE};
 
 /// A service's answer to a command: the frame for the sending socket and an optional
 /// close code.
@@ -24,16 +24,40 @@ pub enum RelayError {
     Unavailable,
 }
 
+/// Sends a client's command (its frame as it arrived, the sender in headers) to the
+/// owning service's `subject` and waits up to `timeout` for the answer.
+pub async fn command(
+    client: &Client,
+    subject: String,
+    meta: &CommandMeta,
+    frame: Bytes,
+    timeout: Duration,
+    kind: &'static str,
+) -> Result<CommandAnswer, RelayError> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in meta.headers() {
+        headers.insert(name, value.as_str());
+    }
+    request(client, subject, Some(headers), frame, timeout, kind).await
+}
+
 /// Sends `payload` to `subject` and waits up to `timeout` for the answer.
 pub async fn request(
     client: &Client,
     subject: String,
-    payload: Vec<u8>,
+    headers: Option<HeaderMap>,
+    payload: Bytes,
     timeout: Duration,
     kind: &'static str,
 ) -> Result<CommandAnswer, RelayError> {
     let started = Instant::now();
-    let result = tokio::time::timeout(timeout, client.request(subject, payload.into())).await;
+    let sent = async {
+        match headers {
+            Some(headers) => client.request_with_headers(subject, headers, payload).await,
+            None => client.request(subject, payload).await,
+        }
+    };
+    let result = tokio::time::timeout(timeout, sent).await;
     metrics::histogram!("tether_edge_relay_seconds", "kind" => kind)
         .record(started.elapsed().as_secs_f64());
     let message = match result {

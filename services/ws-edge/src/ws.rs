@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
-use tether_proto::envelope::{CommandEnvelope, CommandMeta, ConnectedEvent, close_code};
+use tether_proto::envelope::{CommandMeta, ConnectedEvent, close_code};
 use tether_proto::errors::{RATE_LIMITED, TOO_MANY_SOCKETS};
 use tether_proto::limits::{MAX_REQUEST_ID_CHARS, MAX_WS_MESSAGE_BYTES};
 use tether_proto::messages::Owner;
@@ -27,6 +27,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::head::{self, HeadError};
 use crate::http_error;
 use crate::hub::{Outbound, RegisterError};
 use crate::relay::{self, CommandAnswer, RelayError};
@@ -303,7 +304,7 @@ impl Connection {
     /// What one client frame leads to.
     fn on_frame(&self, frame: Message) -> Step {
         match frame {
-            Message::Text(text) => self.on_text(&text),
+            Message::Text(text) => self.on_text(text),
             Message::Binary(_) => match self.check_rate() {
                 Err(step) => step,
                 Ok(()) => self.reject(
@@ -350,30 +351,29 @@ impl Connection {
         )))
     }
 
-    /// Validates one client text frame and decides what to do with it.
-    fn on_text(&self, text: &str) -> Step {
+    /// Checks one client text frame's head and decides what to do with it. The edge reads
+    /// only `type` and `request_id`; the owning service parses the rest of the client's
+    /// bytes (and words every other `validation` answer).
+    fn on_text(&self, text: Utf8Bytes) -> Step {
         if let Err(step) = self.check_rate() {
             return step;
         }
-        let mut value: Value = match serde_json::from_str(text) {
-            Ok(Value::Object(map)) => Value::Object(map),
-            Ok(_) => {
+        let head = match head::read(&text) {
+            Ok(head) => head,
+            Err(HeadError::NotObject) => {
                 return self.reject(
                     WireError::new(ErrorCode::InvalidJson, "Message must be a JSON object"),
                     None,
                 );
             }
-            Err(_) => {
+            Err(HeadError::NotJson) => {
                 return self.reject(
                     WireError::new(ErrorCode::InvalidJson, "Message is not valid JSON"),
                     None,
                 );
             }
         };
-        let request_id = match value
-            .as_object_mut()
-            .and_then(|map| map.remove("request_id"))
-        {
+        let request_id = match head.request_id {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) if id.chars().count() <= MAX_REQUEST_ID_CHARS => Some(id),
             Some(_) => {
@@ -385,7 +385,7 @@ impl Connection {
                 );
             }
         };
-        let Some(sent_type) = value.get("type").and_then(Value::as_str) else {
+        let Some(Value::String(sent_type)) = head.kind else {
             return self.reject(
                 WireError::new(ErrorCode::UnknownType, "Message type is required"),
                 request_id,
@@ -408,50 +408,31 @@ impl Connection {
                 request_id,
             );
         };
-        // PostgreSQL cannot store U+0000 in text: refuse it here, with one clear message,
-        // before any service sees it.
-        if tether_proto::validate::json_has_nul(&value) {
-            return self.reject(
-                WireError::validation(tether_proto::validate::NUL_IN_TEXT),
-                request_id,
-            );
-        }
-        let command: ClientMessage = match serde_json::from_value(value) {
-            Ok(command) => command,
-            Err(err) => {
-                return self.reject(
-                    WireError::validation(format!("Invalid {type_name}: {err}")),
-                    request_id,
-                );
-            }
-        };
-        let type_name = command.type_name();
         metrics::counter!("tether_ws_frames_in_total", "type" => type_name).increment(1);
         if owner == Owner::Edge {
+            // `ping` is the edge's own: it answers the same refusals a service would.
+            if let Err(err) = ClientMessage::from_frame(text.as_bytes()) {
+                return self.reject(err, request_id);
+            }
             let pong = ServerMessage::Pong {
                 timestamp: Timestamp::now(),
             }
             .frame(request_id);
             return Step::Reply(frame_text(pong.to_json()));
         }
-        let envelope = CommandEnvelope {
-            meta: CommandMeta {
-                user_id: self.user.user_id,
-                role: self.role,
-                conn_id: self.conn_id,
-                request_id: request_id.clone(),
-                received_at: Timestamp::now(),
-            },
-            command,
-        };
-        let Ok(payload) = serde_json::to_vec(&envelope) else {
-            return self.reject(WireError::internal(), request_id);
+        let meta = CommandMeta {
+            user_id: self.user.user_id,
+            role: self.role,
+            conn_id: self.conn_id,
+            request_id: request_id.clone(),
+            received_at: Timestamp::now(),
         };
         let client = self.state.client.clone();
         let subject = self.state.subjects.command(owner, type_name);
         let timeout = self.state.request_timeout();
         Step::Relay(Box::pin(async move {
-            let answer = relay::request(&client, subject, payload, timeout, type_name).await;
+            let answer =
+                relay::command(&client, subject, &meta, text.into(), timeout, type_name).await;
             (request_id, answer)
         }))
     }

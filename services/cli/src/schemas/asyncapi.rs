@@ -9,7 +9,10 @@ use anyhow::Context;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use tether_proto::api::ApiOp;
-use tether_proto::envelope::{HEADER_CLOSE, HEADER_EXCEPT_CONN, HEADER_ONLY_CONN};
+use tether_proto::envelope::{
+    HEADER_CLOSE, HEADER_EXCEPT_CONN, HEADER_ONLY_CONN, HEADER_RECEIVED_AT, HEADER_REQUEST_ID,
+    HEADER_ROLE, HEADER_SENDER_CONN, HEADER_USER,
+};
 use tether_proto::events::SessionEventKind;
 use tether_proto::messages::Owner;
 use tether_proto::subjects::Subjects;
@@ -235,8 +238,21 @@ fn internal(
         (
             "commandEnvelope",
             json!({
-                "summary": "A client command relayed by ws-edge, with the authenticated sender.",
-                "payload": payload("internal/command_envelope.json")
+                "summary": "A client command relayed by ws-edge: the client's frame as it \
+                            arrived (ws-edge reads only its type and request_id), the \
+                            authenticated sender in headers.",
+                "payload": payload("client-message.json"),
+                "headers": {
+                    "type": "object",
+                    "required": [HEADER_USER, HEADER_ROLE, HEADER_SENDER_CONN, HEADER_RECEIVED_AT],
+                    "properties": {
+                        HEADER_USER: {"type": "string", "format": "uuid", "description": "The sender's user id (the token's sub)."},
+                        HEADER_ROLE: {"type": "string", "enum": ["seeker", "provider"], "description": "The endpoint's role."},
+                        HEADER_SENDER_CONN: {"type": "string", "format": "uuid", "description": "The sending connection."},
+                        HEADER_REQUEST_ID: {"type": "string", "description": "The client's request_id, percent-encoded (every byte but ASCII letters, digits and -_.~ as %XX)."},
+                        HEADER_RECEIVED_AT: {"type": "string", "format": "date-time", "description": "When ws-edge received the frame."}
+                    }
+                }
             }),
         ),
         (

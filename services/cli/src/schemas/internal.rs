@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde_json::Value;
 use tether_proto::api::{ApiReply, ApiRequest};
-use tether_proto::envelope::{CommandEnvelope, ConnectedEvent};
+use tether_proto::envelope::ConnectedEvent;
 use tether_proto::events::SessionEvent;
 
 use super::Artefacts;
@@ -19,7 +19,6 @@ pub fn schemas() -> Vec<(&'static str, Value)> {
         schema
     }
     vec![
-        ("command_envelope.json", written::<CommandEnvelope>()),
         ("connected_event.json", written::<ConnectedEvent>()),
         (
             "presence_event.json",
