@@ -1,6 +1,8 @@
 // The web console: a seeker pane and a provider pane, each a client of its own built on
 // the SDK, and a grid map between them where dragging a party sends its location.
-// Built by scripts/build-console.mjs into services/ws-edge/console/ (served at /console/).
+// Built by scripts/build-console.mjs into services/ws-edge/console/console.js (served at
+// /console/); the page it runs in (the #seeker, #provider and #map elements) and its
+// stylesheet are services/ws-edge/console/index.html and console.css.
 
 import {
   ProviderClient,

@@ -187,17 +187,43 @@ const nameOf = (side, wireType) => {
   if (!found) throw new Error(`asyncapi lists ${side} message ${wireType} without a schema`);
   return found.name;
 };
+// Each message is named in one union only: every message is the two endpoints' unions
+// (plus any message neither endpoint lists), each endpoint's is what both carry plus its
+// own, and what both carry is listed once. The sets are exactly those of the schemas and
+// asyncapi.json; only the spelling is shorter.
+
+// A union on one line when it fits in 100 columns, else one member a line.
+const unionType = (head, members) => {
+  const line = `${head} = ${members.join(' | ')};`;
+  return line.length <= 100 ? `${line}\n` : `${head} =\n  | ${members.join('\n  | ')};\n`;
+};
 const unions = [];
 for (const side of ['client', 'server']) {
-  const all = messageNames[side].map((m) => m.name);
-  unions.push(`/** Every ${side} message. */\nexport type ${pascal(side)}Message =\n  | ${all.join('\n  | ')};\n`);
+  const Side = pascal(side);
+  const byRole = {};
   for (const role of ['seeker', 'provider']) {
-    const names = endpointTypes[`${role}_${side}`].map((t) => nameOf(side, t));
+    byRole[role] = endpointTypes[`${role}_${side}`].map((t) => nameOf(side, t));
+  }
+  const both = byRole.seeker.filter((name) => byRole.provider.includes(name));
+  const neither = messageNames[side]
+    .map((m) => m.name)
+    .filter((name) => !byRole.seeker.includes(name) && !byRole.provider.includes(name));
+  const bothName = `Both${Side}Message`;
+  unions.push(
+    `/** Every ${side} message. */\n${unionType(`export type ${Side}Message`, [`Seeker${Side}Message`, `Provider${Side}Message`, ...neither])}`,
+  );
+  for (const role of ['seeker', 'provider']) {
+    const own = byRole[role].filter((name) => !both.includes(name));
     const verb = side === 'client' ? 'sends on' : 'receives on';
     unions.push(
-      `/** What a ${role} ${verb} /ws/work/${role}/. */\nexport type ${pascal(role)}${pascal(side)}Message =\n  | ${names.join('\n  | ')};\n`,
+      `/** What a ${role} ${verb} /ws/work/${role}/. */\n${unionType(`export type ${pascal(role)}${Side}Message`, [bothName, ...own])}`,
     );
   }
+  // Not exported: the SDK's API stays the full and the per-endpoint unions.
+  const verb = side === 'client' ? 'send on' : 'receive on';
+  unions.push(
+    `/** What a seeker and a provider both ${verb} their endpoints. */\n${unionType(`type ${bothName}`, both)}`,
+  );
   unions.push(
     `/** The wire \`type\` of each ${side} message. */\nexport const ${side.toUpperCase()}_MESSAGE_TYPES = [\n${messageNames[side].map((m) => `  ${literal(m.wireType)},`).join('\n')}\n] as const;\n`,
   );

@@ -3,13 +3,19 @@
 // in-process against the machine's NATS and PostgreSQL), and mints tokens for it.
 import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** Built by `cargo build -p tether-tests --bin tether-test-stack` (scripts/test does it). */
-const BIN = process.env.TETHER_TEST_STACK_BIN ?? join(root, 'target', 'debug', 'tether-test-stack');
+/**
+ * Built by `cargo build -p tether-tests --bin tether-test-stack` (scripts/test does it),
+ * into CARGO_TARGET_DIR when that is set (relative to the repository, where scripts/test
+ * runs cargo).
+ */
+const BIN =
+  process.env.TETHER_TEST_STACK_BIN ??
+  join(resolve(root, process.env.CARGO_TARGET_DIR || 'target'), 'debug', 'tether-test-stack');
 
 export async function startStack() {
   const child = spawn(BIN, [], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -1,8 +1,9 @@
 //! The web console at `/console/`: a seeker pane and a provider pane that run one session
-//! live through the TypeScript SDK. Its files are built from `clients/typescript/console/`
-//! by `npm run console` into `services/ws-edge/console/` (committed; `scripts/test` fails
-//! when they drift) and compiled into the binary, so every edge serves the same console
-//! with nothing to deploy.
+//! live through the TypeScript SDK. Its files in `services/ws-edge/console/` are compiled
+//! into the binary, so every edge serves the same console with nothing to deploy: the page
+//! and stylesheet (`index.html`, `console.css`) are written there, and the script
+//! (`console.js`) is built there from `clients/typescript/console/console.ts` by
+//! `npm run console` (committed; `scripts/test` fails when it drifts).
 //!
 //! The console is an ordinary client: it holds no secret and the edge gives it none. It
 //! takes tokens minted elsewhere (`tether-token`; `scripts/up` prints a console address
@@ -21,7 +22,7 @@ use tether_proto::ErrorCode;
 use crate::http_error;
 use crate::state::EdgeState;
 
-/// The built files: name, content type, bytes.
+/// The served files: name, content type, bytes.
 const FILES: &[(&str, &str, &[u8])] = &[
     (
         "index.html",

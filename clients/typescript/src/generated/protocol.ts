@@ -791,46 +791,25 @@ export interface WorkOrderCreated {
 // ---- unions per endpoint (proto-schemas/asyncapi.json) ----
 
 /** Every client message. */
-export type ClientMessage =
-  | ClientCancelConnection
-  | ClientChatMessage
-  | ClientFinishService
-  | ClientLocationUpdate
-  | ClientMediumSelection
-  | ClientMediumShare
-  | ClientMessageDelivered
-  | ClientMessageRead
-  | ClientPing
-  | ClientStartChat
-  | ClientTypingIndicator
-  | ClientWorkResponse;
+export type ClientMessage = SeekerClientMessage | ProviderClientMessage;
 
 /** What a seeker sends on /ws/work/seeker/. */
-export type SeekerClientMessage =
+export type SeekerClientMessage = BothClientMessage | ClientMediumSelection;
+
+/** What a provider sends on /ws/work/provider/. */
+export type ProviderClientMessage = BothClientMessage | ClientMediumShare | ClientWorkResponse;
+
+/** What a seeker and a provider both send on their endpoints. */
+type BothClientMessage =
   | ClientCancelConnection
   | ClientChatMessage
   | ClientFinishService
   | ClientLocationUpdate
-  | ClientMediumSelection
   | ClientMessageDelivered
   | ClientMessageRead
   | ClientPing
   | ClientStartChat
   | ClientTypingIndicator;
-
-/** What a provider sends on /ws/work/provider/. */
-export type ProviderClientMessage =
-  | ClientCancelConnection
-  | ClientChatMessage
-  | ClientFinishService
-  | ClientLocationUpdate
-  | ClientMediumShare
-  | ClientMessageDelivered
-  | ClientMessageRead
-  | ClientPing
-  | ClientStartChat
-  | ClientTypingIndicator
-  | ClientWorkResponse;
 
 /** The wire `type` of each client message. */
 export const CLIENT_MESSAGE_TYPES = [
@@ -849,68 +828,39 @@ export const CLIENT_MESSAGE_TYPES = [
 ] as const;
 
 /** Every server message. */
-export type ServerMessage =
-  | ServerArrivalUpdate
-  | ServerChatMessage
-  | ServerChatReady
-  | ServerConnectionCancelled
-  | ServerDistanceUpdate
-  | ServerError
-  | ServerMediumsSelected
-  | ServerMediumsShared
-  | ServerMessageSent
-  | ServerMessageStatusUpdate
-  | ServerPeerStatus
-  | ServerPong
-  | ServerProviderMediumsShared
-  | ServerSeekerMediumsSelected
-  | ServerServiceFinished
-  | ServerTypingIndicator
-  | ServerWorkAccepted
-  | ServerWorkAssigned
-  | ServerWorkExpired
-  | ServerWorkRejected
-  | ServerWorkResponse;
+export type ServerMessage = SeekerServerMessage | ProviderServerMessage;
 
 /** What a seeker receives on /ws/work/seeker/. */
 export type SeekerServerMessage =
-  | ServerArrivalUpdate
-  | ServerChatMessage
-  | ServerChatReady
-  | ServerConnectionCancelled
-  | ServerDistanceUpdate
-  | ServerError
+  | BothServerMessage
   | ServerMediumsSelected
-  | ServerMessageSent
-  | ServerMessageStatusUpdate
-  | ServerPeerStatus
-  | ServerPong
   | ServerProviderMediumsShared
-  | ServerServiceFinished
-  | ServerTypingIndicator
-  | ServerWorkAccepted
   | ServerWorkExpired
   | ServerWorkResponse;
 
 /** What a provider receives on /ws/work/provider/. */
 export type ProviderServerMessage =
+  | BothServerMessage
+  | ServerMediumsShared
+  | ServerSeekerMediumsSelected
+  | ServerWorkAssigned
+  | ServerWorkRejected;
+
+/** What a seeker and a provider both receive on their endpoints. */
+type BothServerMessage =
   | ServerArrivalUpdate
   | ServerChatMessage
   | ServerChatReady
   | ServerConnectionCancelled
   | ServerDistanceUpdate
   | ServerError
-  | ServerMediumsShared
   | ServerMessageSent
   | ServerMessageStatusUpdate
   | ServerPeerStatus
   | ServerPong
-  | ServerSeekerMediumsSelected
   | ServerServiceFinished
   | ServerTypingIndicator
-  | ServerWorkAccepted
-  | ServerWorkAssigned
-  | ServerWorkRejected;
+  | ServerWorkAccepted;
 
 /** The wire `type` of each server message. */
 export const SERVER_MESSAGE_TYPES = [
