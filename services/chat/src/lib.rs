@@ -67,8 +67,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Parser;
+use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
-use tether_platform::serve::{confirm_subscriptions, serve_subscription};
+use tether_platform::serve::confirm_subscriptions;
 use tether_platform::{CommonConfig, DbConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
@@ -184,78 +185,22 @@ impl App {
 
     /// Serves until `shutdown`, then drains in-flight work.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        // A failing loop stops the others (and the admin listener) without touching the
-        // caller's token.
-        let shutdown = shutdown.child_token();
-        let admin = self.runtime.spawn_admin(shutdown.clone());
-        let client = self.runtime.client.clone();
-        let mut loops = tokio::task::JoinSet::new();
-
-        let chat = self.chat.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.commands.spec,
-            self.commands.subscription,
-            shutdown.clone(),
-            move |envelope| {
-                let chat = chat.clone();
-                async move { commands::handle(&chat, envelope).await }
-            },
-        ));
-        let chat = self.chat.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.api.spec,
-            self.api.subscription,
-            shutdown.clone(),
-            move |request| {
-                let chat = chat.clone();
-                async move { history::handle(&chat, request).await }
-            },
-        ));
-        let chat = self.chat.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.session_events.spec,
-            self.session_events.subscription,
-            shutdown.clone(),
-            move |event| {
-                let chat = chat.clone();
-                async move { lifecycle::handle(&chat, event).await }
-            },
-        ));
-        let chat = self.chat.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.session_view.spec,
-            self.session_view.subscription,
-            shutdown.clone(),
-            move |event| {
-                let chat = chat.clone();
-                async move { chat.sessions.apply(&event) }
-            },
-        ));
-        let chat = self.chat.clone();
-        loops.spawn(serve_subscription(
-            client,
-            self.connected.spec,
-            self.connected.subscription,
-            shutdown.clone(),
-            move |event| {
-                let chat = chat.clone();
-                async move { reconnect::handle(&chat, event).await }
-            },
-        ));
-
-        // Each loop stops on `shutdown` and drains what it already took.
-        let outcome = tether_platform::serve::join_loops("chat", loops, &shutdown).await;
-        // The loops unsubscribed; once the server has processed that, no new command is
-        // routed here, so a client's next try meets a live instance or `unavailable` at
-        // once instead of waiting for the edge's timeout.
-        if let Err(err) = confirm_subscriptions(&self.runtime.client).await {
-            tracing::warn!(error = %err, "unsubscribe not confirmed");
-        }
-        let _ = admin.await;
-        outcome
+        let mut loops = Loops::start(&mut self.runtime, &shutdown);
+        loops.serve(self.commands, &self.chat, |chat, envelope| async move {
+            commands::handle(&chat, envelope).await
+        });
+        loops.serve(self.api, &self.chat, |chat, request| async move {
+            history::handle(&chat, request).await
+        });
+        loops.serve(self.session_events, &self.chat, |chat, event| async move {
+            lifecycle::handle(&chat, event).await
+        });
+        loops.serve(self.session_view, &self.chat, |chat, event| async move {
+            chat.sessions.apply(&event)
+        });
+        loops.serve(self.connected, &self.chat, |chat, event| async move {
+            reconnect::handle(&chat, event).await
+        });
+        loops.join().await
     }
 }

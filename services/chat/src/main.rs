@@ -1,14 +1,3 @@
 //! `tether-chat`: see the crate docs. Settings: `tether-chat --help`.
 
-use clap::Parser;
-use tether_chat::{App, Config};
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
-    tether_platform::telemetry::init_logging(config.common.log_format);
-    let shutdown = tether_platform::shutdown::on_signal();
-    let app = App::build(config).await?;
-    tracing::info!(admin = %app.admin_addr(), "chat service started");
-    app.run(shutdown).await
-}
+tether_platform::service_main!(tether_chat, admin_addr, "chat service started");

@@ -20,12 +20,11 @@ pub mod trigger;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use async_nats::Subscriber;
 use clap::Parser;
-use tether_platform::ops::serve_ops_subscription;
 use tether_platform::push::Sender;
-use tether_platform::runtime::Runtime;
-use tether_platform::serve::{ServeSpec, confirm_subscriptions, subscribe};
+use tether_platform::runner::Loops;
+use tether_platform::runtime::{Runtime, Subscribed};
+use tether_platform::serve::confirm_subscriptions;
 use tether_platform::{CommonConfig, DbConfig};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -146,8 +145,7 @@ pub struct App {
     runtime: Runtime,
     config: Config,
     context: Arc<Context>,
-    trigger_spec: ServeSpec,
-    triggers: Subscriber,
+    triggers: Subscribed,
     push: Option<Sender>,
 }
 
@@ -165,8 +163,7 @@ impl App {
         config.push.validate()?;
         let runtime =
             Runtime::connect("cleanup", &config.common, &config.db, config.admin_addr).await?;
-        let trigger_spec = runtime.spec(runtime.subjects.cleanup_triggers(), true);
-        let triggers = subscribe(&runtime.client, &trigger_spec).await?;
+        let triggers = Subscribed::new(&runtime, runtime.subjects.cleanup_triggers()).await?;
         confirm_subscriptions(&runtime.client).await?;
         let context = Arc::new(Context {
             pool: runtime.pool.clone(),
@@ -181,7 +178,6 @@ impl App {
             runtime,
             config,
             context,
-            trigger_spec,
             triggers,
             push,
         })
@@ -194,77 +190,43 @@ impl App {
 
     /// Serves until `shutdown`, then lets job runs in progress finish.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let shutdown = shutdown.child_token();
-        let admin = self.runtime.spawn_admin(shutdown.clone());
-        let client = self.runtime.client.clone();
-
-        let context = self.context.clone();
+        let mut loops = Loops::start(&mut self.runtime, &shutdown);
         let subjects = self.runtime.subjects.clone();
-        let mut triggers = tokio::spawn(serve_ops_subscription(
-            client.clone(),
-            self.trigger_spec,
-            self.triggers,
-            shutdown.clone(),
-            move |subject, _payload| trigger::handle(context.clone(), subjects.clone(), subject),
-        ));
-        let push = self
-            .push
-            .take()
-            .map(|sender| tokio::spawn(sender.run(shutdown.clone())));
+        loops.serve_ops(self.triggers, &self.context, move |context, subject, _| {
+            trigger::handle(context, subjects.clone(), subject)
+        });
+        if let Some(sender) = self.push.take() {
+            loops.spawn(|shutdown| async move {
+                sender.run(shutdown).await;
+                Ok(())
+            });
+        }
         let runs = TaskTracker::new();
-        let mut scheduler = match schedule::start(
+        let scheduled = schedule::start(
             self.context.clone(),
             &self.config.schedules(),
             runs.clone(),
-            shutdown.clone(),
+            loops.token(),
         )
-        .await
-        {
+        .await;
+        let mut scheduler = match scheduled {
             Ok(scheduler) => scheduler,
             Err(err) => {
-                shutdown.cancel();
-                let _ = triggers.await;
-                if let Some(push) = push {
-                    let _ = push.await;
-                }
-                let _ = admin.await;
+                loops.stop();
+                let _ = loops.join().await;
                 return Err(err);
             }
         };
-
-        // The trigger loop ends only on shutdown, unless it fails.
-        let trigger_outcome = tokio::select! {
-            _ = shutdown.cancelled() => None,
-            joined = &mut triggers => Some(joined),
-        };
-        shutdown.cancel();
-        if let Err(err) = scheduler.shutdown().await {
-            tracing::warn!(error = ?err, "job scheduler shutdown failed");
-        }
-        runs.close();
-        runs.wait().await;
-        if let Some(push) = push
-            && let Err(err) = push.await
-        {
-            tracing::error!(error = %err, "push sender panicked");
-        }
-        let joined = match trigger_outcome {
-            Some(joined) => joined,
-            None => triggers.await,
-        };
-        let outcome = match joined {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(err)) => {
-                tracing::error!(error = %err, "cleanup trigger loop failed");
-                Err(err)
+        // Job runs in progress finish before the service stops.
+        loops.spawn(|shutdown| async move {
+            shutdown.cancelled().await;
+            if let Err(err) = scheduler.shutdown().await {
+                tracing::warn!(error = ?err, "job scheduler shutdown failed");
             }
-            Err(err) => {
-                tracing::error!(error = %err, "cleanup trigger loop panicked");
-                Err(err.into())
-            }
-        };
-        let _ = client.flush().await;
-        let _ = admin.await;
-        outcome
+            runs.close();
+            runs.wait().await;
+            Ok(())
+        });
+        loops.join().await
     }
 }

@@ -1,14 +1,3 @@
 //! `tether-cleanup`: see the crate docs. Settings: `tether-cleanup --help`.
 
-use clap::Parser;
-use tether_cleanup::{App, Config};
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
-    tether_platform::telemetry::init_logging(config.common.log_format);
-    let shutdown = tether_platform::shutdown::on_signal();
-    let app = App::build(config).await?;
-    tracing::info!(admin = %app.admin_addr(), "cleanup service started");
-    app.run(shutdown).await
-}
+tether_platform::service_main!(tether_cleanup, admin_addr, "cleanup service started");

@@ -85,9 +85,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use tether_platform::ops::serve_ops_subscription;
+use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
-use tether_platform::serve::{confirm_subscriptions, serve_subscription};
+use tether_platform::serve::confirm_subscriptions;
 use tether_platform::{CommonConfig, DbConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
@@ -281,77 +281,25 @@ impl App {
     /// Serves until `shutdown`, then drains in-flight work (a tick round in progress
     /// finishes and sends).
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        // A failing loop stops the others (and the admin listener) without touching the
-        // caller's token.
-        let shutdown = shutdown.child_token();
-        let admin = self.runtime.spawn_admin(shutdown.clone());
-        let client = self.runtime.client.clone();
-        let mut loops = tokio::task::JoinSet::new();
-
+        let mut loops = Loops::start(&mut self.runtime, &shutdown);
+        loops.serve(self.commands, &self.context, update::handle);
+        loops.serve(self.session_events, &self.context, activation::handle);
+        loops.serve_ops(self.operator_ticks, &self.context, |context, _, _| {
+            tick::handle_request(context)
+        });
+        loops.serve(self.presence_events, &self.context, presence::handle_event);
+        loops.serve(self.edge_beats, &self.context, presence::handle_beat);
+        loops.serve(self.connected, &self.context, presence::handle_connected);
         let context = self.context.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.commands.spec,
-            self.commands.subscription,
-            shutdown.clone(),
-            move |envelope| update::handle(context.clone(), envelope),
-        ));
-        let context = self.context.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.session_events.spec,
-            self.session_events.subscription,
-            shutdown.clone(),
-            move |event| activation::handle(context.clone(), event),
-        ));
-        let context = self.context.clone();
-        loops.spawn(serve_ops_subscription(
-            client.clone(),
-            self.operator_ticks.spec,
-            self.operator_ticks.subscription,
-            shutdown.clone(),
-            move |_subject, _payload| tick::handle_request(context.clone()),
-        ));
-        let context = self.context.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.presence_events.spec,
-            self.presence_events.subscription,
-            shutdown.clone(),
-            move |event| presence::handle_event(context.clone(), event),
-        ));
-        let context = self.context.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.edge_beats.spec,
-            self.edge_beats.subscription,
-            shutdown.clone(),
-            move |beat| presence::handle_beat(context.clone(), beat),
-        ));
-        let context = self.context.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.connected.spec,
-            self.connected.subscription,
-            shutdown.clone(),
-            move |event| presence::handle_connected(context.clone(), event),
-        ));
-        let context = self.context.clone();
-        let sweeper_shutdown = shutdown.clone();
-        loops.spawn(async move {
-            presence::run_sweeper(context, sweeper_shutdown).await;
+        loops.spawn(|shutdown| async move {
+            presence::run_sweeper(context, shutdown).await;
             Ok(())
         });
         let context = self.context.clone();
-        let ticker_shutdown = shutdown.clone();
-        loops.spawn(async move {
-            tick::run_periodic(context, ticker_shutdown).await;
+        loops.spawn(|shutdown| async move {
+            tick::run_periodic(context, shutdown).await;
             Ok(())
         });
-
-        let outcome = tether_platform::serve::join_loops("location", loops, &shutdown).await;
-        let _ = client.flush().await;
-        let _ = admin.await;
-        outcome
+        loops.join().await
     }
 }

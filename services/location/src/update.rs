@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tether_platform::Reply;
 use tether_proto::distance::Point;
 use tether_proto::envelope::CommandEnvelope;
-use tether_proto::{ClientMessage, ErrorCode, WireError, validate};
+use tether_proto::{ClientMessage, validate};
 
 use crate::Context;
 use crate::batch::Update;
@@ -19,18 +19,19 @@ use crate::batch::Update;
 /// the update was refused without being applied (see the crate docs on overload).
 pub async fn handle(context: Arc<Context>, envelope: CommandEnvelope) -> Reply {
     let CommandEnvelope { meta, command } = envelope;
-    let ClientMessage::LocationUpdate {
-        session_id,
-        latitude,
-        longitude,
-        accuracy_m,
-    } = command
-    else {
-        // ws-edge routes only `location_update` here; anything else is a routing bug.
-        return Reply::error(
-            &meta,
-            &WireError::new(ErrorCode::UnknownType, "Unknown message type"),
-        );
+    let (session_id, latitude, longitude, accuracy_m) = match command {
+        ClientMessage::LocationUpdate {
+            session_id,
+            latitude,
+            longitude,
+            accuracy_m,
+        } => (session_id, latitude, longitude, accuracy_m),
+        // No `_`: a new command does not compile until its owner handles it.
+        other @ (tether_proto::edge_commands!()
+        | tether_proto::session_commands!()
+        | tether_proto::chat_commands!()) => {
+            return Reply::error(&meta, &other.not_routed_here());
+        }
     };
     let result = async {
         let session_id = validate::session_id(session_id.as_deref())?;

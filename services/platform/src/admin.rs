@@ -25,12 +25,8 @@ pub fn nats_and_db(client: async_nats::Client, pool: sqlx::PgPool) -> ReadinessC
     })
 }
 
-/// `/healthz`, `/readyz` (503 until `ready` says yes) and `/metrics`.
-pub fn router(ready: ReadinessCheck) -> Router {
-    router_with_pool(ready, None)
-}
-
-/// [`router`], also reporting the PostgreSQL pool's use on `/metrics`.
+/// `/healthz`, `/readyz` (503 until `ready` says yes) and `/metrics`, the latter also
+/// reporting the PostgreSQL pool's use when there is one.
 pub fn router_with_pool(ready: ReadinessCheck, pool: Option<sqlx::PgPool>) -> Router {
     let metrics = move || {
         let pool = pool.clone();

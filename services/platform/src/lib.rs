@@ -1,7 +1,8 @@
 //! Plumbing every Tether service shares, so each service crate holds only its domain:
 //! configuration ([`config`]), logs and metrics ([`telemetry`]), NATS and PostgreSQL
 //! bootstrap ([`nats`], [`db`]), the admin HTTP listener ([`admin`]), shutdown
-//! ([`shutdown`]), serving requests from NATS queue groups ([`serve`]), publishing to
+//! ([`shutdown`]), serving requests from NATS queue groups ([`serve`]) in a service's
+//! loops ([`runner`]), publishing to
 //! users' sockets ([`outbox`]) and push webhooks for offline users ([`push`]).
 
 pub mod admin;
@@ -12,6 +13,7 @@ pub mod nats;
 pub mod ops;
 pub mod outbox;
 pub mod push;
+pub mod runner;
 pub mod runtime;
 pub mod serve;
 pub mod shutdown;
@@ -20,3 +22,23 @@ pub mod timeline;
 
 pub use config::{CommonConfig, DbConfig};
 pub use outbox::{Outbox, Reply, Target};
+
+/// The `main` of every service binary: settings from flags and environment, logs, a
+/// shutdown token tied to SIGTERM and SIGINT, build (a bad setting or an unreachable
+/// NATS or PostgreSQL fails here, before anything is served), then run until shutdown.
+/// `$krate` must export `Config` (clap) and `App` (`build`, `run` and the address method
+/// named `$addr`).
+#[macro_export]
+macro_rules! service_main {
+    ($krate:ident, $addr:ident, $started:literal) => {
+        #[tokio::main]
+        async fn main() -> anyhow::Result<()> {
+            let config = <$krate::Config as clap::Parser>::parse();
+            $crate::telemetry::init_logging(config.common.log_format);
+            let shutdown = $crate::shutdown::on_signal();
+            let app = $krate::App::build(config).await?;
+            tracing::info!(addr = %app.$addr(), $started);
+            app.run(shutdown).await
+        }
+    };
+}

@@ -2,8 +2,8 @@
 //! payload, including an empty one, is accepted, the handler sees the subject (which
 //! names what to run), and the answer is always a JSON object.
 //!
-//! [`crate::serve::serve`] cannot be used for these: it parses a typed JSON body and hides
-//! the subject, while `nats req <subject> ''` sends an empty body.
+//! [`crate::serve::serve_subscription`] cannot be used for these: it parses a typed body
+//! and hides the subject, while `nats req <subject> ''` sends an empty body.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,25 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::serve::ServeSpec;
 
-/// Subscribes as `spec` says and serves operator requests until `shutdown`, then waits
-/// for the ones in flight. `handler` gets the subject and the raw payload and returns the
-/// JSON reply.
-pub async fn serve_ops<F, Fut>(
-    client: async_nats::Client,
-    spec: ServeSpec,
-    shutdown: CancellationToken,
-    handler: F,
-) -> anyhow::Result<()>
-where
-    F: Fn(String, Bytes) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = serde_json::Value> + Send + 'static,
-{
-    let subscription = crate::serve::subscribe(&client, &spec).await?;
-    serve_ops_subscription(client, spec, subscription, shutdown, handler).await
-}
-
-/// [`serve_ops`] on a subscription made earlier with [`crate::serve::subscribe`] (so the
-/// service answers as soon as its `build` returns).
+/// Serves operator requests on a subscription made earlier with
+/// [`crate::serve::subscribe`] (so the service answers as soon as its `build` returns)
+/// until `shutdown`, then waits for the ones in flight. `handler` gets the subject and the
+/// raw payload and returns the JSON reply.
 pub async fn serve_ops_subscription<F, Fut>(
     client: async_nats::Client,
     spec: ServeSpec,

@@ -112,14 +112,6 @@ impl Reply {
         Self::answer(meta, ServerMessage::error(err))
     }
 
-    /// `Ok` -> answer, `Err` -> error.
-    pub fn from_result(meta: &CommandMeta, result: Result<ServerMessage, WireError>) -> Self {
-        match result {
-            Ok(message) => Self::answer(meta, message),
-            Err(err) => Self::error(meta, &err),
-        }
-    }
-
     /// Close the sender's socket with `code` after the answer.
     pub fn then_close(mut self, code: u16) -> Self {
         self.close = Some(code);

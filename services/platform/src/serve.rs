@@ -179,24 +179,8 @@ impl Response for () {
 
 /// Maps a code string back to a static label, so metric labels stay a fixed set.
 fn code_label(code: &str) -> &'static str {
-    use tether_proto::ErrorCode::*;
-    [
-        InvalidJson,
-        UnknownType,
-        Validation,
-        NotFound,
-        Forbidden,
-        Conflict,
-        RateLimited,
-        Unavailable,
-        Unauthorized,
-        PayloadTooLarge,
-        Internal,
-    ]
-    .into_iter()
-    .map(|c| c.as_str())
-    .find(|c| *c == code)
-    .unwrap_or("error")
+    serde_json::from_value::<tether_proto::ErrorCode>(serde_json::Value::from(code))
+        .map_or("error", |code| code.as_str())
 }
 
 /// Where and how to serve.
@@ -210,24 +194,6 @@ pub struct ServeSpec {
     pub queue: Option<String>,
     /// Requests handled at once by this instance.
     pub concurrency: usize,
-}
-
-/// Subscribes and handles every message with `handler` until `shutdown`; then stops
-/// taking new messages and waits for the ones in flight.
-pub async fn serve<Req, Resp, F, Fut>(
-    client: Client,
-    spec: ServeSpec,
-    shutdown: CancellationToken,
-    handler: F,
-) -> anyhow::Result<()>
-where
-    Req: Decode + Labelled + Send + 'static,
-    Resp: Response,
-    F: Fn(Req) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Resp> + Send + 'static,
-{
-    let subscription = subscribe(&client, &spec).await?;
-    serve_subscription(client, spec, subscription, shutdown, handler).await
 }
 
 /// Makes the (queue) subscription `spec` describes, without serving it yet. Subscribing in

@@ -10,11 +10,6 @@ use crate::events::SessionEventKind;
 use crate::messages::Owner;
 use crate::model::Role;
 
-/// Queue group of a service: every instance of a service shares one.
-pub fn queue_group(owner: Owner) -> String {
-    owner.service_name().to_string()
-}
-
 /// Subject names under one prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subjects {

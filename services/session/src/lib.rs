@@ -22,8 +22,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Parser;
+use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
-use tether_platform::serve::{confirm_subscriptions, serve_subscription};
+use tether_platform::serve::confirm_subscriptions;
 use tether_platform::{CommonConfig, DbConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
@@ -128,48 +129,16 @@ impl App {
 
     /// Serves until `shutdown`, then drains in-flight work.
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let admin = self.runtime.spawn_admin(shutdown.clone());
-        let client = self.runtime.client.clone();
-
-        let ctx = self.ctx.clone();
-        let mut loops = tokio::task::JoinSet::new();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.api.spec,
-            self.api.subscription,
-            shutdown.clone(),
-            move |request| {
-                let ctx = ctx.clone();
-                async move { api::handle(&ctx, request).await }
-            },
-        ));
-        let ctx = self.ctx.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.commands.spec,
-            self.commands.subscription,
-            shutdown.clone(),
-            move |envelope| {
-                let ctx = ctx.clone();
-                async move { commands::handle(&ctx, envelope).await }
-            },
-        ));
-        let ctx = self.ctx.clone();
-        loops.spawn(serve_subscription(
-            client.clone(),
-            self.connected.spec,
-            self.connected.subscription,
-            shutdown.clone(),
-            move |event| {
-                let ctx = ctx.clone();
-                async move { connected::handle(&ctx, event).await }
-            },
-        ));
-
-        // Each loop returns once shutdown is requested and its in-flight work is done.
-        let result = tether_platform::serve::join_loops("session", loops, &shutdown).await;
-        let _ = client.flush().await;
-        let _ = admin.await;
-        result
+        let mut loops = Loops::start(&mut self.runtime, &shutdown);
+        loops.serve(self.api, &self.ctx, |ctx, request| async move {
+            api::handle(&ctx, request).await
+        });
+        loops.serve(self.commands, &self.ctx, |ctx, envelope| async move {
+            commands::handle(&ctx, envelope).await
+        });
+        loops.serve(self.connected, &self.ctx, |ctx, event| async move {
+            connected::handle(&ctx, event).await
+        });
+        loops.join().await
     }
 }

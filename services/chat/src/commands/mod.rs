@@ -13,7 +13,7 @@ mod group_write;
 use tether_platform::Reply;
 use tether_proto::envelope::CommandEnvelope;
 use tether_proto::errors::MESSAGE_NOT_FOUND;
-use tether_proto::{ClientMessage, ErrorCode, WireError};
+use tether_proto::{ClientMessage, WireError};
 use uuid::Uuid;
 
 use crate::context::Chat;
@@ -45,8 +45,10 @@ pub async fn handle(chat: &Chat, envelope: CommandEnvelope) -> Reply {
             session_id,
             is_typing,
         } => typing::handle(chat, &meta, session_id.as_deref(), is_typing).await,
-        // The edge routes only chat's types here; anything else is a routing bug upstream.
-        _ => Err(WireError::new(ErrorCode::UnknownType, "Unknown message type").into()),
+        // No `_`: a new command does not compile until its owner handles it.
+        other @ (tether_proto::edge_commands!()
+        | tether_proto::session_commands!()
+        | tether_proto::location_commands!()) => Err(other.not_routed_here().into()),
     };
     match result {
         Ok(reply) => reply,

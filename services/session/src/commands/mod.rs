@@ -9,9 +9,9 @@ pub mod mediums;
 pub mod work_response;
 
 use tether_platform::Reply;
+use tether_proto::ClientMessage;
 use tether_proto::envelope::{CommandEnvelope, CommandMeta};
 use tether_proto::messages::Owner;
-use tether_proto::{ClientMessage, ErrorCode, WireError};
 
 use crate::context::Ctx;
 use crate::error::HandlerError;
@@ -33,11 +33,7 @@ async fn dispatch(ctx: &Ctx, meta: &CommandMeta, command: ClientMessage) -> Comm
     // The edge already routes by endpoint; checking again keeps a misrouted command
     // (or a bug in a future edge) from acting in the wrong role.
     if ClientMessage::route(command.type_name(), meta.role) != Some(Owner::Session) {
-        return Err(WireError::new(
-            ErrorCode::UnknownType,
-            format!("Unknown message type: {}", command.type_name()),
-        )
-        .into());
+        return Err(command.not_routed_here().into());
     }
     match command {
         ClientMessage::WorkResponse { work_id, accepted } => {
@@ -68,10 +64,9 @@ async fn dispatch(ctx: &Ctx, meta: &CommandMeta, command: ClientMessage) -> Comm
             )
             .await
         }
-        other => Err(WireError::new(
-            ErrorCode::UnknownType,
-            format!("Unknown message type: {}", other.type_name()),
-        )
-        .into()),
+        // No `_`: a new command does not compile until its owner handles it.
+        other @ (tether_proto::edge_commands!()
+        | tether_proto::chat_commands!()
+        | tether_proto::location_commands!()) => Err(other.not_routed_here().into()),
     }
 }
