@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
-use tether_proto::events::SessionEventKind;
+use tether_proto::events::{SessionEvent, SessionEventKind};
 use tether_tests::client::Closed;
 use tether_tests::events::session_event_for;
 use tether_tests::{OpenSession, Role, Stack, TestUser, WsClient};
@@ -91,12 +91,29 @@ async fn chat_row(stack: &Stack, session: &OpenSession) -> Uuid {
     id
 }
 
-async fn chat_expiry(stack: &Stack, message_id: Uuid) -> Option<DateTime<Utc>> {
-    sqlx::query_scalar("SELECT expires_at FROM chat_messages WHERE id = $1")
-        .bind(message_id)
-        .fetch_one(&stack.db)
+/// How the rest of the system sees the end of session `id` at `ended_at` by `by`: its
+/// chat row `message` expires 24 h later, and `events` (of the end's kind) carries the end
+/// with that actor and time. Returns the event.
+async fn assert_end_seen(
+    stack: &Stack,
+    (message, id, by, ended_at): (Uuid, Uuid, Role, DateTime<Utc>),
+    events: &mut async_nats::Subscriber,
+) -> SessionEvent {
+    let expires_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT expires_at FROM chat_messages WHERE id = $1")
+            .bind(message)
+            .fetch_one(&stack.db)
+            .await
+            .expect("expiry");
+    assert_eq!(expires_at, Some(ended_at + TimeDelta::hours(24)));
+    let event = session_event_for(events, id, Duration::from_secs(5))
         .await
-        .expect("expiry")
+        .expect("end event");
+    assert_eq!(
+        (event.by, event.at.0.timestamp_millis()),
+        (Some(by), ended_at.timestamp_millis())
+    );
+    event
 }
 
 /// Reads `ws` until it closes, which must be a normal close (1000); returns what came
@@ -516,24 +533,12 @@ async fn cancel_closes_every_socket_of_both_parties_and_reenables_statuses() {
         ("cancelled", Some("seeker"), "cancelled")
     );
     let cancelled_at = row.cancelled_at.expect("cancelled_at");
-    assert_eq!(
-        chat_expiry(stack, message).await,
-        Some(cancelled_at + TimeDelta::hours(24))
-    );
+    let ended = (message, id, Role::Seeker, cancelled_at);
+    let event = assert_end_seen(stack, ended, &mut cancelled).await;
+    assert_eq!(event.kind, SessionEventKind::Cancelled);
     assert_eq!(
         on_the_market(stack, &session).await,
         (json!(true), json!(true))
-    );
-    let event = session_event_for(&mut cancelled, id, Duration::from_secs(5))
-        .await
-        .expect("cancelled event");
-    assert_eq!(
-        (event.kind, event.by, event.at.0.timestamp_millis()),
-        (
-            SessionEventKind::Cancelled,
-            Some(Role::Seeker),
-            cancelled_at.timestamp_millis()
-        )
     );
 
     let view = stack.snapshot(&session.provider, id).await;
@@ -670,21 +675,12 @@ async fn provider_finish_keeps_statuses_off_and_refuses_a_rating() {
         ("completed", Some("provider"), "completed", None)
     );
     let completed_at = row.completed_at.expect("completed_at");
-    assert_eq!(
-        chat_expiry(stack, message).await,
-        Some(completed_at + TimeDelta::hours(24))
-    );
+    let ended = (message, id, Role::Provider, completed_at);
+    assert_end_seen(stack, ended, &mut completed).await;
     // Finishing does not put anyone back on the market.
     assert_eq!(
         on_the_market(stack, &session).await,
         (json!(false), json!(false))
-    );
-    let event = session_event_for(&mut completed, id, Duration::from_secs(5))
-        .await
-        .expect("completed event");
-    assert_eq!(
-        (event.by, event.at.0.timestamp_millis()),
-        (Some(Role::Provider), completed_at.timestamp_millis())
     );
     let view = stack.snapshot(&session.seeker, id).await;
     assert_eq!(
