@@ -1,4 +1,5 @@
-//! One full session from both sides, over the real stack:
+//! One full session from both sides, over the real stack (with presence: the provider's
+//! socket drops and comes back mid-session, and both hear about it as `peer_status`):
 //! - every client and server message (and the HTTP bodies used) is validated against the
 //!   committed JSON Schemas in `proto-schemas/`;
 //! - the normalised transcript (ids and timestamps replaced by placeholders) must equal the
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use tether_tests::client::Closed;
-use tether_tests::{Role, Stack, TestUser, WsClient};
+use tether_tests::{Role, Stack, StackOptions, TestUser, WsClient, ws_path};
 
 fn schemas_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto-schemas")
@@ -25,7 +26,8 @@ fn validator(relative: &str) -> jsonschema::Validator {
 }
 
 /// Records both sides of a session: every message sent and received (validated against
-/// the schemas), the closes and the HTTP exchanges, in the order the test observes them.
+/// the schemas; `peer_status` frames included), the sockets opened and closed and the HTTP
+/// exchanges, in the order the test observes them.
 struct Recorder {
     lines: Vec<Value>,
     client: jsonschema::Validator,
@@ -59,22 +61,27 @@ impl Recorder {
         );
     }
 
-    /// The socket of `role` (connected with [`Recorder::connect`]).
-    fn ws(&mut self, role: Role) -> &mut WsClient {
-        let ws = match role {
+    /// Where the socket of `role` is kept.
+    fn slot(&mut self, role: Role) -> &mut Option<WsClient> {
+        match role {
             Role::Seeker => &mut self.seeker_ws,
             Role::Provider => &mut self.provider_ws,
-        };
-        ws.as_mut().expect("connected")
+        }
+    }
+
+    /// The socket of `role` (connected with [`Recorder::connect`]).
+    fn ws(&mut self, role: Role) -> &mut WsClient {
+        self.slot(role).as_mut().expect("connected")
     }
 
     /// Opens `user`'s socket on `role`'s endpoint.
     async fn connect(&mut self, stack: &Stack, user: &TestUser, role: Role) {
-        let ws = stack.connect(user, role).await;
-        match role {
-            Role::Seeker => self.seeker_ws = Some(ws),
-            Role::Provider => self.provider_ws = Some(ws),
-        }
+        let mut ws = stack.connect(user, role).await;
+        // The transcript shows what a client sees, presence included.
+        ws.see_presence = true;
+        self.lines
+            .push(json!({"from": role.as_str(), "connect": ws_path(role)}));
+        *self.slot(role) = Some(ws);
     }
 
     async fn send(&mut self, role: Role, message: Value) {
@@ -116,6 +123,14 @@ impl Recorder {
             received.extend(self.expect(*role, types).await);
         }
         received
+    }
+
+    /// `role`'s client closes its socket (normally, 1000).
+    async fn close(&mut self, role: Role) {
+        let ws = self.slot(role).take().expect("connected");
+        ws.close().await;
+        self.lines
+            .push(json!({"from": role.as_str(), "close": 1000}));
     }
 
     async fn expect_close(&mut self, role: Role) {
@@ -204,7 +219,14 @@ fn normalise(lines: &[Value], users: &[(&TestUser, &str)]) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_session_matches_schemas_and_transcript() {
-    let stack = Stack::shared().await;
+    // A database of its own: presence's sweeps are database-wide, and another stack's
+    // location service on the shared database could report this stack's users offline.
+    let started = Stack::start(StackOptions {
+        own_database: true,
+        ..StackOptions::default()
+    })
+    .await;
+    let stack = &started;
     let seeker = stack.user();
     let provider = stack.user();
     let (s, p) = (Role::Seeker, Role::Provider);
@@ -309,6 +331,14 @@ async fn full_session_matches_schemas_and_transcript() {
     rec.step(p, reply, &[(p, &["message_sent"]), (s, &["chat_message"])])
         .await;
 
+    // The provider's phone loses its connection and gets it back: the seeker sees the
+    // provider go offline and come back; the new socket is told that the seeker is online.
+    rec.close(p).await;
+    rec.expect(s, &["peer_status"]).await;
+    rec.connect(stack, &provider, p).await;
+    rec.expect(p, &["peer_status"]).await;
+    rec.expect(s, &["peer_status"]).await;
+
     let near = &["distance_update", "arrival_update"];
     rec.step(p, at(52.5212), &[(p, near), (s, near)]).await;
 
@@ -343,6 +373,7 @@ async fn full_session_matches_schemas_and_transcript() {
             fixture.display()
         )
     });
+    started.stop().await;
     for (index, (got, want)) in text.lines().zip(expected.lines()).enumerate() {
         assert_eq!(got, want, "transcript line {} differs", index + 1);
     }
