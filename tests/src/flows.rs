@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::chat::SEEKER_PHONE;
 use crate::{Role, Stack, TestUser, WsClient};
 
 /// A seeker and a provider with an accepted work order and their sockets.
@@ -135,13 +136,56 @@ impl Stack {
 }
 
 impl OpenSession {
-    /// The seeker selects `{"call": "+15550001111"}`; both sides consume their message.
+    /// The seeker selects `{"call": SEEKER_PHONE}`; both sides consume their message.
     pub async fn activate(&mut self) {
-        self.seeker_ws
-            .send(json!({"type": "medium_selection", "session_id": self.session_id, "mediums": {"call": "+15550001111"}}))
+        self.select_mediums(json!({"call": SEEKER_PHONE})).await;
+    }
+
+    /// `role` sends `command`; its own socket must get `own` next and the other party's
+    /// `peer`. Returns both messages.
+    pub async fn exchange(
+        &mut self,
+        role: Role,
+        command: Value,
+        own: &str,
+        peer: &str,
+    ) -> (Value, Value) {
+        self.ws(role).send(command).await;
+        let own = self.ws(role).recv_type(own).await;
+        let told = self.ws(role.other()).recv_type(peer).await;
+        (own, told)
+    }
+
+    /// The seeker selects `mediums`; returns its `mediums_selected` (the provider's
+    /// `seeker_mediums_selected` is consumed).
+    pub async fn select_mediums(&mut self, mediums: Value) -> Value {
+        let command =
+            json!({"type": "medium_selection", "session_id": self.session_id, "mediums": mediums});
+        let (own, _) = self
+            .exchange(
+                Role::Seeker,
+                command,
+                "mediums_selected",
+                "seeker_mediums_selected",
+            )
             .await;
-        self.seeker_ws.recv_type("mediums_selected").await;
-        self.provider_ws.recv_type("seeker_mediums_selected").await;
+        own
+    }
+
+    /// The provider shares `mediums`; returns its `mediums_shared` (the seeker's
+    /// `provider_mediums_shared` is consumed).
+    pub async fn share_mediums(&mut self, mediums: Value) -> Value {
+        let command =
+            json!({"type": "medium_share", "session_id": self.session_id, "mediums": mediums});
+        let (own, _) = self
+            .exchange(
+                Role::Provider,
+                command,
+                "mediums_shared",
+                "provider_mediums_shared",
+            )
+            .await;
+        own
     }
 
     /// Neither party hears anything for [`SILENCE`] (the provider's wait overlaps the

@@ -11,7 +11,9 @@
 pub mod app;
 pub mod chat;
 pub mod client;
+pub mod events;
 pub mod flows;
+pub mod geo;
 pub mod history;
 pub mod procs;
 pub mod proxy;
@@ -105,6 +107,18 @@ impl Default for StackOptions {
 }
 
 impl StackOptions {
+    /// The edge and `session_instances` session services, nothing else (no chat,
+    /// location or cleanup): for tests of the edge itself.
+    pub fn sessions_only(session_instances: usize) -> Self {
+        Self {
+            session_instances,
+            chat_instances: 0,
+            location_instances: 0,
+            cleanup_instances: 0,
+            ..Self::default()
+        }
+    }
+
     /// Turns push on: the chat and session services enqueue events for `url`, the cleanup
     /// service sends them signed with `secret`. Take `own_database` with it: senders claim
     /// every due event of their database, whichever stack enqueued it.
@@ -640,6 +654,11 @@ impl Stack {
         self.http(Some(user), "GET", path, None).await
     }
 
+    /// `PUT` of the JSON `body` as `user`.
+    pub async fn put(&self, user: &TestUser, path: &str, body: Value) -> (u16, Value) {
+        self.http(Some(user), "PUT", path, Some(body)).await
+    }
+
     /// The raw HTTP client, for unusual requests.
     pub fn http_client(&self) -> &reqwest::Client {
         &self.http
@@ -648,6 +667,20 @@ impl Stack {
     /// Opens a WebSocket as `user` on `role`'s endpoint; panics unless it connects.
     pub async fn connect(&self, user: &TestUser, role: Role) -> WsClient {
         self.connect_to(&self.ws_base, user, role).await
+    }
+
+    /// The one row `sql` selects with `$1 = key`, as PostgreSQL has it now (for asserting
+    /// what was stored).
+    pub async fn row<T, K>(&self, sql: &'static str, key: K) -> T
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+        K: 'static + for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        sqlx::query_as(sql)
+            .bind(key)
+            .fetch_one(&self.db)
+            .await
+            .unwrap_or_else(|err| panic!("{sql}: {err}"))
     }
 
     /// Chat messages stored for `session_id`, as PostgreSQL has them now.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tether_tests::chat::{assert_anonymous, uuid_of};
-use tether_tests::{OpenSession, Role, Stack, WsClient};
+use tether_tests::{OpenSession, Role, Stack, TestUser, WsClient};
 use uuid::Uuid;
 
 const SILENCE: Duration = Duration::from_millis(300);
@@ -23,9 +23,18 @@ async fn read_chat(ws: &mut WsClient, count: usize) -> Vec<(Uuid, String)> {
     got
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconnect_resends_unacknowledged_messages_oldest_first() {
-    let stack = Stack::shared().await;
+/// An open session whose provider went offline (socket closed) while the seeker wrote.
+struct ProviderAway {
+    seeker: TestUser,
+    provider: TestUser,
+    seeker_ws: WsClient,
+    session_id: Uuid,
+    /// The ids of the seeker's messages, in the order written.
+    ids: Vec<Uuid>,
+}
+
+/// Opens a session; the provider goes offline; the seeker keeps writing `texts`.
+async fn provider_away(stack: &Stack, texts: &[String]) -> ProviderAway {
     let OpenSession {
         seeker,
         provider,
@@ -34,17 +43,35 @@ async fn reconnect_resends_unacknowledged_messages_oldest_first() {
         session_id,
         ..
     } = stack.open_session().await;
-
-    // The provider goes offline; the seeker keeps writing.
     provider_ws.close().await;
     let mut ids = Vec::new();
-    for text in ["first", "second", "third"] {
+    for text in texts {
         seeker_ws
             .send(json!({"type": "chat_message", "session_id": session_id, "message": text}))
             .await;
         let sent = seeker_ws.recv_type("message_sent").await;
         ids.push(uuid_of(&sent, "message_id"));
     }
+    ProviderAway {
+        seeker,
+        provider,
+        seeker_ws,
+        session_id,
+        ids,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_resends_unacknowledged_messages_oldest_first() {
+    let stack = Stack::shared().await;
+    let texts = ["first", "second", "third"].map(String::from);
+    let ProviderAway {
+        seeker,
+        provider,
+        mut seeker_ws,
+        session_id,
+        ids,
+    } = provider_away(stack, &texts).await;
 
     let mut provider_back = stack.connect(&provider, Role::Provider).await;
     let resent = read_chat(&mut provider_back, 3).await;
@@ -108,24 +135,13 @@ async fn reconnect_resends_a_bounded_page_oldest_first() {
     let mut options = tether_tests::StackOptions::default();
     options.chat.resend_limit = 3;
     let stack = Stack::start(options).await;
-    let OpenSession {
+    let texts: Vec<String> = (0..5).map(|n| format!("m{n}")).collect();
+    let ProviderAway {
         provider,
         mut seeker_ws,
-        provider_ws,
-        session_id,
+        ids,
         ..
-    } = stack.open_session().await;
-    provider_ws.close().await;
-    let mut ids = Vec::new();
-    for n in 0..5 {
-        seeker_ws
-            .send(json!({"type": "chat_message", "session_id": session_id, "message": format!("m{n}")}))
-            .await;
-        ids.push(uuid_of(
-            &seeker_ws.recv_type("message_sent").await,
-            "message_id",
-        ));
-    }
+    } = provider_away(&stack, &texts).await;
 
     let mut first = stack.connect(&provider, Role::Provider).await;
     let page: Vec<Uuid> = read_chat(&mut first, 3)

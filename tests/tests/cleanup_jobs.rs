@@ -459,11 +459,12 @@ async fn a_job_whose_lock_is_held_elsewhere_skips_and_changes_nothing() {
 
 /// The order's point and text, as stored.
 async fn order_point(stack: &Stack, work_id: i64) -> (Option<f64>, Option<f64>, String) {
-    sqlx::query_as("SELECT latitude, longitude, message FROM work_orders WHERE id = $1")
-        .bind(work_id)
-        .fetch_one(&stack.db)
+    stack
+        .row(
+            "SELECT latitude, longitude, message FROM work_orders WHERE id = $1",
+            work_id,
+        )
         .await
-        .expect("order")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! ws-edge HTTP surface: auth, body limits, errors, health.
 
 use serde_json::json;
-use tether_tests::{Stack, mint_token};
+use tether_tests::{Stack, TestUser, mint_token};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_endpoints_need_no_auth() {
@@ -25,26 +25,14 @@ async fn api_auth_failures_are_401_json() {
     assert_eq!(body["code"], "unauthorized");
     assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
     let user = stack.user();
-    let expired = mint_token(user.id, None, -30);
-    let response = stack
-        .http_client()
-        .get(format!("{}/api/v1/profile", stack.http_base))
-        .bearer_auth(expired)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(response.status(), 401);
+    let expired = TestUser {
+        token: mint_token(user.id, None, -30),
+        ..user.clone()
+    };
+    assert_eq!(stack.get(&expired, "/api/v1/profile").await.0, 401);
     // ?token= is for WebSocket upgrades only: the HTTP API wants the header.
-    let response = stack
-        .http_client()
-        .get(format!(
-            "{}/api/v1/profile?token={}",
-            stack.http_base, user.token
-        ))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(response.status(), 401);
+    let query_token = format!("/api/v1/profile?token={}", user.token);
+    assert_eq!(stack.http(None, "GET", &query_token, None).await.0, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 use tether_tests::client::Closed;
 use tether_tests::{
-    Role, Service, Stack, StackOptions, WsClient, mint_token, sign_claims, ws_path,
+    Role, Service, Stack, StackOptions, TestUser, WsClient, mint_token, sign_claims, ws_path,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,20 +249,19 @@ async fn token_expiry_closes_open_socket_with_4401() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_socket_is_closed() {
-    let mut options = StackOptions {
-        own_database: false,
-        ..StackOptions::default()
-    };
-    options.edge.ws_idle_timeout_s = 1;
-    options.session_instances = 1;
-    options.chat_instances = 0;
-    options.location_instances = 0;
-    options.cleanup_instances = 0;
+/// A stack of `options` (the edge and one session service) and a seeker's socket on it.
+async fn seeker_on(options: StackOptions) -> (Stack, TestUser, WsClient) {
     let stack = Stack::start(options).await;
     let user = stack.user();
-    let mut ws = stack.connect(&user, Role::Seeker).await;
+    let ws = stack.connect(&user, Role::Seeker).await;
+    (stack, user, ws)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_socket_is_closed() {
+    let mut options = StackOptions::sessions_only(1);
+    options.edge.ws_idle_timeout_s = 1;
+    let (stack, _, mut ws) = seeker_on(options).await;
     assert_eq!(ws.request(json!({"type": "ping"})).await["type"], "pong");
     assert_eq!(ws.expect_close().await, Closed::Code(1000));
     stack.stop().await;
@@ -270,16 +269,7 @@ async fn idle_socket_is_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_service_answers_unavailable() {
-    let options = StackOptions {
-        session_instances: 1,
-        chat_instances: 0,
-        location_instances: 0,
-        cleanup_instances: 0,
-        ..StackOptions::default()
-    };
-    let stack = Stack::start(options).await;
-    let user = stack.user();
-    let mut ws = stack.connect(&user, Role::Seeker).await;
+    let (stack, user, mut ws) = seeker_on(StackOptions::sessions_only(1)).await;
     let err = ws
         .request(
             json!({"type": "start_chat", "session_id": uuid::Uuid::new_v4(), "request_id": "u1"}),
@@ -298,16 +288,7 @@ async fn missing_service_answers_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_sockets_with_1001() {
-    let options = StackOptions {
-        session_instances: 1,
-        chat_instances: 0,
-        location_instances: 0,
-        cleanup_instances: 0,
-        ..StackOptions::default()
-    };
-    let stack = Stack::start(options).await;
-    let user = stack.user();
-    let mut ws = stack.connect(&user, Role::Seeker).await;
+    let (stack, _, mut ws) = seeker_on(StackOptions::sessions_only(1)).await;
     assert_eq!(ws.request(json!({"type": "ping"})).await["type"], "pong");
     stack.stop_service(Service::Edge).await;
     assert_eq!(ws.expect_close().await, Closed::Code(1001));

@@ -6,35 +6,11 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tether_tests::geo::{M_PER_DEG, lonely_point};
 use tether_tests::{Role, Stack, StackOptions, TestUser, mint_token};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
-
-const M_PER_DEG: f64 = 111_194.926_644_558_7;
-
-/// A point no other test uses (derived from a fresh UUID), away from the poles.
-fn lonely_point() -> (f64, f64) {
-    let bits = Uuid::new_v4().as_u128();
-    let latitude = -50.0 + ((bits & 0xffff_ffff) as f64 / u32::MAX as f64) * 100.0;
-    let longitude = -170.0 + (((bits >> 32) & 0xffff_ffff) as f64 / u32::MAX as f64) * 340.0;
-    (latitude, longitude)
-}
-
-async fn put(stack: &Stack, user: &TestUser, path: &str, body: Value) -> (u16, Value) {
-    stack.http(Some(user), "PUT", path, Some(body)).await
-}
-
-async fn set_status(stack: &Stack, user: &TestUser, latitude: f64, longitude: f64) {
-    let (status, body) = put(
-        stack,
-        user,
-        "/api/v1/provider/status",
-        json!({"is_active": true, "service_types": ["plumbing"], "latitude": latitude, "longitude": longitude}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-}
 
 async fn post_order(stack: &Stack, seeker: &TestUser, provider: &TestUser, at: (f64, f64)) -> i64 {
     let (status, body) = stack
@@ -73,7 +49,9 @@ async fn nearby_distances_are_coarse_and_the_radius_applies_to_them() {
     let mut at = Vec::new();
     for metres in [30.0, 149.9, 150.5, 1249.0, 10_040.0, 10_060.0] {
         let provider = stack.user();
-        set_status(stack, &provider, north(metres), lon).await;
+        stack
+            .make_active_provider(&provider, north(metres), lon)
+            .await;
         at.push((metres, provider.id));
     }
     let id = |m: f64| {
@@ -139,7 +117,7 @@ async fn work_assigned_distance_is_coarse_and_a_later_move_does_not_change_it() 
     let stack = Stack::shared().await;
     let provider = stack.user();
     let (lat, lon) = lonely_point();
-    set_status(stack, &provider, lat, lon).await;
+    stack.make_active_provider(&provider, lat, lon).await;
 
     // Created while the provider is offline: the re-send on connect has the coarse
     // distance from the status position of that moment (1 260 m -> 1.3 km).
@@ -168,13 +146,17 @@ async fn work_assigned_distance_is_coarse_and_a_later_move_does_not_change_it() 
 
     // The provider moves its status onto the first order's point and reconnects: the
     // re-sent distances must not be measured from there (it would say "100 meters").
-    set_status(stack, &provider, first_point.0, first_point.1).await;
+    stack
+        .make_active_provider(&provider, first_point.0, first_point.1)
+        .await;
     assert_eq!(
         resent(stack, &provider, 2).await,
         vec![(first, Value::Null), (second, Value::Null)]
     );
     // Moving around again reveals nothing either.
-    set_status(stack, &provider, lat - 0.01, lon + 0.01).await;
+    stack
+        .make_active_provider(&provider, lat - 0.01, lon + 0.01)
+        .await;
     assert_eq!(
         resent(stack, &provider, 2).await,
         vec![(first, Value::Null), (second, Value::Null)]
@@ -301,16 +283,12 @@ async fn raw_connect(stack: &Stack) -> TcpStream {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_http_clients_are_cut_off_and_connections_are_capped() {
-    let mut options = StackOptions::default();
+    // Only the edge is needed.
+    let mut options = StackOptions::sessions_only(0);
     options.edge.http_header_timeout_s = 1;
     options.edge.http_idle_timeout_s = 2;
     options.edge.http_body_timeout_s = 1;
     options.edge.http_max_connections = 3;
-    // Only the edge is needed.
-    options.session_instances = 0;
-    options.chat_instances = 0;
-    options.location_instances = 0;
-    options.cleanup_instances = 0;
     let stack = Stack::start(options).await;
     let healthz = b"GET /healthz HTTP/1.1\r\nHost: tether\r\n\r\n";
 
@@ -493,30 +471,17 @@ async fn default_empty_and_short_secrets_are_refused_off_loopback() {
 async fn query_token_is_refused_on_the_http_api_but_works_on_websockets() {
     let stack = Stack::shared().await;
     let user = stack.user();
-    let response = stack
-        .http_client()
-        .get(format!(
-            "{}/api/v1/profile?token={}",
-            stack.http_base, user.token
-        ))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(response.status(), 401);
-    let body: Value = response.json().await.expect("json");
+    let query_token = format!("/api/v1/profile?token={}", user.token);
     assert_eq!(
-        body,
-        json!({"error": "Missing or invalid token", "code": "unauthorized"})
+        stack.http(None, "GET", &query_token, None).await,
+        (
+            401,
+            json!({"error": "Missing or invalid token", "code": "unauthorized"})
+        )
     );
     // With the header it works (and a stray ?token= next to it is ignored).
-    let response = stack
-        .http_client()
-        .get(format!("{}/api/v1/profile?token=garbage", stack.http_base))
-        .bearer_auth(&user.token)
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(response.status(), 200);
+    let (status, _) = stack.get(&user, "/api/v1/profile?token=garbage").await;
+    assert_eq!(status, 200);
     let ws = stack.connect(&user, Role::Provider).await;
     ws.close().await;
 }
@@ -527,17 +492,15 @@ async fn nul_characters_are_a_validation_error_not_a_500() {
     let user = stack.user();
     let nul =
         json!({"error": "Text must not contain the NUL character (U+0000)", "code": "validation"});
-    let (status, body) = put(
-        stack,
-        &user,
-        "/api/v1/profile",
-        json!({"display_name": "Ann\u{0}Lee"}),
-    )
-    .await;
+    let (status, body) = stack
+        .put(
+            &user,
+            "/api/v1/profile",
+            json!({"display_name": "Ann\u{0}Lee"}),
+        )
+        .await;
     assert_eq!((status, body), (400, nul.clone()));
-    let (status, body) = put(
-        stack,
-        &user,
+    let (status, body) = stack.put(&user,
         "/api/v1/provider/status",
         json!({"is_active": true, "service_types": ["plumb\u{0}"], "latitude": 1.0, "longitude": 2.0}),
     )

@@ -5,10 +5,8 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use serde_json::{Value, json};
+use tether_tests::geo::north;
 use tether_tests::{OpenSession, Role, Stack, StackOptions, WsClient};
-
-/// Metres per degree of latitude on the contract's 6371 km sphere.
-const METRES_PER_DEGREE: f64 = 111_194.926_644_558_7;
 
 /// Cron strings that never fire during a test run.
 const RARE_CRON: &str = "0 0 0 1 1 *";
@@ -41,7 +39,7 @@ async fn place(session: &mut OpenSession, latitude: f64, metres: f64) {
         .await;
     session
         .provider_ws
-        .send(json!({"type": "location_update", "session_id": sid, "latitude": latitude + metres / METRES_PER_DEGREE, "longitude": 0.0}))
+        .send(json!({"type": "location_update", "session_id": sid, "latitude": north(latitude, metres), "longitude": 0.0}))
         .await;
     for ws in [&mut session.seeker_ws, &mut session.provider_ws] {
         let first = ws.recv_type("distance_update").await;

@@ -6,16 +6,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_proto::distance::{Point, distance_meters, format_away, haversine_m};
+use tether_tests::geo::north;
 use tether_tests::{OpenSession, Role, Stack};
 use uuid::Uuid;
-
-/// Metres per degree of latitude on the contract's 6371 km sphere.
-const METRES_PER_DEGREE: f64 = 111_194.926_644_558_7;
-
-/// The latitude `metres` north of `base` along a meridian.
-fn north(base: f64, metres: f64) -> f64 {
-    base + metres / METRES_PER_DEGREE
-}
 
 fn location(session_id: Uuid, latitude: f64, longitude: f64) -> Value {
     json!({"type": "location_update", "session_id": session_id, "latitude": latitude, "longitude": longitude})
@@ -83,18 +76,17 @@ struct LocationRow {
 }
 
 async fn location_row(stack: &Stack, session_id: Uuid) -> LocationRow {
-    sqlx::query_as(
-        "SELECT p.seeker_latitude, p.seeker_longitude, p.provider_latitude,
-                p.provider_longitude, p.seeker_location_at, p.provider_location_at,
-                p.seeker_anchor_latitude, p.provider_anchor_latitude,
-                p.current_distance_meters, p.last_distance_update
-         FROM work_sessions w LEFT JOIN session_positions p ON p.session_id = w.id
-         WHERE w.id = $1",
-    )
-    .bind(session_id)
-    .fetch_one(&stack.db)
-    .await
-    .expect("session row")
+    stack
+        .row(
+            "SELECT p.seeker_latitude, p.seeker_longitude, p.provider_latitude,
+                    p.provider_longitude, p.seeker_location_at, p.provider_location_at,
+                    p.seeker_anchor_latitude, p.provider_anchor_latitude,
+                    p.current_distance_meters, p.last_distance_update
+             FROM work_sessions w LEFT JOIN session_positions p ON p.session_id = w.id
+             WHERE w.id = $1",
+            session_id,
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,15 +283,7 @@ async fn waiting_session_stores_silently_then_activation_sends_distance() {
     assert_eq!(row.last_distance_update, None);
 
     // Activation: right after the selection messages, both get the distance.
-    session
-        .seeker_ws
-        .send(json!({"type": "medium_selection", "session_id": sid, "mediums": {"call": "+15550001111"}}))
-        .await;
-    session.seeker_ws.recv_type("mediums_selected").await;
-    session
-        .provider_ws
-        .recv_type("seeker_mediums_selected")
-        .await;
+    session.activate().await;
     expect_distance(&mut session, 450.0, "450 meters away").await;
     // v1.1: 450 m is within the first arrival stage, announced right after.
     expect_arrival(&mut session, "approaching_500").await;

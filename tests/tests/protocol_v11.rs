@@ -5,16 +5,15 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tether_tests::geo;
 use tether_tests::{OpenSession, Role, Stack, StackOptions, WsClient};
 use uuid::Uuid;
 
-/// Metres per degree of latitude on the contract's 6371 km sphere.
-const METRES_PER_DEGREE: f64 = 111_194.926_644_558_7;
 const BASE_LAT: f64 = 48.2;
 const BASE_LON: f64 = 16.37;
 
 fn north(metres: f64) -> f64 {
-    BASE_LAT + metres / METRES_PER_DEGREE
+    geo::north(BASE_LAT, metres)
 }
 
 /// Sends a fix of `role` at `metres` north of the base, with `accuracy` when given.

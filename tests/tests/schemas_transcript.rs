@@ -1,4 +1,5 @@
-//! One full session from both sides, over the real stack:
+//! One full session from both sides, over the real stack (with presence: the provider's
+//! socket drops and comes back mid-session, and both hear about it as `peer_status`):
 //! - every client and server message (and the HTTP bodies used) is validated against the
 //!   committed JSON Schemas in `proto-schemas/`;
 //! - the normalised transcript (ids and timestamps replaced by placeholders) must equal the
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use tether_tests::client::Closed;
-use tether_tests::{Role, Stack, TestUser, WsClient};
+use tether_tests::{Role, Stack, StackOptions, TestUser, WsClient, ws_path};
 
 fn schemas_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto-schemas")
@@ -24,11 +25,19 @@ fn validator(relative: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&schema).unwrap_or_else(|err| panic!("{relative}: {err}"))
 }
 
+/// Records both sides of a session: every message sent and received (validated against
+/// the schemas; `peer_status` frames included), the sockets opened and closed and the HTTP
+/// exchanges, in the order the test observes them.
 struct Recorder {
     lines: Vec<Value>,
     client: jsonschema::Validator,
     server: jsonschema::Validator,
+    seeker_ws: Option<WsClient>,
+    provider_ws: Option<WsClient>,
 }
+
+/// The messages one party must receive: `(role, types)`.
+type Expected<'a> = (Role, &'a [&'a str]);
 
 impl Recorder {
     fn new() -> Self {
@@ -36,6 +45,8 @@ impl Recorder {
             lines: Vec::new(),
             client: validator("client-message.json"),
             server: validator("server-message.json"),
+            seeker_ws: None,
+            provider_ws: None,
         }
     }
 
@@ -50,19 +61,42 @@ impl Recorder {
         );
     }
 
-    async fn send(&mut self, role: Role, ws: &mut WsClient, message: Value) {
+    /// Where the socket of `role` is kept.
+    fn slot(&mut self, role: Role) -> &mut Option<WsClient> {
+        match role {
+            Role::Seeker => &mut self.seeker_ws,
+            Role::Provider => &mut self.provider_ws,
+        }
+    }
+
+    /// The socket of `role` (connected with [`Recorder::connect`]).
+    fn ws(&mut self, role: Role) -> &mut WsClient {
+        self.slot(role).as_mut().expect("connected")
+    }
+
+    /// Opens `user`'s socket on `role`'s endpoint.
+    async fn connect(&mut self, stack: &Stack, user: &TestUser, role: Role) {
+        let mut ws = stack.connect(user, role).await;
+        // The transcript shows what a client sees, presence included.
+        ws.see_presence = true;
+        self.lines
+            .push(json!({"from": role.as_str(), "connect": ws_path(role)}));
+        *self.slot(role) = Some(ws);
+    }
+
+    async fn send(&mut self, role: Role, message: Value) {
         Self::check(&self.client, &message, "client message");
         self.lines
             .push(json!({"from": role.as_str(), "message": message}));
-        ws.send(message).await;
+        self.ws(role).send(message).await;
     }
 
-    /// Receives `types.len()` messages on `ws` and records them in the order of `types`
-    /// (messages from different services may interleave either way on one socket).
-    async fn expect(&mut self, role: Role, ws: &mut WsClient, types: &[&str]) -> Vec<Value> {
+    /// Receives `types.len()` messages on `role`'s socket and records them in the order of
+    /// `types` (messages from different services may interleave either way on one socket).
+    async fn expect(&mut self, role: Role, types: &[&str]) -> Vec<Value> {
         let mut received = Vec::new();
         for _ in types {
-            received.push(ws.recv().await);
+            received.push(self.ws(role).recv().await);
         }
         let mut ordered = Vec::new();
         for wanted in types {
@@ -80,8 +114,27 @@ impl Recorder {
         ordered
     }
 
-    async fn expect_close(&mut self, role: Role, ws: &mut WsClient) {
-        assert_eq!(ws.expect_close().await, Closed::Code(1000));
+    /// `from` sends `message`; then each party of `answers`, in turn, must receive its
+    /// messages. Returns everything received, in that order.
+    async fn step(&mut self, from: Role, message: Value, answers: &[Expected<'_>]) -> Vec<Value> {
+        self.send(from, message).await;
+        let mut received = Vec::new();
+        for (role, types) in answers {
+            received.extend(self.expect(*role, types).await);
+        }
+        received
+    }
+
+    /// `role`'s client closes its socket (normally, 1000).
+    async fn close(&mut self, role: Role) {
+        let ws = self.slot(role).take().expect("connected");
+        ws.close().await;
+        self.lines
+            .push(json!({"from": role.as_str(), "close": 1000}));
+    }
+
+    async fn expect_close(&mut self, role: Role) {
+        assert_eq!(self.ws(role).expect_close().await, Closed::Code(1000));
         self.lines.push(json!({"to": role.as_str(), "close": 1000}));
     }
 
@@ -104,6 +157,12 @@ impl Recorder {
         }
         self.lines.push(line);
         answer
+    }
+
+    /// [`Recorder::http`] for a `GET` of `path`.
+    async fn get(&mut self, stack: &Stack, by: (&TestUser, Role), path: &str, schema: &str) {
+        self.http(stack, by, &format!("GET {path}"), None, schema)
+            .await;
     }
 }
 
@@ -160,7 +219,14 @@ fn normalise(lines: &[Value], users: &[(&TestUser, &str)]) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_session_matches_schemas_and_transcript() {
-    let stack = Stack::shared().await;
+    // A database of its own: presence's sweeps are database-wide, and another stack's
+    // location service on the shared database could report this stack's users offline.
+    let started = Stack::start(StackOptions {
+        own_database: true,
+        ..StackOptions::default()
+    })
+    .await;
+    let stack = &started;
     let seeker = stack.user();
     let provider = stack.user();
     let (s, p) = (Role::Seeker, Role::Provider);
@@ -187,8 +253,8 @@ async fn full_session_matches_schemas_and_transcript() {
         "http/provider_status.json",
     )
     .await;
-    let mut provider_ws = stack.connect(&provider, p).await;
-    let mut seeker_ws = stack.connect(&seeker, s).await;
+    rec.connect(stack, &provider, p).await;
+    rec.connect(stack, &seeker, s).await;
 
     let order = rec.http(stack, (&seeker, s), "POST /api/v1/work-orders",
             Some(json!({"provider_id": provider.id, "service_type": "plumbing", "message": "Kitchen sink leaks", "latitude": 52.52, "longitude": 13.405})),
@@ -196,121 +262,103 @@ async fn full_session_matches_schemas_and_transcript() {
         )
         .await;
     let work_id = order["work_id"].clone();
-    rec.expect(p, &mut provider_ws, &["work_assigned"]).await;
+    rec.expect(p, &["work_assigned"]).await;
 
-    rec.send(
-        p,
-        &mut provider_ws,
-        json!({"type": "work_response", "work_id": work_id, "accepted": true, "request_id": "r1"}),
-    )
-    .await;
-    let accepted = rec.expect(p, &mut provider_ws, &["work_accepted"]).await;
-    rec.expect(s, &mut seeker_ws, &["work_accepted"]).await;
+    let response =
+        json!({"type": "work_response", "work_id": work_id, "accepted": true, "request_id": "r1"});
+    let accepted = rec
+        .step(
+            p,
+            response,
+            &[(p, &["work_accepted"]), (s, &["work_accepted"])],
+        )
+        .await;
     let session_id = accepted[0]["session_id"].clone();
 
-    rec.send(s, &mut seeker_ws, json!({"type": "location_update", "session_id": session_id, "latitude": 52.52, "longitude": 13.405})).await;
-    rec.send(p, &mut provider_ws, json!({"type": "location_update", "session_id": session_id, "latitude": 52.5245, "longitude": 13.405})).await;
+    let at = |latitude: f64| json!({"type": "location_update", "session_id": session_id, "latitude": latitude, "longitude": 13.405});
+    rec.step(s, at(52.52), &[]).await;
+    rec.step(p, at(52.5245), &[]).await;
     // Location updates are answered with nothing; a ping proves both were processed.
-    rec.send(s, &mut seeker_ws, json!({"type": "ping"})).await;
-    rec.expect(s, &mut seeker_ws, &["pong"]).await;
-    rec.send(p, &mut provider_ws, json!({"type": "ping"})).await;
-    rec.expect(p, &mut provider_ws, &["pong"]).await;
+    for role in [s, p] {
+        rec.step(role, json!({"type": "ping"}), &[(role, &["pong"])])
+            .await;
+    }
 
-    rec.send(s, &mut seeker_ws, json!({"type": "medium_selection", "session_id": session_id, "mediums": {"whatsapp": "+15550001111"}})).await;
-    rec.expect(s, &mut seeker_ws, &["mediums_selected", "distance_update"])
-        .await;
-    rec.expect(
-        p,
-        &mut provider_ws,
-        &["seeker_mediums_selected", "distance_update"],
-    )
-    .await;
-
-    rec.send(p, &mut provider_ws, json!({"type": "medium_share", "session_id": session_id, "mediums": {"call": "+15550002222"}})).await;
-    rec.expect(p, &mut provider_ws, &["mediums_shared"]).await;
-    rec.expect(s, &mut seeker_ws, &["provider_mediums_shared"])
-        .await;
-
-    rec.send(
+    let selection = json!({"type": "medium_selection", "session_id": session_id, "mediums": {"whatsapp": "+15550001111"}});
+    rec.step(
         s,
-        &mut seeker_ws,
-        json!({"type": "start_chat", "session_id": session_id}),
+        selection,
+        &[
+            (s, &["mediums_selected", "distance_update"]),
+            (p, &["seeker_mediums_selected", "distance_update"]),
+        ],
     )
     .await;
-    rec.expect(s, &mut seeker_ws, &["chat_ready"]).await;
-    rec.expect(p, &mut provider_ws, &["chat_ready"]).await;
+    let share = json!({"type": "medium_share", "session_id": session_id, "mediums": {"call": "+15550002222"}});
+    rec.step(
+        p,
+        share,
+        &[(p, &["mediums_shared"]), (s, &["provider_mediums_shared"])],
+    )
+    .await;
+    let start_chat = json!({"type": "start_chat", "session_id": session_id});
+    rec.step(s, start_chat, &[(s, &["chat_ready"]), (p, &["chat_ready"])])
+        .await;
 
-    rec.send(s, &mut seeker_ws, json!({"type": "chat_message", "session_id": session_id, "message": "Hi, I'm at the blue door", "client_message_id": "c-1"})).await;
-    rec.expect(s, &mut seeker_ws, &["message_sent"]).await;
-    let incoming = rec.expect(p, &mut provider_ws, &["chat_message"]).await;
-    let message_id = incoming[0]["message_id"].clone();
-    rec.send(
-        p,
-        &mut provider_ws,
-        json!({"type": "message_delivered", "message_id": message_id}),
-    )
-    .await;
-    rec.expect(s, &mut seeker_ws, &["message_status_update"])
+    let hello = json!({"type": "chat_message", "session_id": session_id, "message": "Hi, I'm at the blue door", "client_message_id": "c-1"});
+    let received = rec
+        .step(s, hello, &[(s, &["message_sent"]), (p, &["chat_message"])])
         .await;
-    rec.send(
-        p,
-        &mut provider_ws,
-        json!({"type": "typing_indicator", "session_id": session_id, "is_typing": true}),
-    )
-    .await;
-    rec.expect(s, &mut seeker_ws, &["typing_indicator"]).await;
-    rec.send(
-        p,
-        &mut provider_ws,
-        json!({"type": "message_read", "message_id": message_id}),
-    )
-    .await;
-    rec.expect(s, &mut seeker_ws, &["message_status_update"])
+    let message_id = received[1]["message_id"].clone();
+    // The receipts, with the provider typing in between.
+    for (message, answer) in [
+        (
+            json!({"type": "message_delivered", "message_id": message_id}),
+            "message_status_update",
+        ),
+        (
+            json!({"type": "typing_indicator", "session_id": session_id, "is_typing": true}),
+            "typing_indicator",
+        ),
+        (
+            json!({"type": "message_read", "message_id": message_id}),
+            "message_status_update",
+        ),
+    ] {
+        rec.step(p, message, &[(s, &[answer])]).await;
+    }
+    let reply = json!({"type": "chat_message", "session_id": session_id, "message": "On my way, 5 minutes"});
+    rec.step(p, reply, &[(p, &["message_sent"]), (s, &["chat_message"])])
         .await;
-    rec.send(p, &mut provider_ws, json!({"type": "chat_message", "session_id": session_id, "message": "On my way, 5 minutes"})).await;
-    rec.expect(p, &mut provider_ws, &["message_sent"]).await;
-    rec.expect(s, &mut seeker_ws, &["chat_message"]).await;
 
-    rec.send(p, &mut provider_ws, json!({"type": "location_update", "session_id": session_id, "latitude": 52.5212, "longitude": 13.405})).await;
-    rec.expect(p, &mut provider_ws, &["distance_update", "arrival_update"])
-        .await;
-    rec.expect(s, &mut seeker_ws, &["distance_update", "arrival_update"])
-        .await;
+    // The provider's phone loses its connection and gets it back: the seeker sees the
+    // provider go offline and come back; the new socket is told that the seeker is online.
+    rec.close(p).await;
+    rec.expect(s, &["peer_status"]).await;
+    rec.connect(stack, &provider, p).await;
+    rec.expect(p, &["peer_status"]).await;
+    rec.expect(s, &["peer_status"]).await;
+
+    let near = &["distance_update", "arrival_update"];
+    rec.step(p, at(52.5212), &[(p, near), (s, near)]).await;
 
     let path = format!(
         "/api/v1/sessions/{}",
         session_id.as_str().unwrap_or_default()
     );
-    rec.http(
-        stack,
-        (&seeker, s),
-        &format!("GET {path}"),
-        None,
-        "http/session_snapshot.json",
-    )
-    .await;
-    rec.http(
-        stack,
-        (&provider, p),
-        &format!("GET {path}/messages?limit=10"),
-        None,
-        "http/message_page.json",
-    )
-    .await;
+    rec.get(stack, (&seeker, s), &path, "http/session_snapshot.json")
+        .await;
+    let history = format!("{path}/messages?limit=10");
+    rec.get(stack, (&provider, p), &history, "http/message_page.json")
+        .await;
 
-    rec.send(s, &mut seeker_ws, json!({"type": "finish_service", "session_id": session_id, "rating_stars": 5, "rating_description": "Quick and tidy"})).await;
-    rec.expect(s, &mut seeker_ws, &["service_finished"]).await;
-    rec.expect_close(s, &mut seeker_ws).await;
-    rec.expect(p, &mut provider_ws, &["service_finished"]).await;
-    rec.expect_close(p, &mut provider_ws).await;
-    rec.http(
-        stack,
-        (&seeker, s),
-        &format!("GET {path}"),
-        None,
-        "http/session_snapshot.json",
-    )
-    .await;
+    let finish = json!({"type": "finish_service", "session_id": session_id, "rating_stars": 5, "rating_description": "Quick and tidy"});
+    rec.step(s, finish, &[(s, &["service_finished"])]).await;
+    rec.expect_close(s).await;
+    rec.expect(p, &["service_finished"]).await;
+    rec.expect_close(p).await;
+    rec.get(stack, (&seeker, s), &path, "http/session_snapshot.json")
+        .await;
 
     let transcript = normalise(&rec.lines, &[(&seeker, "seeker"), (&provider, "provider")]);
     let text: String = transcript.iter().map(|line| format!("{line}\n")).collect();
@@ -325,6 +373,7 @@ async fn full_session_matches_schemas_and_transcript() {
             fixture.display()
         )
     });
+    started.stop().await;
     for (index, (got, want)) in text.lines().zip(expected.lines()).enumerate() {
         assert_eq!(got, want, "transcript line {} differs", index + 1);
     }

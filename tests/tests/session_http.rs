@@ -2,11 +2,8 @@
 //! search, nearby providers and the active-session query's parameters.
 
 use serde_json::{Value, json};
+use tether_tests::geo::{M_PER_DEG, lonely_point};
 use tether_tests::{Stack, TestUser, mint_token};
-use uuid::Uuid;
-
-/// Metres per degree of latitude on the contract's 6371 km sphere.
-const M_PER_DEG: f64 = 111_194.926_644_558_7;
 
 fn validation(body: &Value) {
     assert_eq!(body["code"], "validation", "{body}");
@@ -14,18 +11,6 @@ fn validation(body: &Value) {
         body["error"].as_str().is_some_and(|e| !e.is_empty()),
         "{body}"
     );
-}
-
-/// A point no other test uses (derived from a fresh UUID), away from the poles.
-fn lonely_point() -> (f64, f64) {
-    let bits = Uuid::new_v4().as_u128();
-    let latitude = -50.0 + ((bits & 0xffff_ffff) as f64 / u32::MAX as f64) * 100.0;
-    let longitude = -170.0 + (((bits >> 32) & 0xffff_ffff) as f64 / u32::MAX as f64) * 340.0;
-    (latitude, longitude)
-}
-
-async fn put(stack: &Stack, user: &TestUser, path: &str, body: Value) -> (u16, Value) {
-    stack.http(Some(user), "PUT", path, Some(body)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,9 +63,7 @@ async fn first_contact_creates_the_user_and_name_falls_back_to_token() {
 async fn profile_put_validates_keeps_and_clears_fields() {
     let stack = Stack::shared().await;
     let user = stack.user();
-    let (status, body) = put(
-        stack,
-        &user,
+    let (status, body) = stack.put(&user,
         "/api/v1/profile",
         json!({"display_name": "  Ada Lovelace  ", "mobile": "+4915112345678", "profile_pic_url": "https://cdn.example.com/ada.png"}),
     )
@@ -106,30 +89,26 @@ async fn profile_put_validates_keeps_and_clears_fields() {
         json!({"display_name": "Ada", "profile_pic_url": format!("https://e.com/{}", "a".repeat(2040))}),
         json!(["display_name"]),
     ] {
-        let (status, body) = put(stack, &user, "/api/v1/profile", bad.clone()).await;
+        let (status, body) = stack.put(&user, "/api/v1/profile", bad.clone()).await;
         assert_eq!(status, 400, "{bad} -> {body}");
         validation(&body);
     }
     assert_eq!(stack.get(&user, "/api/v1/profile").await, (200, full));
 
     // Left out: kept. Null: cleared.
-    let (status, body) = put(
-        stack,
-        &user,
-        "/api/v1/profile",
-        json!({"display_name": "Ada"}),
-    )
-    .await;
+    let (status, body) = stack
+        .put(&user, "/api/v1/profile", json!({"display_name": "Ada"}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["mobile"], "+4915112345678");
     assert_eq!(body["profile_pic_url"], "https://cdn.example.com/ada.png");
-    let (status, body) = put(
-        stack,
-        &user,
-        "/api/v1/profile",
-        json!({"display_name": "Ada", "mobile": null, "profile_pic_url": null}),
-    )
-    .await;
+    let (status, body) = stack
+        .put(
+            &user,
+            "/api/v1/profile",
+            json!({"display_name": "Ada", "mobile": null, "profile_pic_url": null}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
@@ -164,7 +143,7 @@ async fn provider_status_rules() {
         json!({"is_active": true, "service_types": ["plumbing"], "latitude": 1.0, "longitude": -181.0}),
         json!({"is_active": false, "latitude": 1.0}),
     ] {
-        let (status, body) = put(stack, &user, path, bad.clone()).await;
+        let (status, body) = stack.put(&user, path, bad.clone()).await;
         assert_eq!(status, 400, "{bad} -> {body}");
         validation(&body);
     }
@@ -176,9 +155,7 @@ async fn provider_status_rules() {
             .expect("status row");
     assert_eq!(row, None, "a refused update stored a row");
 
-    let (status, body) = put(
-        stack,
-        &user,
+    let (status, body) = stack.put(&user,
         path,
         json!({"is_active": true, "service_types": ["plumbing", " heating ", "plumbing"], "latitude": 52.5, "longitude": 13.4}),
     )
@@ -199,19 +176,19 @@ async fn provider_status_rules() {
     assert_eq!(stack.get(&user, path).await, (200, body.clone()));
 
     // Going inactive keeps what is left out.
-    let (status, off) = put(stack, &user, path, json!({"is_active": false})).await;
+    let (status, off) = stack.put(&user, path, json!({"is_active": false})).await;
     assert_eq!(status, 200);
     assert_eq!(off["is_active"], false);
     assert_eq!(off["service_types"], json!(["plumbing", "heating"]));
     assert_eq!(off["latitude"], 52.5);
     assert_eq!(off["longitude"], 13.4);
-    let (status, moved) = put(
-        stack,
-        &user,
-        path,
-        json!({"is_active": false, "latitude": 48.1, "longitude": 11.6}),
-    )
-    .await;
+    let (status, moved) = stack
+        .put(
+            &user,
+            path,
+            json!({"is_active": false, "latitude": 48.1, "longitude": 11.6}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         (moved["latitude"].as_f64(), moved["longitude"].as_f64()),
@@ -234,11 +211,11 @@ async fn seeker_search_rules() {
         json!({"is_searching": "yes"}),
         json!({"is_searching": null}),
     ] {
-        let (status, body) = put(stack, &user, path, bad).await;
+        let (status, body) = stack.put(&user, path, bad).await;
         assert_eq!(status, 400, "{body}");
         validation(&body);
     }
-    let (status, body) = put(stack, &user, path, json!({"is_searching": true})).await;
+    let (status, body) = stack.put(&user, path, json!({"is_searching": true})).await;
     assert_eq!(status, 200);
     assert_eq!(body["is_searching"], true);
     assert!(
@@ -247,7 +224,7 @@ async fn seeker_search_rules() {
             .is_some_and(|t| t.ends_with('Z'))
     );
     assert_eq!(stack.get(&user, path).await, (200, body));
-    let (_, body) = put(stack, &user, path, json!({"is_searching": false})).await;
+    let (_, body) = stack.put(&user, path, json!({"is_searching": false})).await;
     assert_eq!(body["is_searching"], false);
 }
 
@@ -270,17 +247,15 @@ async fn nearby_providers_nearest_first_filtered_without_phones() {
         (20_000.0, json!(["plumbing"]), true),
     ] {
         let provider = stack.user();
-        let (status, _) = put(
-            stack,
-            &provider,
-            "/api/v1/profile",
-            json!({"display_name": format!("Pro {metres}"), "mobile": "+15557654321"}),
-        )
-        .await;
+        let (status, _) = stack
+            .put(
+                &provider,
+                "/api/v1/profile",
+                json!({"display_name": format!("Pro {metres}"), "mobile": "+15557654321"}),
+            )
+            .await;
         assert_eq!(status, 200);
-        let (status, body) = put(
-            stack,
-            &provider,
+        let (status, body) = stack.put(&provider,
             "/api/v1/provider/status",
             json!({"is_active": active, "service_types": types, "latitude": north(metres), "longitude": lon}),
         )

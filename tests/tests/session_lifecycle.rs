@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use futures::StreamExt;
 use serde_json::{Value, json};
 use tether_proto::events::{SessionEvent, SessionEventKind};
 use tether_tests::client::Closed;
+use tether_tests::events::session_event_for;
 use tether_tests::{OpenSession, Role, Stack, TestUser, WsClient};
 use uuid::Uuid;
 
@@ -41,15 +41,14 @@ async fn error_reply(ws: &mut WsClient, command: Value, code: &str, text: &str) 
 }
 
 async fn session_row(stack: &Stack, session_id: Uuid) -> SessionRow {
-    sqlx::query_as(
-        "SELECT s.connection_state, s.cancelled_by, s.cancelled_at, s.completed_by, s.completed_at,
-                s.seeker_mediums, s.provider_mediums, s.rating_stars, o.status
-         FROM work_sessions s JOIN work_orders o ON o.id = s.work_id WHERE s.id = $1",
-    )
-    .bind(session_id)
-    .fetch_one(&stack.db)
-    .await
-    .expect("session row")
+    stack
+        .row(
+            "SELECT s.connection_state, s.cancelled_by, s.cancelled_at, s.completed_by, s.completed_at,
+                    s.seeker_mediums, s.provider_mediums, s.rating_stars, o.status
+             FROM work_sessions s JOIN work_orders o ON o.id = s.work_id WHERE s.id = $1",
+            session_id,
+        )
+        .await
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -63,6 +62,17 @@ struct SessionRow {
     provider_mediums: Option<Value>,
     rating_stars: Option<i16>,
     status: String,
+}
+
+impl SessionRow {
+    /// (connection_state, cancelled_by, the order's status).
+    fn cancellation(&self) -> (&str, Option<&str>, &str) {
+        (
+            self.connection_state.as_str(),
+            self.cancelled_by.as_deref(),
+            self.status.as_str(),
+        )
+    }
 }
 
 /// A chat row written straight into the table, to watch the expiry the end sets.
@@ -81,47 +91,53 @@ async fn chat_row(stack: &Stack, session: &OpenSession) -> Uuid {
     id
 }
 
-async fn chat_expiry(stack: &Stack, message_id: Uuid) -> Option<DateTime<Utc>> {
-    sqlx::query_scalar("SELECT expires_at FROM chat_messages WHERE id = $1")
-        .bind(message_id)
-        .fetch_one(&stack.db)
+/// How the rest of the system sees the end of session `id` at `ended_at` by `by`: its
+/// chat row `message` expires 24 h later, and `events` (of the end's kind) carries the end
+/// with that actor and time. Returns the event.
+async fn assert_end_seen(
+    stack: &Stack,
+    (message, id, by, ended_at): (Uuid, Uuid, Role, DateTime<Utc>),
+    events: &mut async_nats::Subscriber,
+) -> SessionEvent {
+    let expires_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT expires_at FROM chat_messages WHERE id = $1")
+            .bind(message)
+            .fetch_one(&stack.db)
+            .await
+            .expect("expiry");
+    assert_eq!(expires_at, Some(ended_at + TimeDelta::hours(24)));
+    let event = session_event_for(events, id, Duration::from_secs(5))
         .await
-        .expect("expiry")
+        .expect("end event");
+    assert_eq!(
+        (event.by, event.at.0.timestamp_millis()),
+        (Some(by), ended_at.timestamp_millis())
+    );
+    event
 }
 
-async fn watch(stack: &Stack, kind: SessionEventKind) -> async_nats::Subscriber {
-    let subscriber = stack
-        .nats
-        .subscribe(stack.subjects.session_event(kind))
-        .await
-        .expect("subscribe");
-    stack.nats.flush().await.expect("flush");
-    subscriber
+/// Reads `ws` until it closes, which must be a normal close (1000); returns what came
+/// before, without timestamps.
+async fn until_closed(ws: &mut WsClient) -> Vec<Value> {
+    let (messages, closed) = ws.drain_until_close().await;
+    assert_eq!(closed, Closed::Code(1000));
+    messages
+        .into_iter()
+        .map(|m| without(m, &["timestamp"]))
+        .collect()
 }
 
-/// The next event about `session_id` within `wait`, if any (other tests publish too).
-async fn event_for(
-    subscriber: &mut async_nats::Subscriber,
-    session_id: Uuid,
-    wait: Duration,
-) -> Option<SessionEvent> {
-    tokio::time::timeout(wait, async {
-        loop {
-            let message = subscriber.next().await.expect("event stream");
-            let event: SessionEvent = serde_json::from_slice(&message.payload).expect("event json");
-            if event.session_id == session_id {
-                return event;
-            }
-        }
-    })
-    .await
-    .ok()
-}
-
-async fn flag(stack: &Stack, user: &TestUser, path: &str, field: &str) -> Value {
-    let (status, body) = stack.get(user, path).await;
-    assert_eq!(status, 200);
-    body[field].clone()
+/// (provider `is_active`, seeker `is_searching`) as the parties' own API shows them.
+async fn on_the_market(stack: &Stack, session: &OpenSession) -> (Value, Value) {
+    let (active, provider) = stack
+        .get(&session.provider, "/api/v1/provider/status")
+        .await;
+    let (searching, seeker) = stack.get(&session.seeker, "/api/v1/seeker/search").await;
+    assert_eq!((active, searching), (200, 200));
+    (
+        provider["is_active"].clone(),
+        seeker["is_searching"].clone(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,7 +175,9 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
     );
     assert!(is_timestamp(&seeker_view["created_at"]));
 
-    let mut activated = watch(stack, SessionEventKind::Activated).await;
+    let mut activated = stack
+        .watch_session_events(SessionEventKind::Activated)
+        .await;
     let mediums = json!({"whatsapp": "+4915100000009", "call": "4915100000009"});
     session
         .seeker_ws
@@ -185,7 +203,7 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
         (row.connection_state.as_str(), row.seeker_mediums),
         ("active", Some(mediums.clone()))
     );
-    let event = event_for(&mut activated, id, Duration::from_secs(5))
+    let event = session_event_for(&mut activated, id, Duration::from_secs(5))
         .await
         .expect("activated event");
     assert_eq!(
@@ -225,7 +243,9 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
         fewer
     );
     assert!(
-        event_for(&mut activated, id, SILENCE).await.is_none(),
+        session_event_for(&mut activated, id, SILENCE)
+            .await
+            .is_none(),
         "second activated event"
     );
     // Zero mediums is a valid selection.
@@ -476,7 +496,9 @@ async fn cancel_closes_every_socket_of_both_parties_and_reenables_statuses() {
     let mut provider_tablet = stack.connect(&session.provider, Role::Provider).await;
     let resent = provider_tablet.recv_type("chat_message").await;
     assert_eq!(resent["message_id"], message.to_string());
-    let mut cancelled = watch(stack, SessionEventKind::Cancelled).await;
+    let mut cancelled = stack
+        .watch_session_events(SessionEventKind::Cancelled)
+        .await;
 
     session
         .seeker_ws
@@ -490,24 +512,16 @@ async fn cancel_closes_every_socket_of_both_parties_and_reenables_statuses() {
         without(own[0].clone(), &["timestamp"]),
         json!({"type": "connection_cancelled", "session_id": id, "message": "Connection cancelled successfully", "request_id": "bye"})
     );
-    let (copy, closed) = seeker_tablet.drain_until_close().await;
-    assert_eq!(closed, Closed::Code(1000));
     assert_eq!(
-        copy.into_iter()
-            .map(|m| without(m, &["timestamp"]))
-            .collect::<Vec<_>>(),
-        vec![
+        until_closed(&mut seeker_tablet).await,
+        [
             json!({"type": "connection_cancelled", "session_id": id, "message": "Connection cancelled successfully"})
         ]
     );
     for ws in [&mut session.provider_ws, &mut provider_tablet] {
-        let (told, closed) = ws.drain_until_close().await;
-        assert_eq!(closed, Closed::Code(1000));
         assert_eq!(
-            told.into_iter()
-                .map(|m| without(m, &["timestamp"]))
-                .collect::<Vec<_>>(),
-            vec![
+            until_closed(ws).await,
+            [
                 json!({"type": "connection_cancelled", "session_id": id, "cancelled_by": "seeker", "message": "Seeker cancelled the connection"})
             ]
         );
@@ -515,48 +529,16 @@ async fn cancel_closes_every_socket_of_both_parties_and_reenables_statuses() {
 
     let row = session_row(stack, id).await;
     assert_eq!(
-        (
-            row.connection_state.as_str(),
-            row.cancelled_by.as_deref(),
-            row.status.as_str()
-        ),
+        row.cancellation(),
         ("cancelled", Some("seeker"), "cancelled")
     );
     let cancelled_at = row.cancelled_at.expect("cancelled_at");
+    let ended = (message, id, Role::Seeker, cancelled_at);
+    let event = assert_end_seen(stack, ended, &mut cancelled).await;
+    assert_eq!(event.kind, SessionEventKind::Cancelled);
     assert_eq!(
-        chat_expiry(stack, message).await,
-        Some(cancelled_at + TimeDelta::hours(24))
-    );
-    assert_eq!(
-        flag(
-            stack,
-            &session.provider,
-            "/api/v1/provider/status",
-            "is_active"
-        )
-        .await,
-        true
-    );
-    assert_eq!(
-        flag(
-            stack,
-            &session.seeker,
-            "/api/v1/seeker/search",
-            "is_searching"
-        )
-        .await,
-        true
-    );
-    let event = event_for(&mut cancelled, id, Duration::from_secs(5))
-        .await
-        .expect("cancelled event");
-    assert_eq!(
-        (event.kind, event.by, event.at.0.timestamp_millis()),
-        (
-            SessionEventKind::Cancelled,
-            Some(Role::Seeker),
-            cancelled_at.timestamp_millis()
-        )
+        on_the_market(stack, &session).await,
+        (json!(true), json!(true))
     );
 
     let view = stack.snapshot(&session.provider, id).await;
@@ -610,53 +592,24 @@ async fn provider_cancels_a_waiting_session() {
         .provider_ws
         .send(json!({"type": "cancel_connection", "session_id": id}))
         .await;
-    let (own, closed) = session.provider_ws.drain_until_close().await;
+    let own = until_closed(&mut session.provider_ws).await;
     assert_eq!(
-        (own.len(), own[0]["message"].as_str(), closed),
-        (
-            1,
-            Some("Connection cancelled successfully"),
-            Closed::Code(1000)
-        )
+        (own.len(), own[0]["message"].as_str()),
+        (1, Some("Connection cancelled successfully"))
     );
-    let (told, closed) = session.seeker_ws.drain_until_close().await;
-    assert_eq!(closed, Closed::Code(1000));
     assert_eq!(
-        told.into_iter()
-            .map(|m| without(m, &["timestamp"]))
-            .collect::<Vec<_>>(),
-        vec![
+        until_closed(&mut session.seeker_ws).await,
+        [
             json!({"type": "connection_cancelled", "session_id": id, "cancelled_by": "provider", "message": "Provider cancelled the connection"})
         ]
     );
-    let row = session_row(stack, id).await;
     assert_eq!(
-        (
-            row.connection_state.as_str(),
-            row.cancelled_by.as_deref(),
-            row.status.as_str()
-        ),
+        session_row(stack, id).await.cancellation(),
         ("cancelled", Some("provider"), "cancelled")
     );
     assert_eq!(
-        flag(
-            stack,
-            &session.provider,
-            "/api/v1/provider/status",
-            "is_active"
-        )
-        .await,
-        true
-    );
-    assert_eq!(
-        flag(
-            stack,
-            &session.seeker,
-            "/api/v1/seeker/search",
-            "is_searching"
-        )
-        .await,
-        true
+        on_the_market(stack, &session).await,
+        (json!(true), json!(true))
     );
 }
 
@@ -667,7 +620,9 @@ async fn provider_finish_keeps_statuses_off_and_refuses_a_rating() {
     let id = session.session_id;
     let mut seeker_tablet = stack.connect(&session.seeker, Role::Seeker).await;
     let message = chat_row(stack, &session).await;
-    let mut completed = watch(stack, SessionEventKind::Completed).await;
+    let mut completed = stack
+        .watch_session_events(SessionEventKind::Completed)
+        .await;
 
     for (n, command) in [
         json!({"type": "finish_service", "session_id": id, "rating_stars": 5}),
@@ -695,24 +650,16 @@ async fn provider_finish_keeps_statuses_off_and_refuses_a_rating() {
         .provider_ws
         .send(json!({"type": "finish_service", "session_id": id, "request_id": "done"}))
         .await;
-    let (own, closed) = session.provider_ws.drain_until_close().await;
-    assert_eq!(closed, Closed::Code(1000));
     assert_eq!(
-        own.into_iter()
-            .map(|m| without(m, &["timestamp"]))
-            .collect::<Vec<_>>(),
-        vec![
+        until_closed(&mut session.provider_ws).await,
+        [
             json!({"type": "service_finished", "session_id": id, "message": "Service marked as finished successfully", "request_id": "done"})
         ]
     );
     for ws in [&mut session.seeker_ws, &mut seeker_tablet] {
-        let (told, closed) = ws.drain_until_close().await;
-        assert_eq!(closed, Closed::Code(1000));
         assert_eq!(
-            told.into_iter()
-                .map(|m| without(m, &["timestamp"]))
-                .collect::<Vec<_>>(),
-            vec![
+            until_closed(ws).await,
+            [
                 json!({"type": "service_finished", "session_id": id, "finished_by": "provider", "message": "Provider marked the service as finished"})
             ]
         );
@@ -728,37 +675,12 @@ async fn provider_finish_keeps_statuses_off_and_refuses_a_rating() {
         ("completed", Some("provider"), "completed", None)
     );
     let completed_at = row.completed_at.expect("completed_at");
-    assert_eq!(
-        chat_expiry(stack, message).await,
-        Some(completed_at + TimeDelta::hours(24))
-    );
+    let ended = (message, id, Role::Provider, completed_at);
+    assert_end_seen(stack, ended, &mut completed).await;
     // Finishing does not put anyone back on the market.
     assert_eq!(
-        flag(
-            stack,
-            &session.provider,
-            "/api/v1/provider/status",
-            "is_active"
-        )
-        .await,
-        false
-    );
-    assert_eq!(
-        flag(
-            stack,
-            &session.seeker,
-            "/api/v1/seeker/search",
-            "is_searching"
-        )
-        .await,
-        false
-    );
-    let event = event_for(&mut completed, id, Duration::from_secs(5))
-        .await
-        .expect("completed event");
-    assert_eq!(
-        (event.by, event.at.0.timestamp_millis()),
-        (Some(Role::Provider), completed_at.timestamp_millis())
+        on_the_market(stack, &session).await,
+        (json!(false), json!(false))
     );
     let view = stack.snapshot(&session.seeker, id).await;
     assert_eq!(
@@ -807,22 +729,14 @@ async fn seeker_finish_with_rating_visible_to_the_seeker_only() {
         .seeker_ws
         .send(json!({"type": "finish_service", "session_id": id, "rating_stars": 4, "rating_description": "Quick and tidy"}))
         .await;
-    let (own, closed) = session.seeker_ws.drain_until_close().await;
+    let own = until_closed(&mut session.seeker_ws).await;
     assert_eq!(
-        (own.len(), own[0]["message"].as_str(), closed),
-        (
-            1,
-            Some("Service marked as finished successfully"),
-            Closed::Code(1000)
-        )
+        (own.len(), own[0]["message"].as_str()),
+        (1, Some("Service marked as finished successfully"))
     );
-    let (told, closed) = session.provider_ws.drain_until_close().await;
-    assert_eq!(closed, Closed::Code(1000));
     assert_eq!(
-        told.into_iter()
-            .map(|m| without(m, &["timestamp"]))
-            .collect::<Vec<_>>(),
-        vec![
+        until_closed(&mut session.provider_ws).await,
+        [
             json!({"type": "service_finished", "session_id": id, "finished_by": "seeker", "message": "Seeker marked the service as finished"})
         ]
     );

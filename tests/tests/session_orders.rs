@@ -3,15 +3,14 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{Value, json};
-use tether_proto::events::{SessionEvent, SessionEventKind};
+use tether_proto::events::SessionEventKind;
+use tether_tests::events::session_event_for;
+use tether_tests::geo::M_PER_DEG;
 use tether_tests::{Role, Stack, TestUser};
 use uuid::Uuid;
 
 const SILENCE: Duration = Duration::from_millis(300);
-/// Metres per degree of latitude on the contract's 6371 km sphere.
-const M_PER_DEG: f64 = 111_194.926_644_558_7;
 
 fn order_body(provider: Uuid, latitude: f64, longitude: f64) -> Value {
     json!({"provider_id": provider, "service_type": "plumbing", "message": "Kitchen sink leaks", "latitude": latitude, "longitude": longitude})
@@ -58,21 +57,6 @@ fn is_timestamp(value: &Value) -> bool {
     value
         .as_str()
         .is_some_and(|t| t.ends_with('Z') && chrono::DateTime::parse_from_rfc3339(t).is_ok())
-}
-
-/// The next event on `subscriber` about `session_id` (other tests publish too).
-async fn event_for(subscriber: &mut async_nats::Subscriber, session_id: Uuid) -> SessionEvent {
-    tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let message = subscriber.next().await.expect("event stream");
-            let event: SessionEvent = serde_json::from_slice(&message.payload).expect("event json");
-            if event.session_id == session_id {
-                return event;
-            }
-        }
-    })
-    .await
-    .expect("no session event")
 }
 
 async fn error_reply(
@@ -374,12 +358,7 @@ async fn accept_opens_a_waiting_session_and_takes_both_off_the_market() {
     provider_ws.recv_type("work_assigned").await;
     provider_tablet.recv_type("work_assigned").await;
 
-    let mut events = stack
-        .nats
-        .subscribe(stack.subjects.session_event(SessionEventKind::Accepted))
-        .await
-        .expect("subscribe");
-    stack.nats.flush().await.expect("flush");
+    let mut events = stack.watch_session_events(SessionEventKind::Accepted).await;
     provider_ws
         .send(json!({"type": "work_response", "work_id": id, "accepted": true, "request_id": "acc-1"}))
         .await;
@@ -407,7 +386,9 @@ async fn accept_opens_a_waiting_session_and_takes_both_off_the_market() {
                "message": "Provider accepted your request"})
     );
 
-    let event = event_for(&mut events, session_id).await;
+    let event = session_event_for(&mut events, session_id, Duration::from_secs(5))
+        .await
+        .expect("no session event");
     assert_eq!(
         (
             event.kind,

@@ -331,27 +331,20 @@ async fn stopping_one_session_instance_mid_session_changes_nothing() {
 
     // From now on nothing fails: everything goes to the remaining instance.
     // The rest of the session runs on the remaining instance exactly as before.
-    session
-        .seeker_ws
-        .send(json!({"type": "medium_selection", "session_id": id, "mediums": {"call": "+15550001111"}, "request_id": "m"}))
+    let select = json!({"type": "medium_selection", "session_id": id, "mediums": {"call": "+15550001111"}, "request_id": "m"});
+    let (own, _) = session
+        .exchange(
+            Role::Seeker,
+            select,
+            "mediums_selected",
+            "seeker_mediums_selected",
+        )
         .await;
-    let own = session.seeker_ws.recv_type("mediums_selected").await;
     assert_eq!(
         (own["connection_state"].as_str(), own["request_id"].as_str()),
         (Some("active"), Some("m"))
     );
-    session
-        .provider_ws
-        .recv_type("seeker_mediums_selected")
-        .await;
-    session
-        .provider_ws
-        .send(
-            json!({"type": "medium_share", "session_id": id, "mediums": {"call": "+15550002222"}}),
-        )
-        .await;
-    session.provider_ws.recv_type("mediums_shared").await;
-    session.seeker_ws.recv_type("provider_mediums_shared").await;
+    session.share_mediums(json!({"call": "+15550002222"})).await;
     for _ in 0..10 {
         let (status, body) = stack
             .get(&session.provider, &format!("/api/v1/sessions/{id}"))

@@ -119,6 +119,18 @@ fn ev(kind: &str, actor: &str, data: Value) -> (String, String, Value) {
     (kind.into(), actor.into(), data)
 }
 
+/// Asserts the timeline's events (the two every session starts with, then `rest`) and
+/// re-checks its chain.
+fn assert_events(timeline: &Value, rest: &[(String, String, Value)]) {
+    let mut expected = vec![
+        ev("work_created", "seeker", json!({})),
+        ev("work_accepted", "provider", json!({})),
+    ];
+    expected.extend_from_slice(rest);
+    assert_eq!(summary(timeline), expected);
+    check_chain(timeline);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_session_timeline_is_ordered_and_chained() {
     let stack = Stack::shared().await;
@@ -127,51 +139,22 @@ async fn full_session_timeline_is_ordered_and_chained() {
 
     let start = timeline(stack, &session, Role::Seeker).await;
     assert_eq!(start["session_id"], sid.to_string());
-    assert_eq!(
-        summary(&start),
-        [
-            ev("work_created", "seeker", json!({})),
-            ev("work_accepted", "provider", json!({})),
-        ]
-    );
-    check_chain(&start);
+    assert_events(&start, &[]);
 
     // The provider starts the chat; a later message starts nothing new.
+    let start_chat = json!({"type": "start_chat", "session_id": sid});
     session
-        .provider_ws
-        .send(json!({"type": "start_chat", "session_id": sid}))
+        .exchange(Role::Provider, start_chat, "chat_ready", "chat_ready")
         .await;
-    session.provider_ws.recv_type("chat_ready").await;
-    session.seeker_ws.recv_type("chat_ready").await;
     session.chat(Role::Seeker, "hello").await;
-
-    let send =
-        |mediums: Value| json!({"type": "medium_selection", "session_id": sid, "mediums": mediums});
     session
-        .seeker_ws
-        .send(send(
-            json!({"whatsapp": "+15550001111", "call": "+15550001111"}),
-        ))
-        .await;
-    session.seeker_ws.recv_type("mediums_selected").await;
-    session
-        .provider_ws
-        .recv_type("seeker_mediums_selected")
+        .select_mediums(json!({"whatsapp": "+15550001111", "call": "+15550001111"}))
         .await;
     session
-        .provider_ws
-        .send(json!({"type": "medium_share", "session_id": sid, "mediums": {"telegram": "+15550002222"}}))
+        .share_mediums(json!({"telegram": "+15550002222"}))
         .await;
-    session.provider_ws.recv_type("mediums_shared").await;
-    session.seeker_ws.recv_type("provider_mediums_shared").await;
     session
-        .seeker_ws
-        .send(send(json!({"call": "+15550003333"})))
-        .await;
-    session.seeker_ws.recv_type("mediums_selected").await;
-    session
-        .provider_ws
-        .recv_type("seeker_mediums_selected")
+        .select_mediums(json!({"call": "+15550003333"}))
         .await;
     session
         .seeker_ws
@@ -180,28 +163,25 @@ async fn full_session_timeline_is_ordered_and_chained() {
     session.seeker_ws.recv_type("service_finished").await;
 
     let full = timeline(stack, &session, Role::Provider).await;
-    assert_eq!(
-        summary(&full),
-        [
-            ev("work_created", "seeker", json!({})),
-            ev("work_accepted", "provider", json!({})),
+    assert_events(
+        &full,
+        &[
             ev("chat_started", "provider", json!({})),
             ev(
                 "mediums_selected",
                 "seeker",
-                json!({"mediums": ["call", "whatsapp"]})
+                json!({"mediums": ["call", "whatsapp"]}),
             ),
             ev("session_active", "seeker", json!({})),
             ev(
                 "mediums_shared",
                 "provider",
-                json!({"mediums": ["telegram"]})
+                json!({"mediums": ["telegram"]}),
             ),
             ev("mediums_selected", "seeker", json!({"mediums": ["call"]})),
             ev("completed", "seeker", json!({})),
-        ]
+        ],
     );
-    check_chain(&full);
     // Both parties see the same thing, and the first events never changed.
     assert_eq!(timeline(stack, &session, Role::Seeker).await, full);
     assert_eq!(full["events"][0], start["events"][0]);
@@ -244,12 +224,10 @@ async fn chat_started_by_first_message_and_cancelled() {
     session.chat(Role::Seeker, "first").await;
     session.chat(Role::Provider, "second").await;
     // start_chat after the chat started adds nothing.
+    let start_chat = json!({"type": "start_chat", "session_id": sid});
     session
-        .seeker_ws
-        .send(json!({"type": "start_chat", "session_id": sid}))
+        .exchange(Role::Seeker, start_chat, "chat_ready", "chat_ready")
         .await;
-    session.seeker_ws.recv_type("chat_ready").await;
-    session.provider_ws.recv_type("chat_ready").await;
     session
         .provider_ws
         .send(json!({"type": "cancel_connection", "session_id": sid}))
@@ -257,16 +235,13 @@ async fn chat_started_by_first_message_and_cancelled() {
     session.provider_ws.recv_type("connection_cancelled").await;
 
     let body = timeline(stack, &session, Role::Seeker).await;
-    assert_eq!(
-        summary(&body),
-        [
-            ev("work_created", "seeker", json!({})),
-            ev("work_accepted", "provider", json!({})),
+    assert_events(
+        &body,
+        &[
             ev("chat_started", "seeker", json!({})),
             ev("cancelled", "provider", json!({})),
-        ]
+        ],
     );
-    check_chain(&body);
     tether_cli::timeline::verify(&body).expect("verifies");
 }
 

@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -123,10 +124,8 @@ impl Floor {
             .route("/readyz", get(|| async { "ok" }))
             .route("/api/v1/provider/status", put(provider_status))
             .route("/api/v1/work-orders", post(work_order))
-            .route("/ws/work/seeker/", get(ws_seeker))
-            .route("/ws/work/seeker", get(ws_seeker))
-            .route("/ws/work/provider/", get(ws_provider))
-            .route("/ws/work/provider", get(ws_provider))
+            .route("/ws/work/{role}/", get(ws_endpoint))
+            .route("/ws/work/{role}", get(ws_endpoint))
             .with_state(self.clone())
     }
 
@@ -481,6 +480,22 @@ struct Command {
     mediums: Option<Value>,
 }
 
+/// The body of `PUT /api/v1/provider/status`.
+#[derive(Deserialize)]
+struct StatusBody {
+    is_active: bool,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+/// The body of `POST /api/v1/work-orders`.
+#[derive(Deserialize)]
+struct OrderBody {
+    provider_id: Uuid,
+    service_type: Option<String>,
+    message: Option<String>,
+}
+
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"error": message, "code": code}))).into_response()
 }
@@ -490,21 +505,31 @@ fn bearer(floor: &Floor, headers: &HeaderMap) -> Option<Uuid> {
     token::verify(&floor.key, value.strip_prefix("Bearer ")?)
 }
 
-#[derive(Deserialize)]
-struct StatusBody {
-    is_active: bool,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
+fn unauthorized() -> Response {
+    error_response(StatusCode::UNAUTHORIZED, "unauthorized", "invalid token")
+}
+
+/// The user of the request's valid bearer token; without one the request is answered 401.
+struct Authenticated(Uuid);
+
+impl FromRequestParts<Arc<Floor>> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        floor: &Arc<Floor>,
+    ) -> Result<Self, Self::Rejection> {
+        bearer(floor, &parts.headers)
+            .map(Authenticated)
+            .ok_or_else(unauthorized)
+    }
 }
 
 async fn provider_status(
     State(floor): State<Arc<Floor>>,
-    headers: HeaderMap,
+    Authenticated(user): Authenticated,
     Json(body): Json<StatusBody>,
 ) -> Response {
-    let Some(user) = bearer(&floor, &headers) else {
-        return error_response(StatusCode::UNAUTHORIZED, "unauthorized", "invalid token");
-    };
     let mut providers = floor.active_providers.lock().expect("providers lock");
     if body.is_active {
         providers.insert(
@@ -521,21 +546,11 @@ async fn provider_status(
     .into_response()
 }
 
-#[derive(Deserialize)]
-struct OrderBody {
-    provider_id: Uuid,
-    service_type: Option<String>,
-    message: Option<String>,
-}
-
 async fn work_order(
     State(floor): State<Arc<Floor>>,
-    headers: HeaderMap,
+    Authenticated(seeker): Authenticated,
     Json(body): Json<OrderBody>,
 ) -> Response {
-    let Some(seeker) = bearer(&floor, &headers) else {
-        return error_response(StatusCode::UNAUTHORIZED, "unauthorized", "invalid token");
-    };
     if !floor
         .active_providers
         .lock()
@@ -574,37 +589,25 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-async fn ws_seeker(
+/// `/ws/work/seeker/` and `/ws/work/provider/` (with or without the slash).
+async fn ws_endpoint(
     State(floor): State<Arc<Floor>>,
+    Path(endpoint): Path<String>,
     headers: HeaderMap,
     Query(q): Query<TokenQuery>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade(floor, headers, q, ws, Role::Seeker)
-}
-
-async fn ws_provider(
-    State(floor): State<Arc<Floor>>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-    ws: WebSocketUpgrade,
-) -> Response {
-    upgrade(floor, headers, q, ws, Role::Provider)
-}
-
-fn upgrade(
-    floor: Arc<Floor>,
-    headers: HeaderMap,
-    q: TokenQuery,
-    ws: WebSocketUpgrade,
-    role: Role,
-) -> Response {
+    let role = match endpoint.as_str() {
+        "seeker" => Role::Seeker,
+        "provider" => Role::Provider,
+        _ => return error_response(StatusCode::NOT_FOUND, "not_found", "not found"),
+    };
     let user = match q.token {
         Some(t) => token::verify(&floor.key, &t),
         None => bearer(&floor, &headers),
     };
     let Some(user) = user else {
-        return error_response(StatusCode::UNAUTHORIZED, "unauthorized", "invalid token");
+        return unauthorized();
     };
     // Registered before the 101 answer: whatever is addressed to the user from then on
     // waits in the socket's queue, so nothing sent right after the handshake is missed.

@@ -94,6 +94,11 @@ async fn open_loop(t0: Instant, rate: f64, total: u64, mut send: impl FnMut(u64,
     }
 }
 
+/// How many units a run at `rate` per second for `duration` sends (at least one).
+fn sends(rate: f64, duration: Duration) -> u64 {
+    (rate * duration.as_secs_f64()).round().max(1.0) as u64
+}
+
 /// Polls `done` every 20 ms until it holds or `limit` has passed.
 async fn wait_for(limit: Duration, done: impl Fn() -> bool) {
     let deadline = Instant::now() + limit;
@@ -104,6 +109,167 @@ async fn wait_for(limit: Duration, done: impl Fn() -> bool) {
 
 fn max_index(pairs: &[Pair]) -> usize {
     pairs.iter().map(|p| p.index + 1).max().unwrap_or(0)
+}
+
+/// Per pair, per recipient role: a queue of what is in flight towards it.
+fn fifos<T>(pairs: &[Pair]) -> Vec<[Mutex<VecDeque<T>>; 2]> {
+    (0..max_index(pairs))
+        .map(|_| [Mutex::new(VecDeque::new()), Mutex::new(VecDeque::new())])
+        .collect()
+}
+
+/// Makes `handler` every pair's handler.
+fn install(pairs: &[Pair], handler: Arc<dyn Handler>) {
+    for p in pairs {
+        p.set_handler(Some(handler.clone()));
+    }
+}
+
+/// Removes every pair's handler.
+fn uninstall(pairs: &[Pair]) {
+    for p in pairs {
+        p.set_handler(None);
+    }
+}
+
+/// What a run whose recipients match each arrival to a send (typing, location) counts.
+struct Tally {
+    latency: Latency,
+    received: AtomicU64,
+    unmatched: AtomicU64,
+    errors: AtomicU64,
+    closed: AtomicU64,
+    last_arrival_us: AtomicU64,
+}
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            latency: Latency::new(),
+            received: AtomicU64::new(0),
+            unmatched: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            closed: AtomicU64::new(0),
+            last_arrival_us: AtomicU64::new(0),
+        }
+    }
+
+    /// An arrival at `now` matched to a send due at `due` (µs since the run's start).
+    fn matched(&self, now: u64, due: u64) {
+        self.latency.record_us(now.saturating_sub(due));
+        self.received.fetch_add(1, Ordering::Relaxed);
+        self.last_arrival_us.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// An arrival that matches no send.
+    fn unmatched(&self) {
+        self.unmatched.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn closed(&self) {
+        self.closed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    /// Fills `o` for `total` sends at `rate` over `duration`, each expected to arrive
+    /// `fanout` times; CPU (`cpu`) is per arrival.
+    fn fill(
+        &self,
+        o: &mut Outcome,
+        (rate, total, fanout): (f64, u64, u64),
+        duration: Duration,
+        cpu: &CpuSnapshot,
+    ) {
+        let received = self.received();
+        let window =
+            (self.last_arrival_us.load(Ordering::Relaxed) as f64 / 1e6).max(duration.as_secs_f64());
+        o.offered = rate;
+        o.sent = total;
+        o.delivered = received;
+        o.achieved = received as f64 / fanout as f64 / window;
+        o.latency = self.latency.percentiles();
+        o.lost = (total * fanout).saturating_sub(received);
+        o.duplicated = self.unmatched.load(Ordering::Relaxed);
+        o.errors = self.errors.load(Ordering::Relaxed) + self.closed.load(Ordering::Relaxed);
+        o.cpu = CpuPerUnit::from_delta(cpu, received);
+    }
+}
+
+/// How a run's recipients match what arrives to what was sent.
+trait Matcher: Send + Sync + 'static {
+    /// The type of the frames that answer a send.
+    const ARRIVAL: &'static str;
+
+    /// `frame` (of type [`Matcher::ARRIVAL`]) arrived on `conn` at `now` (µs since the
+    /// run's start): match it to a send in flight and count it in `tally`.
+    fn arrived(&self, conn: &ConnShared, frame: &Frame, now: u64, tally: &Tally);
+}
+
+/// A run of a [`Matcher`]: every pair's handler while it lasts.
+struct MatchedRun<M> {
+    t0: Instant,
+    matcher: M,
+    tally: Tally,
+}
+
+impl<M: Matcher> Handler for MatchedRun<M> {
+    fn on_text(&self, conn: &ConnShared, text: &str) {
+        let Ok(frame) = serde_json::from_str::<Frame>(text) else {
+            return;
+        };
+        if frame.ty == M::ARRIVAL {
+            let now = micros_since(self.t0);
+            self.matcher.arrived(conn, &frame, now, &self.tally);
+        } else if frame.ty == "error" {
+            self.tally.error();
+        }
+    }
+
+    fn on_closed(&self, _conn: &ConnShared) {
+        self.tally.closed();
+    }
+}
+
+impl<M: Matcher> MatchedRun<M> {
+    /// Starts the run's clock and installs it on `pairs`; sends at `rate` for `duration`
+    /// to the pairs in turn (`send(run, pair, round, due µs)`, `round` counting the turns
+    /// before); waits up to the drain until `done(run, sends)`; removes it again. Returns
+    /// the run, its number of sends and the CPU used from the first send to the end of the
+    /// wait.
+    async fn drive(
+        ctx: &Ctx,
+        pairs: &[Pair],
+        matcher: M,
+        (rate, duration): (f64, Duration),
+        mut send: impl FnMut(&Self, &Pair, u64, u64),
+        done: impl Fn(&Self, u64) -> bool,
+    ) -> (Arc<Self>, u64, CpuSnapshot) {
+        let total = sends(rate, duration);
+        let t0 = Instant::now();
+        let run = Arc::new(Self {
+            t0,
+            matcher,
+            tally: Tally::new(),
+        });
+        install(pairs, run.clone());
+        let cpu0 = ctx.cpu();
+        let n = pairs.len() as u64;
+        open_loop(t0, rate, total, |seq, due_us| {
+            send(&run, &pairs[(seq % n) as usize], seq / n, due_us);
+        })
+        .await;
+        wait_for(ctx.drain, || done(&run, total)).await;
+        let cpu = ctx.cpu().since(&cpu0);
+        uninstall(pairs);
+        (run, total, cpu)
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -227,7 +393,7 @@ pub async fn chat(
     duration: Duration,
     receipts: bool,
 ) -> Outcome {
-    let total = (rate * duration.as_secs_f64()).round().max(1.0) as u64;
+    let total = sends(rate, duration);
     let run = Arc::new(ChatRun {
         run: ctx.next_run(),
         t0: Instant::now(),
@@ -243,10 +409,7 @@ pub async fn chat(
         duplicated: AtomicU64::new(0),
         last_arrival_us: AtomicU64::new(0),
     });
-    let handler: Arc<dyn Handler> = run.clone();
-    for p in pairs {
-        p.set_handler(Some(handler.clone()));
-    }
+    install(pairs, run.clone());
     let cpu0 = ctx.cpu();
     let t0 = Instant::now();
     // Re-base the run's clock on the send clock.
@@ -348,84 +511,38 @@ pub async fn chat(
 
 /// Typing: the recipient pairs each indicator with the oldest unmatched send of that
 /// direction (the contract carries no id on it; the order within a session is kept).
-struct TypingRun {
-    t0: Instant,
+struct TypingMatcher {
     /// Per pair, per recipient role: due times (µs) of indicators in flight.
     fifos: Vec<[Mutex<VecDeque<u64>>; 2]>,
-    latency: Latency,
-    received: AtomicU64,
-    unmatched: AtomicU64,
-    errors: AtomicU64,
-    closed: AtomicU64,
-    last_arrival_us: AtomicU64,
 }
 
-impl Handler for TypingRun {
-    fn on_text(&self, conn: &ConnShared, text: &str) {
-        let Ok(frame) = serde_json::from_str::<Frame>(text) else {
-            return;
-        };
-        match frame.ty.as_ref() {
-            "typing_indicator" => {
-                let now = micros_since(self.t0);
-                let due = self.fifos[conn.index][conn.role.index()]
-                    .lock()
-                    .expect("fifo lock")
-                    .pop_front();
-                match due {
-                    Some(due) => {
-                        self.latency.record_us(now.saturating_sub(due));
-                        self.received.fetch_add(1, Ordering::Relaxed);
-                        self.last_arrival_us.fetch_max(now, Ordering::Relaxed);
-                    }
-                    None => {
-                        self.unmatched.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            "error" => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-            }
-            _ => {}
-        }
-    }
+impl Matcher for TypingMatcher {
+    const ARRIVAL: &'static str = "typing_indicator";
 
-    fn on_closed(&self, _conn: &ConnShared) {
-        self.closed.fetch_add(1, Ordering::Relaxed);
+    fn arrived(&self, conn: &ConnShared, _frame: &Frame, now: u64, tally: &Tally) {
+        let due = self.fifos[conn.index][conn.role.index()]
+            .lock()
+            .expect("fifo lock")
+            .pop_front();
+        match due {
+            Some(due) => tally.matched(now, due),
+            None => tally.unmatched(),
+        }
     }
 }
 
 /// `typing_indicator` at a fixed rate, alternating direction and `is_typing`.
 pub async fn typing(ctx: &Ctx, pairs: &[Pair], rate: f64, duration: Duration) -> Outcome {
-    let total = (rate * duration.as_secs_f64()).round().max(1.0) as u64;
-    let t0 = Instant::now();
-    let run = Arc::new(TypingRun {
-        t0,
-        fifos: (0..max_index(pairs))
-            .map(|_| [Mutex::new(VecDeque::new()), Mutex::new(VecDeque::new())])
-            .collect(),
-        latency: Latency::new(),
-        received: AtomicU64::new(0),
-        unmatched: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-        closed: AtomicU64::new(0),
-        last_arrival_us: AtomicU64::new(0),
-    });
-    let handler: Arc<dyn Handler> = run.clone();
-    for p in pairs {
-        p.set_handler(Some(handler.clone()));
-    }
-    let cpu0 = ctx.cpu();
-    let n = pairs.len() as u64;
-    open_loop(t0, rate, total, |seq, due_us| {
-        let pair = &pairs[(seq % n) as usize];
-        let round = seq / n;
+    let matcher = TypingMatcher {
+        fifos: fifos(pairs),
+    };
+    let send = |run: &MatchedRun<TypingMatcher>, pair: &Pair, round: u64, due_us: u64| {
         let (from, to) = if round.is_multiple_of(2) {
             (&pair.seeker, Role::Provider)
         } else {
             (&pair.provider, Role::Seeker)
         };
-        run.fifos[pair.index][to.index()]
+        run.matcher.fifos[pair.index][to.index()]
             .lock()
             .expect("fifo lock")
             .push_back(due_us);
@@ -434,13 +551,10 @@ pub async fn typing(ctx: &Ctx, pairs: &[Pair], rate: f64, duration: Duration) ->
             pair.session_id,
             (round / 2).is_multiple_of(2)
         ));
-    })
-    .await;
-    wait_for(ctx.drain, || run.received.load(Ordering::Relaxed) >= total).await;
-    let cpu = ctx.cpu().since(&cpu0);
-    let received = run.received.load(Ordering::Relaxed);
-    let window =
-        (run.last_arrival_us.load(Ordering::Relaxed) as f64 / 1e6).max(duration.as_secs_f64());
+    };
+    let done = |run: &MatchedRun<TypingMatcher>, total| run.tally.received() >= total;
+    let (run, total, cpu) =
+        MatchedRun::drive(ctx, pairs, matcher, (rate, duration), send, done).await;
     let mut o = ctx.outcome(
         "typing",
         format!(
@@ -450,18 +564,7 @@ pub async fn typing(ctx: &Ctx, pairs: &[Pair], rate: f64, duration: Duration) ->
             duration.as_secs()
         ),
     );
-    o.offered = rate;
-    o.sent = total;
-    o.delivered = received;
-    o.achieved = received as f64 / window;
-    o.latency = run.latency.percentiles();
-    o.lost = total.saturating_sub(received);
-    o.duplicated = run.unmatched.load(Ordering::Relaxed);
-    o.errors = run.errors.load(Ordering::Relaxed) + run.closed.load(Ordering::Relaxed);
-    o.cpu = CpuPerUnit::from_delta(&cpu, received);
-    for p in pairs {
-        p.set_handler(None);
-    }
+    run.tally.fill(&mut o, (rate, total, 1), duration, &cpu);
     o
 }
 
@@ -529,93 +632,51 @@ type MoveQueue = Mutex<VecDeque<(u64, f64)>>;
 
 /// Location: the seeker moves; each move is expected as a `distance_update` with the
 /// distance it implies at both parties.
-struct LocationRun {
-    t0: Instant,
+struct LocationMatcher {
     /// Per pair, per recipient role: (due µs, expected distance) of moves in flight.
     fifos: Vec<[MoveQueue; 2]>,
-    latency: Latency,
-    received: AtomicU64,
+    /// Moves passed over by a later one's update (latest-wins).
     skipped: AtomicU64,
-    unmatched: AtomicU64,
-    errors: AtomicU64,
-    closed: AtomicU64,
-    last_arrival_us: AtomicU64,
 }
 
-impl Handler for LocationRun {
-    fn on_text(&self, conn: &ConnShared, text: &str) {
-        let Ok(frame) = serde_json::from_str::<Frame>(text) else {
+impl Matcher for LocationMatcher {
+    const ARRIVAL: &'static str = "distance_update";
+
+    fn arrived(&self, conn: &ConnShared, frame: &Frame, now: u64, tally: &Tally) {
+        let Some(d) = frame.distance_meters else {
             return;
         };
-        match frame.ty.as_ref() {
-            "distance_update" => {
-                let now = micros_since(self.t0);
-                let Some(d) = frame.distance_meters else {
-                    return;
-                };
-                let mut fifo = self.fifos[conn.index][conn.role.index()]
-                    .lock()
-                    .expect("fifo lock");
-                match fifo.iter().position(|&(_, e)| (e - d).abs() < 0.15) {
-                    Some(k) => {
-                        let mut due = 0;
-                        for _ in 0..=k {
-                            if let Some((u, _)) = fifo.pop_front() {
-                                due = u;
-                            }
-                        }
-                        drop(fifo);
-                        self.skipped.fetch_add(k as u64, Ordering::Relaxed);
-                        self.latency.record_us(now.saturating_sub(due));
-                        self.received.fetch_add(1, Ordering::Relaxed);
-                        self.last_arrival_us.fetch_max(now, Ordering::Relaxed);
-                    }
-                    None => {
-                        // A periodic tick, or a distance no move implied.
-                        self.unmatched.fetch_add(1, Ordering::Relaxed);
+        let mut fifo = self.fifos[conn.index][conn.role.index()]
+            .lock()
+            .expect("fifo lock");
+        match fifo.iter().position(|&(_, e)| (e - d).abs() < 0.15) {
+            Some(k) => {
+                let mut due = 0;
+                for _ in 0..=k {
+                    if let Some((u, _)) = fifo.pop_front() {
+                        due = u;
                     }
                 }
+                drop(fifo);
+                self.skipped.fetch_add(k as u64, Ordering::Relaxed);
+                tally.matched(now, due);
             }
-            "error" => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-            }
-            _ => {}
+            // A periodic tick, or a distance no move implied.
+            None => tally.unmatched(),
         }
-    }
-
-    fn on_closed(&self, _conn: &ConnShared) {
-        self.closed.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 /// `location_update`s of the seekers at a fixed rate (≥ 50 m moves).
 pub async fn location(ctx: &Ctx, pairs: &[Pair], rate: f64, duration: Duration) -> Outcome {
-    let total = (rate * duration.as_secs_f64()).round().max(1.0) as u64;
-    let t0 = Instant::now();
-    let run = Arc::new(LocationRun {
-        t0,
-        fifos: (0..max_index(pairs))
-            .map(|_| [Mutex::new(VecDeque::new()), Mutex::new(VecDeque::new())])
-            .collect(),
-        latency: Latency::new(),
-        received: AtomicU64::new(0),
+    let matcher = LocationMatcher {
+        fifos: fifos(pairs),
         skipped: AtomicU64::new(0),
-        unmatched: AtomicU64::new(0),
-        errors: AtomicU64::new(0),
-        closed: AtomicU64::new(0),
-        last_arrival_us: AtomicU64::new(0),
-    });
-    let handler: Arc<dyn Handler> = run.clone();
-    for p in pairs {
-        p.set_handler(Some(handler.clone()));
-    }
-    let cpu0 = ctx.cpu();
-    let n = pairs.len() as u64;
-    open_loop(t0, rate, total, |seq, due_us| {
-        let pair = &pairs[(seq % n) as usize];
+    };
+    let send = |run: &MatchedRun<LocationMatcher>, pair: &Pair, _round: u64, due_us: u64| {
         let k = pair.moves.fetch_add(1, Ordering::Relaxed) + 1;
         let expected = expected_distance(k);
-        for fifo in &run.fifos[pair.index] {
+        for fifo in &run.matcher.fifos[pair.index] {
             fifo.lock()
                 .expect("fifo lock")
                 .push_back((due_us, expected));
@@ -625,17 +686,13 @@ pub async fn location(ctx: &Ctx, pairs: &[Pair], rate: f64, duration: Duration) 
             r#"{{"type":"location_update","session_id":"{}","latitude":{lat},"longitude":{lon}}}"#,
             pair.session_id
         ));
-    })
-    .await;
-    let expected = total * 2;
-    wait_for(ctx.drain, || {
-        run.received.load(Ordering::Relaxed) + run.skipped.load(Ordering::Relaxed) >= expected
-    })
-    .await;
-    let cpu = ctx.cpu().since(&cpu0);
-    let received = run.received.load(Ordering::Relaxed);
-    let window =
-        (run.last_arrival_us.load(Ordering::Relaxed) as f64 / 1e6).max(duration.as_secs_f64());
+    };
+    // Each update yields two distance_updates.
+    let done = |run: &MatchedRun<LocationMatcher>, total: u64| {
+        run.tally.received() + run.matcher.skipped.load(Ordering::Relaxed) >= total * 2
+    };
+    let (run, total, cpu) =
+        MatchedRun::drive(ctx, pairs, matcher, (rate, duration), send, done).await;
     let mut o = ctx.outcome(
         "location",
         format!(
@@ -645,25 +702,66 @@ pub async fn location(ctx: &Ctx, pairs: &[Pair], rate: f64, duration: Duration) 
             duration.as_secs()
         ),
     );
-    o.offered = rate;
-    o.sent = total;
-    o.delivered = received;
-    // Rate in updates/s: each update yields two distance_updates.
-    o.achieved = received as f64 / 2.0 / window;
-    o.latency = run.latency.percentiles();
-    o.lost = expected.saturating_sub(received);
-    o.duplicated = run.unmatched.load(Ordering::Relaxed);
-    o.errors = run.errors.load(Ordering::Relaxed) + run.closed.load(Ordering::Relaxed);
-    o.cpu = CpuPerUnit::from_delta(&cpu, received);
+    // Rate in updates/s.
+    run.tally.fill(&mut o, (rate, total, 2), duration, &cpu);
     o.extra.insert(
         "skipped moves".into(),
-        run.skipped.load(Ordering::Relaxed) as f64,
+        run.matcher.skipped.load(Ordering::Relaxed) as f64,
     );
     o.note = "lost = distance_updates expected at either party and not received; dup = updates matching no move (periodic ticks included); CPU per distance_update".into();
-    for p in pairs {
-        p.set_handler(None);
-    }
     o
+}
+
+// ---------------------------------------------------------------------------------------
+// the loads over open pairs
+
+/// The scenarios that load the sessions of open pairs at a rate.
+#[derive(Clone, Copy, Debug)]
+pub enum PairLoad {
+    /// [`chat`], with receipts or without.
+    Chat {
+        /// `message_delivered` + `message_read` from each recipient.
+        receipts: bool,
+    },
+    /// [`typing`].
+    Typing,
+    /// [`location`].
+    Location,
+}
+
+impl PairLoad {
+    /// The scenario's name in the results.
+    pub fn name(self) -> &'static str {
+        match self {
+            PairLoad::Chat { .. } => "chat",
+            PairLoad::Typing => "typing",
+            PairLoad::Location => "location",
+        }
+    }
+
+    /// Opens `sessions` pairs for this load, `concurrency` at a time (for location, with
+    /// their first distance: [`prepare_locations`]).
+    pub async fn open(
+        self,
+        target: &Target,
+        sessions: usize,
+        concurrency: usize,
+    ) -> anyhow::Result<Vec<Pair>> {
+        let mut pairs = crate::client::open_pairs(target, sessions, concurrency).await?;
+        if let PairLoad::Location = self {
+            prepare_locations(target, &mut pairs).await?;
+        }
+        Ok(pairs)
+    }
+
+    /// One run over `pairs` at `rate` for `duration`.
+    pub async fn run(self, ctx: &Ctx, pairs: &[Pair], rate: f64, duration: Duration) -> Outcome {
+        match self {
+            PairLoad::Chat { receipts } => chat(ctx, pairs, rate, duration, receipts).await,
+            PairLoad::Typing => typing(ctx, pairs, rate, duration).await,
+            PairLoad::Location => location(ctx, pairs, rate, duration).await,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -707,7 +805,7 @@ pub async fn lifecycle(
     duration: Duration,
     max_inflight: usize,
 ) -> Outcome {
-    let total = (rate * duration.as_secs_f64()).round().max(1.0) as u64;
+    let total = sends(rate, duration);
     let latency = Arc::new(Latency::new());
     let errors = Arc::new(AtomicU64::new(0));
     let first_error: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
@@ -940,7 +1038,8 @@ where
             o.errors
         )
     };
-    loop {
+    // One step: run it, judge it, log it, rest.
+    let mut attempt = async |rate: f64| {
         let o = step(rate).await;
         let ok = passes(&o, p99_ms);
         eprintln!(
@@ -949,8 +1048,12 @@ where
             if ok { "pass" } else { "FAIL" }
         );
         tried.push(format!("{}{}", fmt_num(rate), if ok { "✓" } else { "✗" }));
-        first.get_or_insert_with(|| o.clone());
         tokio::time::sleep(pause).await;
+        (o, ok)
+    };
+    loop {
+        let (o, ok) = attempt(rate).await;
+        first.get_or_insert_with(|| o.clone());
         if ok {
             best = Some(o);
             if rate * 2.0 > cap || failed_at.is_some() {
@@ -978,15 +1081,7 @@ where
             if mid <= pass || mid >= fail {
                 break;
             }
-            let o = step(mid).await;
-            let ok = passes(&o, p99_ms);
-            eprintln!(
-                "    {name}: {} -> {}",
-                describe(&o),
-                if ok { "pass" } else { "FAIL" }
-            );
-            tried.push(format!("{}{}", fmt_num(mid), if ok { "✓" } else { "✗" }));
-            tokio::time::sleep(pause).await;
+            let (o, ok) = attempt(mid).await;
             if ok {
                 pass = mid;
                 best = Some(o);
@@ -1068,17 +1163,23 @@ pub async fn soak(
     pool: Option<&sqlx::PgPool>,
 ) -> anyhow::Result<Vec<Outcome>> {
     let chat_pairs = crate::client::open_pairs(&ctx.target, shape.chat_sessions, 32).await?;
-    let mut loc_pairs = crate::client::open_pairs(&ctx.target, shape.location_sessions, 32).await?;
-    prepare_locations(&ctx.target, &mut loc_pairs).await?;
-    let mut before = chat(
-        ctx,
-        &chat_pairs,
-        shape.probe_rate,
-        shape.probe_duration,
-        true,
-    )
-    .await;
-    before.scenario = "soak-probe-before".into();
+    let loc_pairs = PairLoad::Location
+        .open(&ctx.target, shape.location_sessions, 32)
+        .await?;
+    // The same chat probe before and after the mixed traffic.
+    let probe = async |scenario: &str| {
+        let mut o = chat(
+            ctx,
+            &chat_pairs,
+            shape.probe_rate,
+            shape.probe_duration,
+            true,
+        )
+        .await;
+        o.scenario = scenario.into();
+        o
+    };
+    let before = probe("soak-probe-before").await;
     eprintln!(
         "    soak: probe before: p99 {:.2} ms, lost {}",
         before.latency.p99, before.lost
@@ -1118,15 +1219,7 @@ pub async fn soak(
         );
         chat_sum.push(c.latency.p99);
     }
-    let mut after = chat(
-        ctx,
-        &chat_pairs,
-        shape.probe_rate,
-        shape.probe_duration,
-        true,
-    )
-    .await;
-    after.scenario = "soak-probe-after".into();
+    let mut after = probe("soak-probe-after").await;
     let ratio = if before.latency.p99 > 0.0 {
         after.latency.p99 / before.latency.p99
     } else {

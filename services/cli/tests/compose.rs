@@ -3,16 +3,10 @@
 //! file's own shape, and no YAML dependency.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-fn workspace_root() -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    crate_dir
-        .ancestors()
-        .nth(2)
-        .expect("services/cli sits two levels below the workspace root")
-        .to_path_buf()
-}
+mod common;
+
+use common::workspace_root;
 
 /// Binaries named `tether-<service>` declared by the workspace's service crates (every
 /// crate under services/ with a `[[bin]]`, except the tools crates: this one and the

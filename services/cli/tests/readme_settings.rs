@@ -5,14 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-fn workspace_root() -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    crate_dir
-        .ancestors()
-        .nth(2)
-        .expect("services/cli sits two levels below the workspace root")
-        .to_path_buf()
-}
+mod common;
+
+use common::workspace_root;
 
 fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -3,6 +3,7 @@
 //! stderr and a markdown row per result on stdout; `--json-out` appends JSON lines that
 //! `tether-bench report` turns into the comparison table.
 
+use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,10 +11,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tether_bench::client::{Target, open_pairs};
+use tether_bench::client::Target;
 use tether_bench::procstat::{self, AppFilter};
 use tether_bench::report::{Outcome, comparison};
-use tether_bench::scenarios::{self, Ctx, SoakShape};
+use tether_bench::scenarios::{self, Ctx, PairLoad, SoakShape};
 
 /// Command line.
 #[derive(Parser)]
@@ -80,10 +81,8 @@ enum Scenario {
     Chat {
         #[arg(long, default_value_t = 1000.0)]
         rate: f64,
-        #[arg(long, default_value_t = 200)]
-        sessions: usize,
-        #[arg(long, default_value_t = 20)]
-        duration_s: u64,
+        #[command(flatten)]
+        run: FixedArgs,
         /// No message_delivered/message_read.
         #[arg(long)]
         no_receipts: bool,
@@ -99,10 +98,8 @@ enum Scenario {
     Typing {
         #[arg(long, default_value_t = 1000.0)]
         rate: f64,
-        #[arg(long, default_value_t = 200)]
-        sessions: usize,
-        #[arg(long, default_value_t = 20)]
-        duration_s: u64,
+        #[command(flatten)]
+        run: FixedArgs,
     },
     /// Highest typing rate at p99 ≤ --p99-ms.
     TypingMax {
@@ -115,10 +112,8 @@ enum Scenario {
     Location {
         #[arg(long, default_value_t = 2000.0)]
         rate: f64,
-        #[arg(long, default_value_t = 200)]
-        sessions: usize,
-        #[arg(long, default_value_t = 20)]
-        duration_s: u64,
+        #[command(flatten)]
+        run: FixedArgs,
     },
     /// Highest location rate at p99 ≤ --p99-ms, every move announced.
     LocationMax {
@@ -178,6 +173,17 @@ enum Scenario {
     },
 }
 
+/// A fixed-rate run over open pairs (besides its rate).
+#[derive(clap::Args, Clone)]
+struct FixedArgs {
+    /// Sessions the load is spread over.
+    #[arg(long, default_value_t = 200)]
+    sessions: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 20)]
+    duration_s: u64,
+}
+
 /// The stepping of a `*-max` search.
 #[derive(clap::Args, Clone)]
 struct MaxArgs {
@@ -199,6 +205,95 @@ struct MaxArgs {
     /// Seconds of rest between steps.
     #[arg(long, default_value_t = 2)]
     pause_s: u64,
+}
+
+impl MaxArgs {
+    /// [`scenarios::find_max`] with this stepping: `step` runs one rate for `step_s`.
+    async fn search<F, Fut>(&self, name: &str, p99_ms: f64, step: F) -> Outcome
+    where
+        F: FnMut(f64) -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        scenarios::find_max(
+            name,
+            self.start,
+            self.cap,
+            self.bisect,
+            p99_ms,
+            Duration::from_secs(self.pause_s),
+            step,
+        )
+        .await
+    }
+}
+
+/// How a load over open pairs runs: once at a fixed rate, or as a search for the highest
+/// rate that passes.
+enum Pace<'a> {
+    Fixed { rate: f64, run: &'a FixedArgs },
+    Max { max: &'a MaxArgs, p99_ms: f64 },
+}
+
+/// The load and pace of a scenario over open pairs; None for the others.
+fn pair_load(scenario: &Scenario) -> Option<(PairLoad, Pace<'_>)> {
+    let fixed = |rate: &f64, run| Pace::Fixed { rate: *rate, run };
+    let max = |max, p99_ms: &f64| Pace::Max {
+        max,
+        p99_ms: *p99_ms,
+    };
+    match scenario {
+        Scenario::Chat {
+            rate,
+            run,
+            no_receipts,
+        } => Some((
+            PairLoad::Chat {
+                receipts: !no_receipts,
+            },
+            fixed(rate, run),
+        )),
+        Scenario::ChatMax { max: m, p99_ms } => {
+            Some((PairLoad::Chat { receipts: true }, max(m, p99_ms)))
+        }
+        Scenario::Typing { rate, run } => Some((PairLoad::Typing, fixed(rate, run))),
+        Scenario::TypingMax { max: m, p99_ms } => Some((PairLoad::Typing, max(m, p99_ms))),
+        Scenario::Location { rate, run } => Some((PairLoad::Location, fixed(rate, run))),
+        Scenario::LocationMax { max: m, p99_ms } => Some((PairLoad::Location, max(m, p99_ms))),
+        Scenario::Idle { .. }
+        | Scenario::Lifecycle { .. }
+        | Scenario::LifecycleMax { .. }
+        | Scenario::Soak { .. }
+        | Scenario::Machine
+        | Scenario::Report { .. } => None,
+    }
+}
+
+/// Opens the pairs `load` needs (`concurrency` at a time) and runs it at `pace`.
+async fn run_pairs(
+    ctx: &Ctx,
+    load: PairLoad,
+    pace: Pace<'_>,
+    concurrency: usize,
+) -> anyhow::Result<Outcome> {
+    let sessions = match &pace {
+        Pace::Fixed { run, .. } => run.sessions,
+        Pace::Max { max, .. } => max.sessions,
+    };
+    let pairs = load.open(&ctx.target, sessions, concurrency).await?;
+    let pairs = &pairs;
+    Ok(match pace {
+        Pace::Fixed { rate, run } => {
+            let duration = Duration::from_secs(run.duration_s);
+            load.run(ctx, pairs, rate, duration).await
+        }
+        Pace::Max { max, p99_ms } => {
+            let step = Duration::from_secs(max.step_s);
+            max.search(load.name(), p99_ms, move |rate| {
+                load.run(ctx, pairs, rate, step)
+            })
+            .await
+        }
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -262,74 +357,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             };
             vec![scenarios::idle(&ctx, *sockets, secs(*hold_s), *concurrency, &edge, &nats).await]
         }
-        Scenario::Chat {
-            rate,
-            sessions,
-            duration_s,
-            no_receipts,
-        } => {
-            let pairs = open_pairs(&ctx.target, *sessions, args.setup_concurrency).await?;
-            vec![scenarios::chat(&ctx, &pairs, *rate, secs(*duration_s), !no_receipts).await]
-        }
-        Scenario::ChatMax { max, p99_ms } => {
-            let pairs = open_pairs(&ctx.target, max.sessions, args.setup_concurrency).await?;
-            let pairs = &pairs;
-            let ctx = &ctx;
-            vec![
-                scenarios::find_max(
-                    "chat",
-                    max.start,
-                    max.cap,
-                    max.bisect,
-                    *p99_ms,
-                    secs(max.pause_s),
-                    |rate| async move {
-                        scenarios::chat(ctx, pairs, rate, secs(max.step_s), true).await
-                    },
-                )
-                .await,
-            ]
-        }
-        Scenario::Typing {
-            rate,
-            sessions,
-            duration_s,
-        } => {
-            let pairs = open_pairs(&ctx.target, *sessions, args.setup_concurrency).await?;
-            vec![scenarios::typing(&ctx, &pairs, *rate, secs(*duration_s)).await]
-        }
-        Scenario::TypingMax { max, p99_ms } => {
-            let pairs = open_pairs(&ctx.target, max.sessions, args.setup_concurrency).await?;
-            let pairs = &pairs;
-            let ctx = &ctx;
-            vec![
-                scenarios::find_max("typing", max.start, max.cap, max.bisect, *p99_ms, secs(max.pause_s), |rate| async move {
-                    scenarios::typing(ctx, pairs, rate, secs(max.step_s)).await
-                })
-                .await,
-            ]
-        }
-        Scenario::Location {
-            rate,
-            sessions,
-            duration_s,
-        } => {
-            let mut pairs = open_pairs(&ctx.target, *sessions, args.setup_concurrency).await?;
-            scenarios::prepare_locations(&ctx.target, &mut pairs).await?;
-            vec![scenarios::location(&ctx, &pairs, *rate, secs(*duration_s)).await]
-        }
-        Scenario::LocationMax { max, p99_ms } => {
-            let mut pairs = open_pairs(&ctx.target, max.sessions, args.setup_concurrency).await?;
-            scenarios::prepare_locations(&ctx.target, &mut pairs).await?;
-            let pairs = &pairs;
-            let ctx = &ctx;
-            vec![
-                scenarios::find_max("location", max.start, max.cap, max.bisect, *p99_ms, secs(max.pause_s), |rate| async move {
-                    scenarios::location(ctx, pairs, rate, secs(max.step_s)).await
-                })
-                .await,
-            ]
-        }
         Scenario::Lifecycle {
             rate,
             duration_s,
@@ -340,19 +367,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             p99_ms,
             max_inflight,
         } => {
-            let ctx = &ctx;
+            let (ctx, step, max_inflight) = (&ctx, secs(max.step_s), *max_inflight);
             vec![
-                scenarios::find_max(
-                    "lifecycle",
-                    max.start,
-                    max.cap,
-                    max.bisect,
-                    *p99_ms,
-                    secs(max.pause_s),
-                    |rate| async move {
-                        scenarios::lifecycle(ctx, rate, secs(max.step_s), *max_inflight).await
-                    },
-                )
+                max.search("lifecycle", *p99_ms, move |rate| {
+                    scenarios::lifecycle(ctx, rate, step, max_inflight)
+                })
                 .await,
             ]
         }
@@ -392,6 +411,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             scenarios::soak(&ctx, &shape, pool.as_ref()).await?
         }
         Scenario::Report { .. } | Scenario::Machine => Vec::new(),
+        scenario => match pair_load(scenario) {
+            Some((load, pace)) => vec![run_pairs(&ctx, load, pace, args.setup_concurrency).await?],
+            None => Vec::new(),
+        },
     };
     println!("{}", Outcome::markdown_header());
     for o in &outcomes {
