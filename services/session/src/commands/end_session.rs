@@ -22,9 +22,10 @@ use uuid::Uuid;
 
 use super::CommandResult;
 use crate::context::Ctx;
-use crate::events::{self, Parties};
+use crate::events::{self, SessionParties};
 use crate::rating::Rating;
 use crate::sessions::explain_miss;
+use tether_proto::model::Parties;
 
 /// The canceller's text.
 pub const CANCELLED_OWN_TEXT: &str = "Connection cancelled successfully";
@@ -233,11 +234,13 @@ async fn announce_end(
     own: ServerMessage,
     other: ServerMessage,
 ) -> Reply {
-    let parties = Parties {
+    let session = SessionParties {
         session_id,
         work_id: ended.work_id,
-        seeker_id: ended.seeker_id,
-        provider_id: ended.provider_id,
+        parties: Parties {
+            seeker_id: ended.seeker_id,
+            provider_id: ended.provider_id,
+        },
     };
     let other_role = meta.role.other();
     ctx.outbox
@@ -252,12 +255,12 @@ async fn announce_end(
     ctx.outbox
         .send_and_close(
             other_role,
-            parties.user(other_role),
+            session.parties.user(other_role),
             Target::All,
             other,
             close_code::NORMAL,
         )
         .await;
-    events::publish(ctx, kind, parties, Some(meta.role), ended.ended_at).await;
+    events::publish(ctx, kind, session, Some(meta.role), ended.ended_at).await;
     Reply::answer(meta, own).then_close(close_code::NORMAL)
 }

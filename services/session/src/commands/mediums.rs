@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use super::CommandResult;
 use crate::context::Ctx;
-use crate::events::{self, Parties};
+use crate::events::{self, SessionParties};
 use crate::sessions::explain_miss;
+use tether_proto::model::Parties;
 
 /// The provider's text in `seeker_mediums_selected`.
 pub const SEEKER_SELECTED_TEXT: &str = "Seeker has selected communication mediums";
@@ -120,16 +121,18 @@ pub async fn select(
         )
         .await;
     if selected.activated {
-        let parties = Parties {
+        let session = SessionParties {
             session_id,
             work_id: selected.work_id,
-            seeker_id: meta.user_id,
-            provider_id: selected.provider_id,
+            parties: Parties {
+                seeker_id: meta.user_id,
+                provider_id: selected.provider_id,
+            },
         };
         events::publish(
             ctx,
             SessionEventKind::Activated,
-            parties,
+            session,
             None,
             selected.updated_at,
         )

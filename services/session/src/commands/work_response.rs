@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::CommandResult;
 use crate::context::Ctx;
 use crate::error::HandlerError;
-use crate::events::{self, Parties};
+use crate::events::{self, SessionParties};
+use tether_proto::model::Parties;
 
 /// The provider's text in `work_accepted`.
 pub const ACCEPTED_PROVIDER_TEXT: &str =
@@ -137,11 +138,13 @@ async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
     tx.commit().await?;
     tracing::info!(work_id, %session_id, "work order accepted");
 
-    let parties = Parties {
+    let session = SessionParties {
         session_id,
         work_id,
-        seeker_id: order.seeker_id,
-        provider_id,
+        parties: Parties {
+            seeker_id: order.seeker_id,
+            provider_id,
+        },
     };
     let accepted = |message: &str| ServerMessage::WorkAccepted {
         work_id,
@@ -167,7 +170,7 @@ async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
             accepted(ACCEPTED_SEEKER_TEXT),
         )
         .await;
-    events::publish(ctx, SessionEventKind::Accepted, parties, None, accepted_at).await;
+    events::publish(ctx, SessionEventKind::Accepted, session, None, accepted_at).await;
     Ok(Reply::answer(meta, own))
 }
 
