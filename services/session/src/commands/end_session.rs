@@ -95,16 +95,33 @@ impl Ending {
     }
 }
 
+/// The session row's guarded update of an ending: `SET $set` only while the session is
+/// open and the actor ($2, role $3) is its party; returns [`Ended`] with `$ended_at`.
+macro_rules! ending_update {
+    ($set:literal, $ended_at:literal) => {
+        concat!(
+            "UPDATE work_sessions
+         SET ",
+            $set,
+            "
+         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
+           AND connection_state IN ('waiting', 'active')
+         RETURNING work_id, seeker_id, provider_id, ",
+            $ended_at,
+            " AS ended_at"
+        )
+    };
+}
+
 /// `cancel_connection {session_id}` from either party.
 pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> CommandResult {
     let session_id = validate::session_id(session_id)?;
     let update = guarded_update(
-        "UPDATE work_sessions
-         SET connection_state = 'cancelled', cancelled_at = now(), cancelled_by = $3,
-             updated_at = now()
-         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
-           AND connection_state IN ('waiting', 'active')
-         RETURNING work_id, seeker_id, provider_id, cancelled_at AS ended_at",
+        ending_update!(
+            "connection_state = 'cancelled', cancelled_at = now(), cancelled_by = $3,
+             updated_at = now()",
+            "cancelled_at"
+        ),
         session_id,
         meta,
     );
@@ -157,14 +174,13 @@ pub async fn finish(
         None => (None, None),
     };
     let update = guarded_update(
-        "UPDATE work_sessions
-         SET connection_state = 'completed', completed_at = now(), completed_by = $3,
+        ending_update!(
+            "connection_state = 'completed', completed_at = now(), completed_by = $3,
              rating_stars = $4, rating_description = $5,
              rated_at = CASE WHEN $4::int2 IS NULL THEN NULL ELSE now() END,
-             updated_at = now()
-         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
-           AND connection_state IN ('waiting', 'active')
-         RETURNING work_id, seeker_id, provider_id, completed_at AS ended_at",
+             updated_at = now()",
+            "completed_at"
+        ),
         session_id,
         meta,
     )
