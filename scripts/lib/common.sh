@@ -146,13 +146,20 @@ find_nats_server() {
   [[ -n $NATS_SERVER_BIN ]]
 }
 
+# Parses URL (default port DEFAULT_PORT) into URL_HOST and URL_PORT; succeeds, saying so
+# (with NOTE), when NAME already answers there.
+already_answers() {
+  local name=$1 url=$2 default_port=$3 note=${4:-}
+  parse_host_port "$url" "$default_port"
+  port_open "$URL_HOST" "$URL_PORT" || return 1
+  say "$name answers on $URL_HOST:$URL_PORT (using it$note)"
+}
+
 ensure_nats() {
-  parse_host_port "$TETHER_NATS_URL" 4222
-  local host=$URL_HOST port=$URL_PORT
-  if port_open "$host" "$port"; then
-    say "NATS answers on $host:$port (using it; it must have JetStream enabled)"
+  if already_answers NATS "$TETHER_NATS_URL" 4222 "; it must have JetStream enabled"; then
     return
   fi
+  local host=$URL_HOST port=$URL_PORT
   find_nats_server ||
     die "NATS does not answer on $host:$port and nats-server is not installed: run as root (apt-get install nats-server) or start a NATS server with JetStream there"
   local server=$NATS_SERVER_BIN
@@ -168,12 +175,8 @@ ensure_nats() {
 # ---- PostgreSQL ----
 
 ensure_postgres() {
-  parse_host_port "$DATABASE_URL" 5432
-  local host=$URL_HOST port=$URL_PORT
-  if port_open "$host" "$port"; then
-    say "PostgreSQL answers on $host:$port (using it)"
-  else
-    start_postgres "$host" "$port"
+  if ! already_answers PostgreSQL "$DATABASE_URL" 5432; then
+    start_postgres "$URL_HOST" "$URL_PORT"
   fi
   create_database
 }

@@ -29,43 +29,59 @@ pub fn mask(text: &str) -> Option<String> {
     (links || handles || numbers).then_some(text)
 }
 
-/// Rule 1. Works on bytes: every pattern is ASCII, so a match never splits a character.
-fn mask_links(text: &str) -> (String, bool) {
-    let bytes = text.as_bytes();
+/// Replaces, left to right, every match `find(text, i)` reports at byte `i` with
+/// [`HIDDEN`]: `Some((start, end))` hides `start..end` (`start` may lie before `i`, never
+/// before what an earlier match hid) and the scan goes on at `end`. Works on bytes: every
+/// pattern is ASCII, so a match never splits a character.
+fn replace_matches(
+    text: &str,
+    find: impl Fn(&str, usize) -> Option<(usize, usize)>,
+) -> (String, bool) {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0; // bytes of `text` already in `out`
     let mut i = 0;
     let mut found = false;
-    while i < bytes.len() {
-        let host = ["wa.me/", "t.me/"]
-            .into_iter()
-            .find(|host| starts_with_ignore_case(&bytes[i..], host.as_bytes()));
-        let Some(host) = host else {
-            i += 1;
-            continue;
-        };
-        let mut start = i;
-        for scheme in ["https://", "http://"] {
-            let len = scheme.len();
-            if start >= len && bytes[start - len..start].eq_ignore_ascii_case(scheme.as_bytes()) {
-                start -= len;
-                break;
+    while i < text.len() {
+        match find(text, i) {
+            Some((start, end)) => {
+                out.push_str(&text[copied..start.max(copied)]);
+                out.push_str(HIDDEN);
+                copied = end;
+                i = end;
+                found = true;
             }
+            None => i += 1,
         }
-        // Never back into what an earlier link already hid.
-        let start = start.max(copied);
-        let after = i + host.len();
-        let end = text[after..]
-            .find(char::is_whitespace)
-            .map_or(text.len(), |offset| after + offset);
-        out.push_str(&text[copied..start]);
-        out.push_str(HIDDEN);
-        copied = end;
-        i = end;
-        found = true;
     }
     out.push_str(&text[copied..]);
     (out, found)
+}
+
+/// Rule 1.
+fn mask_links(text: &str) -> (String, bool) {
+    replace_matches(text, link_at)
+}
+
+/// The link whose host starts at `i`: with the scheme right before it, up to the next
+/// whitespace.
+fn link_at(text: &str, i: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let host = ["wa.me/", "t.me/"]
+        .into_iter()
+        .find(|host| starts_with_ignore_case(&bytes[i..], host.as_bytes()))?;
+    let mut start = i;
+    for scheme in ["https://", "http://"] {
+        let len = scheme.len();
+        if start >= len && bytes[start - len..start].eq_ignore_ascii_case(scheme.as_bytes()) {
+            start -= len;
+            break;
+        }
+    }
+    let after = i + host.len();
+    let end = text[after..]
+        .find(char::is_whitespace)
+        .map_or(text.len(), |offset| after + offset);
+    Some((start, end))
 }
 
 fn starts_with_ignore_case(bytes: &[u8], pattern: &[u8]) -> bool {
@@ -78,32 +94,17 @@ fn is_handle_byte(byte: u8) -> bool {
 
 /// Rule 2.
 fn mask_handles(text: &str) -> (String, bool) {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    let mut i = 0;
-    let mut found = false;
-    while i < bytes.len() {
+    replace_matches(text, |text, i| {
+        let bytes = text.as_bytes();
         if bytes[i] != b'@' {
-            i += 1;
-            continue;
+            return None;
         }
         let run = bytes[i + 1..]
             .iter()
             .take_while(|&&b| is_handle_byte(b))
             .count();
-        if run >= MIN_HANDLE {
-            out.push_str(&text[copied..i]);
-            out.push_str(HIDDEN);
-            i += 1 + run;
-            copied = i;
-            found = true;
-        } else {
-            i += 1 + run;
-        }
-    }
-    out.push_str(&text[copied..]);
-    (out, found)
+        (run >= MIN_HANDLE).then_some((i, i + 1 + run))
+    })
 }
 
 fn is_separator(byte: u8) -> bool {
@@ -151,25 +152,9 @@ fn number_at(bytes: &[u8], start: usize) -> Option<usize> {
 
 /// Rule 3.
 fn mask_numbers(text: &str) -> (String, bool) {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    let mut i = 0;
-    let mut found = false;
-    while i < bytes.len() {
-        match number_at(bytes, i) {
-            Some(end) => {
-                out.push_str(&text[copied..i]);
-                out.push_str(HIDDEN);
-                i = end;
-                copied = end;
-                found = true;
-            }
-            None => i += 1,
-        }
-    }
-    out.push_str(&text[copied..]);
-    (out, found)
+    replace_matches(text, |text, i| {
+        number_at(text.as_bytes(), i).map(|end| (i, end))
+    })
 }
 
 #[cfg(test)]

@@ -14,32 +14,35 @@ use tether_proto::{Role, ServerMessage};
 use crate::context::Chat;
 use crate::rows::MessageRow;
 
-/// Unacknowledged messages from the provider to this seeker (one statement per role so
-/// each uses its party index; messages through `chat_messages_session_seq`).
-const UNDELIVERED_TO_SEEKER: &str = "
+/// Unacknowledged messages to the user whose id is the session's `$party` column, from
+/// the other party (`$sender`): one statement per role so each uses its party index;
+/// messages through `chat_messages_session_seq`.
+macro_rules! undelivered {
+    ($party:literal, $sender:literal) => {
+        concat!(
+            "
 SELECT m.id, m.session_id, m.sender_type, m.message, m.delivery_status, m.created_at,
        m.delivered_at, m.read_at, m.redacted
 FROM work_sessions s
 JOIN chat_messages m ON m.session_id = s.id
-WHERE s.seeker_id = $1
+WHERE s.",
+            $party,
+            " = $1
   AND s.connection_state IN ('waiting', 'active')
   AND m.delivery_status = 'sent'
-  AND m.sender_type = 'provider'
+  AND m.sender_type = '",
+            $sender,
+            "'
 ORDER BY m.seq
-LIMIT $2";
+LIMIT $2"
+        )
+    };
+}
 
-/// See [`UNDELIVERED_TO_SEEKER`].
-const UNDELIVERED_TO_PROVIDER: &str = "
-SELECT m.id, m.session_id, m.sender_type, m.message, m.delivery_status, m.created_at,
-       m.delivered_at, m.read_at, m.redacted
-FROM work_sessions s
-JOIN chat_messages m ON m.session_id = s.id
-WHERE s.provider_id = $1
-  AND s.connection_state IN ('waiting', 'active')
-  AND m.delivery_status = 'sent'
-  AND m.sender_type = 'seeker'
-ORDER BY m.seq
-LIMIT $2";
+/// Unacknowledged messages from the provider to this seeker.
+const UNDELIVERED_TO_SEEKER: &str = undelivered!("seeker_id", "provider");
+/// Unacknowledged messages from the seeker to this provider.
+const UNDELIVERED_TO_PROVIDER: &str = undelivered!("provider_id", "seeker");
 
 /// Re-sends what the new connection missed.
 pub async fn handle(chat: &Chat, event: ConnectedEvent) {

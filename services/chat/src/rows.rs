@@ -64,22 +64,3 @@ pub fn parse_role(text: &str) -> Result<Role, ChatError> {
 pub fn parse_state(text: &str) -> Result<ConnectionState, ChatError> {
     ConnectionState::parse(text).ok_or(ChatError::Invariant("work_sessions.connection_state"))
 }
-
-/// The two parties of a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Parties {
-    /// The seeker's user id.
-    pub seeker_id: Uuid,
-    /// The provider's user id.
-    pub provider_id: Uuid,
-}
-
-impl Parties {
-    /// The user who is `role` in this session.
-    pub fn user(&self, role: Role) -> Uuid {
-        match role {
-            Role::Seeker => self.seeker_id,
-            Role::Provider => self.provider_id,
-        }
-    }
-}

@@ -16,10 +16,11 @@ use std::sync::Mutex;
 use sqlx::PgPool;
 use tether_proto::Role;
 use tether_proto::events::{SessionEvent, SessionEventKind};
+use tether_proto::model::Parties;
 use uuid::Uuid;
 
 use crate::error::ChatError;
-use crate::rows::{Parties, parse_state};
+use crate::rows::parse_state;
 
 /// Entries kept at most; past it the cache starts over (sessions are re-read on demand).
 const MAX_ENTRIES: usize = 200_000;

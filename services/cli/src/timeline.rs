@@ -314,7 +314,26 @@ mod tests {
     use chrono::TimeZone;
     use tether_proto::timeline::{ActorRole, SessionTimeline, TimelineEvent, arrival_data};
 
-    fn chain(spec: &[(TimelineEventType, ActorRole, Value)]) -> Value {
+    /// One event of a test chain: its type, actor and data.
+    type Spec = (TimelineEventType, ActorRole, Value);
+
+    fn plain(kind: TimelineEventType, actor: ActorRole) -> Spec {
+        (kind, actor, serde_json::json!({}))
+    }
+
+    fn mediums(kind: TimelineEventType, actor: ActorRole, mediums: &[&str]) -> Spec {
+        (kind, actor, serde_json::json!({ "mediums": mediums }))
+    }
+
+    fn arrival(stage: &str) -> Spec {
+        (
+            TimelineEventType::Arrival,
+            ActorRole::System,
+            Value::Object(arrival_data(stage)),
+        )
+    }
+
+    fn chain(spec: &[Spec]) -> Value {
         let mut events: Vec<TimelineEvent> = Vec::new();
         for (i, (kind, actor, data)) in spec.iter().enumerate() {
             let prev = events
@@ -340,33 +359,16 @@ mod tests {
     fn full() -> Value {
         use ActorRole as A;
         use TimelineEventType as T;
-        let e = || serde_json::json!({});
         chain(&[
-            (T::WorkCreated, A::Seeker, e()),
-            (T::WorkAccepted, A::Provider, e()),
-            (T::ChatStarted, A::Provider, e()),
-            (
-                T::MediumsSelected,
-                A::Seeker,
-                serde_json::json!({"mediums": ["call", "whatsapp"]}),
-            ),
-            (T::SessionActive, A::Seeker, e()),
-            (
-                T::MediumsShared,
-                A::Provider,
-                serde_json::json!({"mediums": []}),
-            ),
-            (
-                T::Arrival,
-                A::System,
-                Value::Object(arrival_data("approaching_100")),
-            ),
-            (
-                T::Arrival,
-                A::System,
-                Value::Object(arrival_data("arrived")),
-            ),
-            (T::Completed, A::Seeker, e()),
+            plain(T::WorkCreated, A::Seeker),
+            plain(T::WorkAccepted, A::Provider),
+            plain(T::ChatStarted, A::Provider),
+            mediums(T::MediumsSelected, A::Seeker, &["call", "whatsapp"]),
+            plain(T::SessionActive, A::Seeker),
+            mediums(T::MediumsShared, A::Provider, &[]),
+            arrival("approaching_100"),
+            arrival("arrived"),
+            plain(T::Completed, A::Seeker),
         ])
     }
 
@@ -415,66 +417,41 @@ mod tests {
 
         use ActorRole as A;
         use TimelineEventType as T;
-        let e = || serde_json::json!({});
         let bad = [
             chain(&[
-                (T::WorkAccepted, A::Provider, e()),
-                (T::WorkCreated, A::Seeker, e()),
+                plain(T::WorkAccepted, A::Provider),
+                plain(T::WorkCreated, A::Seeker),
             ]),
-            chain(&[(T::WorkCreated, A::Seeker, e())]),
+            chain(&[plain(T::WorkCreated, A::Seeker)]),
             chain(&[
-                (T::WorkCreated, A::Seeker, e()),
-                (T::WorkAccepted, A::Provider, e()),
-                (T::Cancelled, A::Seeker, e()),
-                (T::ChatStarted, A::Seeker, e()),
-            ]),
-            chain(&[
-                (T::WorkCreated, A::Seeker, e()),
-                (T::WorkAccepted, A::Provider, e()),
-                (
-                    T::MediumsSelected,
-                    A::Seeker,
-                    serde_json::json!({"mediums": ["call"]}),
-                ),
-                (
-                    T::MediumsShared,
-                    A::Provider,
-                    serde_json::json!({"mediums": ["call"]}),
-                ),
+                plain(T::WorkCreated, A::Seeker),
+                plain(T::WorkAccepted, A::Provider),
+                plain(T::Cancelled, A::Seeker),
+                plain(T::ChatStarted, A::Seeker),
             ]),
             chain(&[
-                (T::WorkCreated, A::Seeker, e()),
-                (T::WorkAccepted, A::Provider, e()),
-                (
-                    T::MediumsShared,
-                    A::Provider,
-                    serde_json::json!({"mediums": ["whatsapp", "call"]}),
-                ),
+                plain(T::WorkCreated, A::Seeker),
+                plain(T::WorkAccepted, A::Provider),
+                mediums(T::MediumsSelected, A::Seeker, &["call"]),
+                mediums(T::MediumsShared, A::Provider, &["call"]),
             ]),
             chain(&[
-                (T::WorkCreated, A::Seeker, e()),
-                (T::WorkAccepted, A::Provider, e()),
-                (
-                    T::MediumsSelected,
-                    A::Seeker,
-                    serde_json::json!({"mediums": ["call"]}),
-                ),
-                (T::SessionActive, A::Seeker, e()),
-                (
-                    T::Arrival,
-                    A::System,
-                    Value::Object(arrival_data("arrived")),
-                ),
-                (
-                    T::Arrival,
-                    A::System,
-                    Value::Object(arrival_data("approaching_500")),
-                ),
+                plain(T::WorkCreated, A::Seeker),
+                plain(T::WorkAccepted, A::Provider),
+                mediums(T::MediumsShared, A::Provider, &["whatsapp", "call"]),
             ]),
             chain(&[
-                (T::WorkCreated, A::Seeker, e()),
-                (T::WorkAccepted, A::Provider, e()),
-                (T::ChatStarted, A::System, e()),
+                plain(T::WorkCreated, A::Seeker),
+                plain(T::WorkAccepted, A::Provider),
+                mediums(T::MediumsSelected, A::Seeker, &["call"]),
+                plain(T::SessionActive, A::Seeker),
+                arrival("arrived"),
+                arrival("approaching_500"),
+            ]),
+            chain(&[
+                plain(T::WorkCreated, A::Seeker),
+                plain(T::WorkAccepted, A::Provider),
+                plain(T::ChatStarted, A::System),
             ]),
         ];
         for (i, answer) in bad.iter().enumerate() {

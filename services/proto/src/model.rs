@@ -53,6 +53,25 @@ impl Role {
     }
 }
 
+/// The two parties of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parties {
+    /// The seeker's user id.
+    pub seeker_id: Uuid,
+    /// The provider's user id.
+    pub provider_id: Uuid,
+}
+
+impl Parties {
+    /// The user who is `role` in this session.
+    pub fn user(&self, role: Role) -> Uuid {
+        match role {
+            Role::Seeker => self.seeker_id,
+            Role::Provider => self.provider_id,
+        }
+    }
+}
+
 /// State of a work session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -3,48 +3,37 @@
 use chrono::{DateTime, Utc};
 use tether_proto::Role;
 use tether_proto::events::{SessionEvent, SessionEventKind};
+use tether_proto::model::Parties;
 use uuid::Uuid;
 
 use crate::context::Ctx;
 
-/// The parties and order of a session, as every event carries them.
+/// The session, its order and its parties, as every event carries them.
 #[derive(Debug, Clone, Copy)]
-pub struct Parties {
+pub struct SessionParties {
     /// The session.
     pub session_id: Uuid,
     /// Its work order.
     pub work_id: i64,
-    /// The seeker.
-    pub seeker_id: Uuid,
-    /// The provider.
-    pub provider_id: Uuid,
+    /// The seeker and the provider.
+    pub parties: Parties,
 }
 
-impl Parties {
-    /// The user id of `role`'s party.
-    pub fn user(&self, role: Role) -> Uuid {
-        match role {
-            Role::Seeker => self.seeker_id,
-            Role::Provider => self.provider_id,
-        }
-    }
-}
-
-/// Publishes `kind` for `parties` (core NATS: consumers are live services in a queue
+/// Publishes `kind` for `session` (core NATS: consumers are live services in a queue
 /// group; the database stays the point of truth if one is missed).
 pub async fn publish(
     ctx: &Ctx,
     kind: SessionEventKind,
-    parties: Parties,
+    session: SessionParties,
     by: Option<Role>,
     at: DateTime<Utc>,
 ) {
     let event = SessionEvent {
         kind,
-        session_id: parties.session_id,
-        work_id: parties.work_id,
-        seeker_id: parties.seeker_id,
-        provider_id: parties.provider_id,
+        session_id: session.session_id,
+        work_id: session.work_id,
+        seeker_id: session.parties.seeker_id,
+        provider_id: session.parties.provider_id,
         by,
         at: at.into(),
     };
@@ -52,7 +41,7 @@ pub async fn publish(
     let payload = match serde_json::to_vec(&event) {
         Ok(payload) => payload,
         Err(err) => {
-            tracing::error!(session_id = %parties.session_id, error = %err, "session event not serialisable");
+            tracing::error!(session_id = %session.session_id, error = %err, "session event not serialisable");
             return;
         }
     };
@@ -61,6 +50,6 @@ pub async fn publish(
         .publish(ctx.subjects.session_event(kind), payload.into())
         .await
     {
-        tracing::warn!(session_id = %parties.session_id, kind = kind.as_str(), error = %err, "session event publish failed");
+        tracing::warn!(session_id = %session.session_id, kind = kind.as_str(), error = %err, "session event publish failed");
     }
 }

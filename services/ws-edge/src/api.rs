@@ -11,6 +11,8 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use serde_json::Value;
 use tether_proto::ErrorCode;
 use tether_proto::api::{ApiOp, ApiReply, ApiRequest};
@@ -24,28 +26,46 @@ use crate::state::EdgeState;
 /// Routes under `/api/v1`.
 pub fn router() -> Router<Arc<EdgeState>> {
     Router::new()
-        .route("/api/v1/profile", put(put_profile).get(get_profile))
+        .route(
+            "/api/v1/profile",
+            put(with_body(ApiOp::PutProfile)).get(plain(ApiOp::GetProfile)),
+        )
         .route(
             "/api/v1/provider/status",
-            put(put_provider_status).get(get_provider_status),
+            put(with_body(ApiOp::PutProviderStatus)).get(plain(ApiOp::GetProviderStatus)),
         )
         .route(
             "/api/v1/seeker/search",
-            put(put_seeker_search).get(get_seeker_search),
+            put(with_body(ApiOp::PutSeekerSearch)).get(plain(ApiOp::GetSeekerSearch)),
         )
-        .route("/api/v1/providers/nearby", get(nearby_providers))
-        .route("/api/v1/work-orders", post(create_work_order))
-        .route("/api/v1/work-orders/{work_id}", get(get_work_order))
-        .route("/api/v1/sessions/active", get(active_session))
-        .route("/api/v1/sessions/{session_id}", get(get_session))
+        .route(
+            "/api/v1/providers/nearby",
+            get(plain(ApiOp::NearbyProviders)),
+        )
+        .route(
+            "/api/v1/work-orders",
+            post(with_body(ApiOp::CreateWorkOrder)),
+        )
+        .route(
+            "/api/v1/work-orders/{work_id}",
+            get(with_id(ApiOp::GetWorkOrder)),
+        )
+        .route("/api/v1/sessions/active", get(plain(ApiOp::ActiveSession)))
+        .route(
+            "/api/v1/sessions/{session_id}",
+            get(with_id(ApiOp::GetSession)),
+        )
         .route(
             "/api/v1/sessions/{session_id}/messages",
-            get(session_messages),
+            get(with_id(ApiOp::SessionMessages)),
         )
-        .route("/api/v1/sessions/{session_id}/rating", post(rate_session))
+        .route(
+            "/api/v1/sessions/{session_id}/rating",
+            post(with_id_and_body(ApiOp::RateSession)),
+        )
         .route(
             "/api/v1/sessions/{session_id}/timeline",
-            get(session_timeline),
+            get(with_id(ApiOp::SessionTimeline)),
         )
         .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))
 }
@@ -53,110 +73,36 @@ pub fn router() -> Router<Arc<EdgeState>> {
 type Q = Query<HashMap<String, String>>;
 type S = State<Arc<EdgeState>>;
 type Body = Result<Bytes, BytesRejection>;
+type Forwarded = BoxFuture<'static, Response>;
 
-async fn put_profile(state: S, headers: HeaderMap, query: Q, body: Body) -> Response {
-    forward(state, headers, query, ApiOp::PutProfile, None, Some(body)).await
+/// The handler of `op` without path parameter or body.
+fn plain(op: ApiOp) -> impl Fn(S, HeaderMap, Q) -> Forwarded + Clone + Send + Sync + 'static {
+    move |state, headers, query| forward(state, headers, query, op, None, None).boxed()
 }
-async fn get_profile(state: S, headers: HeaderMap, query: Q) -> Response {
-    forward(state, headers, query, ApiOp::GetProfile, None, None).await
+
+/// The handler of `op` with a body.
+fn with_body(
+    op: ApiOp,
+) -> impl Fn(S, HeaderMap, Q, Body) -> Forwarded + Clone + Send + Sync + 'static {
+    move |state, headers, query, body| forward(state, headers, query, op, None, Some(body)).boxed()
 }
-async fn put_provider_status(state: S, headers: HeaderMap, query: Q, body: Body) -> Response {
-    forward(
-        state,
-        headers,
-        query,
-        ApiOp::PutProviderStatus,
-        None,
-        Some(body),
-    )
-    .await
+
+/// The handler of `op` with a path parameter (`work_id` or `session_id`).
+fn with_id(
+    op: ApiOp,
+) -> impl Fn(S, HeaderMap, Q, Path<String>) -> Forwarded + Clone + Send + Sync + 'static {
+    move |state, headers, query, Path(id)| {
+        forward(state, headers, query, op, Some(id), None).boxed()
+    }
 }
-async fn get_provider_status(state: S, headers: HeaderMap, query: Q) -> Response {
-    forward(state, headers, query, ApiOp::GetProviderStatus, None, None).await
-}
-async fn put_seeker_search(state: S, headers: HeaderMap, query: Q, body: Body) -> Response {
-    forward(
-        state,
-        headers,
-        query,
-        ApiOp::PutSeekerSearch,
-        None,
-        Some(body),
-    )
-    .await
-}
-async fn get_seeker_search(state: S, headers: HeaderMap, query: Q) -> Response {
-    forward(state, headers, query, ApiOp::GetSeekerSearch, None, None).await
-}
-async fn nearby_providers(state: S, headers: HeaderMap, query: Q) -> Response {
-    forward(state, headers, query, ApiOp::NearbyProviders, None, None).await
-}
-async fn create_work_order(state: S, headers: HeaderMap, query: Q, body: Body) -> Response {
-    forward(
-        state,
-        headers,
-        query,
-        ApiOp::CreateWorkOrder,
-        None,
-        Some(body),
-    )
-    .await
-}
-async fn get_work_order(
-    state: S,
-    headers: HeaderMap,
-    query: Q,
-    Path(id): Path<String>,
-) -> Response {
-    forward(state, headers, query, ApiOp::GetWorkOrder, Some(id), None).await
-}
-async fn active_session(state: S, headers: HeaderMap, query: Q) -> Response {
-    forward(state, headers, query, ApiOp::ActiveSession, None, None).await
-}
-async fn get_session(state: S, headers: HeaderMap, query: Q, Path(id): Path<String>) -> Response {
-    forward(state, headers, query, ApiOp::GetSession, Some(id), None).await
-}
-async fn session_messages(
-    state: S,
-    headers: HeaderMap,
-    query: Q,
-    Path(id): Path<String>,
-) -> Response {
-    forward(
-        state,
-        headers,
-        query,
-        ApiOp::SessionMessages,
-        Some(id),
-        None,
-    )
-    .await
-}
-async fn session_timeline(
-    state: S,
-    headers: HeaderMap,
-    query: Q,
-    Path(id): Path<String>,
-) -> Response {
-    let op = ApiOp::SessionTimeline;
-    forward(state, headers, query, op, Some(id), None).await
-}
-async fn rate_session(
-    state: S,
-    headers: HeaderMap,
-    query: Q,
-    Path(id): Path<String>,
-    body: Body,
-) -> Response {
-    forward(
-        state,
-        headers,
-        query,
-        ApiOp::RateSession,
-        Some(id),
-        Some(body),
-    )
-    .await
+
+/// The handler of `op` with a path parameter and a body.
+fn with_id_and_body(
+    op: ApiOp,
+) -> impl Fn(S, HeaderMap, Q, Path<String>, Body) -> Forwarded + Clone + Send + Sync + 'static {
+    move |state, headers, query, Path(id), body| {
+        forward(state, headers, query, op, Some(id), Some(body)).boxed()
+    }
 }
 
 async fn forward(

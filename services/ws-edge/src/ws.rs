@@ -9,9 +9,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
@@ -41,33 +43,51 @@ const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// A write that cannot complete in this time means the peer stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `GET /ws/work/seeker/`
-pub async fn seeker(
-    state: State<Arc<EdgeState>>,
+/// What an upgrade request carries, extracted as the endpoints always did: state,
+/// headers, query, then the upgrade (its rejection answered by [`upgrade_for`]).
+pub struct UpgradeRequest {
+    state: Arc<EdgeState>,
     headers: HeaderMap,
-    query: Query<HashMap<String, String>>,
+    query: HashMap<String, String>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    upgrade_for(Role::Seeker, state, headers, query, upgrade)
+}
+
+impl FromRequestParts<Arc<EdgeState>> for UpgradeRequest {
+    type Rejection = QueryRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<EdgeState>,
+    ) -> Result<Self, Self::Rejection> {
+        let headers = parts.headers.clone();
+        let Query(query) = Query::from_request_parts(parts, state).await?;
+        let upgrade = WebSocketUpgrade::from_request_parts(parts, state).await;
+        Ok(Self {
+            state: Arc::clone(state),
+            headers,
+            query,
+            upgrade,
+        })
+    }
+}
+
+/// `GET /ws/work/seeker/`
+pub async fn seeker(request: UpgradeRequest) -> Response {
+    upgrade_for(Role::Seeker, request)
 }
 
 /// `GET /ws/work/provider/`
-pub async fn provider(
-    state: State<Arc<EdgeState>>,
-    headers: HeaderMap,
-    query: Query<HashMap<String, String>>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    upgrade_for(Role::Provider, state, headers, query, upgrade)
+pub async fn provider(request: UpgradeRequest) -> Response {
+    upgrade_for(Role::Provider, request)
 }
 
-fn upgrade_for(
-    role: Role,
-    State(state): State<Arc<EdgeState>>,
-    headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
+fn upgrade_for(role: Role, request: UpgradeRequest) -> Response {
+    let UpgradeRequest {
+        state,
+        headers,
+        query,
+        upgrade,
+    } = request;
     let Some(user) = state.auth.authenticate(&headers, &query) else {
         metrics::counter!("tether_ws_rejected_total", "reason" => "unauthorized").increment(1);
         return http_error(

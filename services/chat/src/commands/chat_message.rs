@@ -9,7 +9,7 @@ use tether_proto::errors::{SESSION_MESSAGE_LIMIT, SESSION_NOT_OPEN};
 use tether_proto::limits::{
     CHAT_MESSAGE_MAX_CHARS, CHAT_MESSAGE_MIN_CHARS, MAX_CLIENT_MESSAGE_ID_CHARS,
 };
-use tether_proto::model::{ChatMessageView, DeliveryStatus, Role};
+use tether_proto::model::{ChatMessageView, DeliveryStatus, Parties, Role};
 use tether_proto::timeline::TimelineEventType;
 use tether_proto::{ServerMessage, WireError, validate};
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use crate::commands::group_write::all_or_each;
 use crate::context::Chat;
 use crate::error::ChatError;
 use crate::masking;
-use crate::rows::{MessageRow, Parties, parse_state};
+use crate::rows::{MessageRow, parse_state};
 
 /// A validated `chat_message`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,14 +6,14 @@ use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Reply, Target};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{MESSAGE_NOT_FOUND, SESSION_NOT_OPEN};
-use tether_proto::model::{DeliveryStatus, Role};
+use tether_proto::model::{DeliveryStatus, Parties, Role};
 use tether_proto::{ServerMessage, WireError};
 use uuid::Uuid;
 
 use crate::commands::group_write::all_or_each;
 use crate::context::Chat;
 use crate::error::ChatError;
-use crate::rows::{Parties, parse_role, parse_state};
+use crate::rows::{parse_role, parse_state};
 
 /// Which receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

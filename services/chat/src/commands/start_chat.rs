@@ -3,13 +3,14 @@
 use tether_platform::{Reply, Target, timeline};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::SESSION_NOT_OPEN;
+use tether_proto::model::Parties;
 use tether_proto::timeline::TimelineEventType;
 use tether_proto::{ServerMessage, Timestamp, WireError, validate};
 use uuid::Uuid;
 
 use crate::context::Chat;
 use crate::error::ChatError;
-use crate::rows::{Parties, parse_state};
+use crate::rows::parse_state;
 
 /// Locks the caller's session row (`FOR NO KEY UPDATE`, so a concurrent cancel/finish is
 /// ordered with us and we see its outcome) and sets `chat_started_at` the first time only

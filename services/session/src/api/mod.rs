@@ -11,6 +11,7 @@ pub mod work_orders;
 
 use tether_proto::WireError;
 use tether_proto::api::{ApiOp, ApiReply, ApiRequest};
+use uuid::Uuid;
 
 use crate::context::Ctx;
 use crate::error::HandlerError;
@@ -58,6 +59,15 @@ pub fn query_param<'a>(request: &'a ApiRequest, name: &str) -> Option<&'a str> {
         .get(name)
         .map(|value| value.trim())
         .filter(|value| !value.is_empty())
+}
+
+/// The session id in the path. A malformed one answers the same 404 as an unknown one.
+pub fn session_path_id(request: &ApiRequest) -> Result<Uuid, WireError> {
+    request
+        .path_id
+        .as_deref()
+        .and_then(|id| Uuid::parse_str(id.trim()).ok())
+        .ok_or_else(WireError::session_not_found)
 }
 
 /// Whether the JSON body has `field` at all (to tell "absent" from `null`).

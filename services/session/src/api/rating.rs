@@ -5,9 +5,8 @@ use tether_proto::api::{ApiReply, ApiRequest, RatingBody, parse_body};
 use tether_proto::limits::RATING_WINDOW_HOURS;
 use tether_proto::model::RatingSaved;
 use tether_proto::{ConnectionState, Role, WireError};
-use uuid::Uuid;
 
-use super::ApiResult;
+use super::{ApiResult, session_path_id};
 use crate::context::Ctx;
 use crate::rating::Rating;
 use crate::sessions::{self, SessionRow};
@@ -24,11 +23,7 @@ struct SavedRow {
 /// of completion (409 otherwise). The guarded update makes "only once" hold even for two
 /// requests at once.
 pub async fn rate(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let session_id = request
-        .path_id
-        .as_deref()
-        .and_then(|id| Uuid::parse_str(id.trim()).ok())
-        .ok_or_else(WireError::session_not_found)?;
+    let session_id = session_path_id(request)?;
     let (_, role) = sessions::for_party(&ctx.pool, session_id, request.user_id)
         .await?
         .ok_or_else(WireError::session_not_found)?;

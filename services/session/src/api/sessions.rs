@@ -2,9 +2,8 @@
 
 use tether_proto::api::{ApiReply, ApiRequest};
 use tether_proto::{Role, WireError};
-use uuid::Uuid;
 
-use super::{ApiResult, query_param};
+use super::{ApiResult, query_param, session_path_id};
 use crate::context::Ctx;
 use crate::sessions;
 
@@ -26,11 +25,7 @@ pub async fn active(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
 /// `GET /api/v1/sessions/{session_id}`: parties only. A malformed id, an unknown one and
 /// someone else's session all answer the same 404.
 pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let session_id = request
-        .path_id
-        .as_deref()
-        .and_then(|id| Uuid::parse_str(id.trim()).ok())
-        .ok_or_else(WireError::session_not_found)?;
+    let session_id = session_path_id(request)?;
     let (row, role) = sessions::for_party(&ctx.pool, session_id, request.user_id)
         .await?
         .ok_or_else(WireError::session_not_found)?;

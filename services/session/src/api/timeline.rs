@@ -8,9 +8,8 @@ use tether_platform::timeline;
 use tether_proto::WireError;
 use tether_proto::api::{ApiReply, ApiRequest};
 use tether_proto::timeline::SessionTimeline;
-use uuid::Uuid;
 
-use super::ApiResult;
+use super::{ApiResult, session_path_id};
 use crate::context::Ctx;
 
 /// Whether the user is a party of the session.
@@ -21,11 +20,7 @@ SELECT EXISTS (
 
 /// Answers the request.
 pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let session_id = request
-        .path_id
-        .as_deref()
-        .and_then(|id| Uuid::parse_str(id.trim()).ok())
-        .ok_or_else(WireError::session_not_found)?;
+    let session_id = session_path_id(request)?;
     let mut conn = ctx.pool.acquire().await?;
     let is_party: bool = sqlx::query_scalar(IS_PARTY)
         .bind(session_id)

@@ -13,6 +13,9 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::{Query, QueryAs};
 use tether_platform::{Reply, Target, timeline};
 use tether_proto::envelope::{CommandMeta, close_code};
 use tether_proto::events::SessionEventKind;
@@ -20,11 +23,12 @@ use tether_proto::timeline::TimelineEventType;
 use tether_proto::{Role, ServerMessage, Timestamp, WireError, validate};
 use uuid::Uuid;
 
-use super::CommandResult;
+use super::{CommandResult, updated_or_explain};
 use crate::context::Ctx;
-use crate::events::{self, Parties};
+use crate::error::HandlerError;
+use crate::events::{self, SessionParties};
 use crate::rating::Rating;
-use crate::sessions::explain_miss;
+use tether_proto::model::Parties;
 
 /// The canceller's text.
 pub const CANCELLED_OWN_TEXT: &str = "Connection cancelled successfully";
@@ -50,85 +54,104 @@ struct Ended {
     ended_at: DateTime<Utc>,
 }
 
+/// How a session ended.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Cancelled,
+    Completed,
+}
+
+impl Ending {
+    fn timeline(self) -> TimelineEventType {
+        match self {
+            Self::Cancelled => TimelineEventType::Cancelled,
+            Self::Completed => TimelineEventType::Completed,
+        }
+    }
+
+    fn event(self) -> SessionEventKind {
+        match self {
+            Self::Cancelled => SessionEventKind::Cancelled,
+            Self::Completed => SessionEventKind::Completed,
+        }
+    }
+
+    /// The actor's message (`by` is `None`) or the other party's (`by` the actor).
+    fn message(self, session_id: Uuid, by: Option<Role>) -> ServerMessage {
+        match self {
+            Self::Cancelled => ServerMessage::ConnectionCancelled {
+                session_id,
+                cancelled_by: by,
+                message: by.map_or_else(|| CANCELLED_OWN_TEXT.to_string(), cancelled_other_text),
+                timestamp: Timestamp::now(),
+            },
+            Self::Completed => ServerMessage::ServiceFinished {
+                session_id,
+                finished_by: by,
+                message: by.map_or_else(|| FINISHED_OWN_TEXT.to_string(), finished_other_text),
+                timestamp: Timestamp::now(),
+            },
+        }
+    }
+}
+
+/// The session row's guarded update of an ending: `SET $set` only while the session is
+/// open and the actor ($2, role $3) is its party; returns [`Ended`] with `$ended_at`.
+macro_rules! ending_update {
+    ($set:literal, $ended_at:literal) => {
+        concat!(
+            "UPDATE work_sessions
+         SET ",
+            $set,
+            "
+         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
+           AND connection_state IN ('waiting', 'active')
+         RETURNING work_id, seeker_id, provider_id, ",
+            $ended_at,
+            " AS ended_at"
+        )
+    };
+}
+
 /// `cancel_connection {session_id}` from either party.
 pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> CommandResult {
     let session_id = validate::session_id(session_id)?;
-    let mut tx = ctx.pool.begin().await?;
-    let ended: Option<Ended> = sqlx::query_as(
-        "UPDATE work_sessions
-         SET connection_state = 'cancelled', cancelled_at = now(), cancelled_by = $3,
-             updated_at = now()
-         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
-           AND connection_state IN ('waiting', 'active')
-         RETURNING work_id, seeker_id, provider_id, cancelled_at AS ended_at",
-    )
-    .bind(session_id)
-    .bind(meta.user_id)
-    .bind(meta.role.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(ended) = ended else {
-        drop(tx);
-        return Err(explain_miss(&ctx.pool, session_id, meta.user_id, meta.role)
-            .await?
-            .into());
-    };
-    // Both parties are back on the market; the order and the chat follow the session.
-    sqlx::query(
-        "WITH order_cancelled AS (
-             UPDATE work_orders SET status = 'cancelled' WHERE id = $1
-         ),
-         provider_on AS (
-             INSERT INTO provider_active_status (provider_id, is_active) VALUES ($2, true)
-             ON CONFLICT (provider_id) DO UPDATE SET is_active = true, updated_at = now()
-         ),
-         seeker_on AS (
-             INSERT INTO seeker_search_preference (seeker_id, is_searching) VALUES ($3, true)
-             ON CONFLICT (seeker_id) DO UPDATE SET is_searching = true, updated_at = now()
-         )
-         UPDATE chat_messages SET expires_at = now() + make_interval(hours => $5)
-         WHERE session_id = $4 AND expires_at IS NULL",
-    )
-    .bind(ended.work_id)
-    .bind(ended.provider_id)
-    .bind(ended.seeker_id)
-    .bind(session_id)
-    .bind(ctx.settings.chat_ttl_h)
-    .execute(&mut *tx)
-    .await?;
-    timeline::append_plain(
-        &mut tx,
+    let update = guarded_update(
+        ending_update!(
+            "connection_state = 'cancelled', cancelled_at = now(), cancelled_by = $3,
+             updated_at = now()",
+            "cancelled_at"
+        ),
         session_id,
-        TimelineEventType::Cancelled,
-        meta.role.into(),
-        ended.ended_at,
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(%session_id, by = meta.role.as_str(), "session cancelled");
-
-    let own = ServerMessage::ConnectionCancelled {
-        session_id,
-        cancelled_by: None,
-        message: CANCELLED_OWN_TEXT.to_string(),
-        timestamp: Timestamp::now(),
-    };
-    let other = ServerMessage::ConnectionCancelled {
-        session_id,
-        cancelled_by: Some(meta.role),
-        message: cancelled_other_text(meta.role),
-        timestamp: Timestamp::now(),
-    };
-    Ok(announce_end(
-        ctx,
         meta,
-        session_id,
-        &ended,
-        SessionEventKind::Cancelled,
-        own,
-        other,
-    )
-    .await)
+    );
+    // Both parties are back on the market; the order and the chat follow the session.
+    let follow_up = |ended: &Ended| {
+        sqlx::query(
+            "WITH order_cancelled AS (
+                 UPDATE work_orders SET status = 'cancelled' WHERE id = $1
+             ),
+             provider_on AS (
+                 INSERT INTO provider_active_status (provider_id, is_active) VALUES ($2, true)
+                 ON CONFLICT (provider_id) DO UPDATE SET is_active = true, updated_at = now()
+             ),
+             seeker_on AS (
+                 INSERT INTO seeker_search_preference (seeker_id, is_searching) VALUES ($3, true)
+                 ON CONFLICT (seeker_id) DO UPDATE SET is_searching = true, updated_at = now()
+             )
+             UPDATE chat_messages SET expires_at = now() + make_interval(hours => $5)
+             WHERE session_id = $4 AND expires_at IS NULL",
+        )
+        .bind(ended.work_id)
+        .bind(ended.provider_id)
+        .bind(ended.seeker_id)
+        .bind(session_id)
+        .bind(ctx.settings.chat_ttl_h)
+    };
+    let ending = Ending::Cancelled;
+    let ended = end_transaction(ctx, meta, session_id, update, follow_up, ending).await?;
+    tracing::info!(%session_id, by = meta.role.as_str(), "session cancelled");
+    Ok(announce_end(ctx, meta, session_id, &ended, ending).await)
 }
 
 /// `finish_service {session_id, rating_stars?, rating_description?}` from either party.
@@ -150,76 +173,76 @@ pub async fn finish(
         Some(rating) => (Some(rating.stars), rating.description),
         None => (None, None),
     };
-    let mut tx = ctx.pool.begin().await?;
-    let ended: Option<Ended> = sqlx::query_as(
-        "UPDATE work_sessions
-         SET connection_state = 'completed', completed_at = now(), completed_by = $3,
+    let update = guarded_update(
+        ending_update!(
+            "connection_state = 'completed', completed_at = now(), completed_by = $3,
              rating_stars = $4, rating_description = $5,
              rated_at = CASE WHEN $4::int2 IS NULL THEN NULL ELSE now() END,
-             updated_at = now()
-         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2
-           AND connection_state IN ('waiting', 'active')
-         RETURNING work_id, seeker_id, provider_id, completed_at AS ended_at",
+             updated_at = now()",
+            "completed_at"
+        ),
+        session_id,
+        meta,
     )
-    .bind(session_id)
-    .bind(meta.user_id)
-    .bind(meta.role.as_str())
     .bind(stars)
-    .bind(description)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(ended) = ended else {
-        drop(tx);
-        return Err(explain_miss(&ctx.pool, session_id, meta.user_id, meta.role)
-            .await?
-            .into());
-    };
+    .bind(description);
     // Statuses are NOT re-enabled on completion: each party decides when to be available.
-    sqlx::query(
-        "WITH order_completed AS (
-             UPDATE work_orders SET status = 'completed' WHERE id = $1
-         )
-         UPDATE chat_messages SET expires_at = now() + make_interval(hours => $3)
-         WHERE session_id = $2 AND expires_at IS NULL",
-    )
-    .bind(ended.work_id)
-    .bind(session_id)
-    .bind(ctx.settings.chat_ttl_h)
-    .execute(&mut *tx)
-    .await?;
+    let follow_up = |ended: &Ended| {
+        sqlx::query(
+            "WITH order_completed AS (
+                 UPDATE work_orders SET status = 'completed' WHERE id = $1
+             )
+             UPDATE chat_messages SET expires_at = now() + make_interval(hours => $3)
+             WHERE session_id = $2 AND expires_at IS NULL",
+        )
+        .bind(ended.work_id)
+        .bind(session_id)
+        .bind(ctx.settings.chat_ttl_h)
+    };
+    let ending = Ending::Completed;
+    let ended = end_transaction(ctx, meta, session_id, update, follow_up, ending).await?;
+    tracing::info!(%session_id, by = meta.role.as_str(), rated = stars.is_some(), "session completed");
+    Ok(announce_end(ctx, meta, session_id, &ended, ending).await)
+}
+
+/// The session row's guarded update `sql` with $1 the session, $2 the actor and $3 the
+/// actor's role bound.
+fn guarded_update(
+    sql: &'static str,
+    session_id: Uuid,
+    meta: &CommandMeta,
+) -> QueryAs<'static, Postgres, Ended, PgArguments> {
+    sqlx::query_as(sql)
+        .bind(session_id)
+        .bind(meta.user_id)
+        .bind(meta.role.as_str())
+}
+
+/// An ending's transaction: the session row's guarded `update` (returning [`Ended`]); on
+/// a miss the error that explains it; else the `follow_up` statement (order status,
+/// statuses, chat expiry), the timeline entry by the actor, and the commit.
+async fn end_transaction<'q>(
+    ctx: &Ctx,
+    meta: &CommandMeta,
+    session_id: Uuid,
+    update: QueryAs<'q, Postgres, Ended, PgArguments>,
+    follow_up: impl FnOnce(&Ended) -> Query<'q, Postgres, PgArguments>,
+    ending: Ending,
+) -> Result<Ended, HandlerError> {
+    let mut tx = ctx.pool.begin().await?;
+    let ended = update.fetch_optional(&mut *tx).await?;
+    let (mut tx, ended) = updated_or_explain(ctx, meta, session_id, tx, ended).await?;
+    follow_up(&ended).execute(&mut *tx).await?;
     timeline::append_plain(
         &mut tx,
         session_id,
-        TimelineEventType::Completed,
+        ending.timeline(),
         meta.role.into(),
         ended.ended_at,
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(%session_id, by = meta.role.as_str(), rated = stars.is_some(), "session completed");
-
-    let own = ServerMessage::ServiceFinished {
-        session_id,
-        finished_by: None,
-        message: FINISHED_OWN_TEXT.to_string(),
-        timestamp: Timestamp::now(),
-    };
-    let other = ServerMessage::ServiceFinished {
-        session_id,
-        finished_by: Some(meta.role),
-        message: finished_other_text(meta.role),
-        timestamp: Timestamp::now(),
-    };
-    Ok(announce_end(
-        ctx,
-        meta,
-        session_id,
-        &ended,
-        SessionEventKind::Completed,
-        own,
-        other,
-    )
-    .await)
+    Ok(ended)
 }
 
 /// Tells everyone and closes their sockets, publishes the event, and returns the actor's
@@ -229,15 +252,17 @@ async fn announce_end(
     meta: &CommandMeta,
     session_id: Uuid,
     ended: &Ended,
-    kind: SessionEventKind,
-    own: ServerMessage,
-    other: ServerMessage,
+    ending: Ending,
 ) -> Reply {
-    let parties = Parties {
+    let own = ending.message(session_id, None);
+    let other = ending.message(session_id, Some(meta.role));
+    let session = SessionParties {
         session_id,
         work_id: ended.work_id,
-        seeker_id: ended.seeker_id,
-        provider_id: ended.provider_id,
+        parties: Parties {
+            seeker_id: ended.seeker_id,
+            provider_id: ended.provider_id,
+        },
     };
     let other_role = meta.role.other();
     ctx.outbox
@@ -252,12 +277,19 @@ async fn announce_end(
     ctx.outbox
         .send_and_close(
             other_role,
-            parties.user(other_role),
+            session.parties.user(other_role),
             Target::All,
             other,
             close_code::NORMAL,
         )
         .await;
-    events::publish(ctx, kind, parties, Some(meta.role), ended.ended_at).await;
+    events::publish(
+        ctx,
+        ending.event(),
+        session,
+        Some(meta.role),
+        ended.ended_at,
+    )
+    .await;
     Reply::answer(meta, own).then_close(close_code::NORMAL)
 }

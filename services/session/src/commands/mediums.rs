@@ -2,30 +2,86 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tether_platform::{Reply, Target, timeline};
+use tether_platform::{Reply, timeline};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::events::SessionEventKind;
 use tether_proto::mediums::Mediums;
+use tether_proto::model::Parties;
 use tether_proto::timeline::{ActorRole, TimelineEventType, mediums_data};
 use tether_proto::validate;
-use tether_proto::{ConnectionState, Role, ServerMessage, Timestamp};
+use tether_proto::{ConnectionState, ServerMessage, Timestamp};
 use uuid::Uuid;
 
-use super::CommandResult;
+use super::{CommandResult, Tx, tell_both, updated_or_explain};
 use crate::context::Ctx;
-use crate::events::{self, Parties};
-use crate::sessions::explain_miss;
+use crate::error::HandlerError;
+use crate::events::{self, SessionParties};
 
 /// The provider's text in `seeker_mediums_selected`.
 pub const SEEKER_SELECTED_TEXT: &str = "Seeker has selected communication mediums";
 
-/// The session after a selection, and whether this selection activated it.
+/// The session after storing one party's mediums.
 #[derive(Debug, sqlx::FromRow)]
-struct Selected {
+struct Stored {
     work_id: i64,
-    provider_id: Uuid,
+    /// The other party.
+    other_id: Uuid,
+    /// Whether this selection activated the session (always false for a share).
     activated: bool,
     updated_at: DateTime<Utc>,
+}
+
+/// The selection's update. The CTE locks the row first, so `activated` reflects the state
+/// this update replaced even when a cancel or another selection raced it.
+const SELECT_MEDIUMS: &str = "WITH previous AS (
+     SELECT id, connection_state FROM work_sessions
+     WHERE id = $1 AND seeker_id = $2 FOR UPDATE
+ )
+ UPDATE work_sessions s
+ SET seeker_mediums = $3, seeker_mediums_selected_at = now(),
+     connection_state = 'active', updated_at = now()
+ FROM previous
+ WHERE s.id = previous.id AND previous.connection_state IN ('waiting', 'active')
+ RETURNING s.work_id, s.provider_id AS other_id,
+           previous.connection_state = 'waiting' AS activated, s.updated_at";
+
+/// The share's update; the state stays.
+const SHARE_MEDIUMS: &str = "UPDATE work_sessions
+ SET provider_mediums = $3, provider_mediums_shared_at = now(), updated_at = now()
+ WHERE id = $1 AND provider_id = $2 AND connection_state IN ('waiting', 'active')
+ RETURNING work_id, seeker_id AS other_id, false AS activated, updated_at";
+
+/// What both commands do first: validate, run `update` ($1 session, $2 the actor, $3 the
+/// mediums) in a transaction and append `event` with the mediums. The transaction stays
+/// open for the caller.
+async fn store(
+    ctx: &Ctx,
+    meta: &CommandMeta,
+    session_id: Option<&str>,
+    mediums: Option<&Value>,
+    update: &'static str,
+    event: TimelineEventType,
+) -> Result<(Uuid, Mediums, Stored, Tx), HandlerError> {
+    let session_id = validate::session_id(session_id)?;
+    let mediums = Mediums::parse(mediums)?;
+    let mut tx = ctx.pool.begin().await?;
+    let stored: Option<Stored> = sqlx::query_as(update)
+        .bind(session_id)
+        .bind(meta.user_id)
+        .bind(mediums.to_value())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (mut tx, stored) = updated_or_explain(ctx, meta, session_id, tx, stored).await?;
+    timeline::append(
+        &mut tx,
+        session_id,
+        event,
+        meta.role.into(),
+        mediums_data(&mediums),
+        stored.updated_at,
+    )
+    .await?;
+    Ok((session_id, mediums, stored, tx))
 }
 
 /// `medium_selection {session_id, mediums}`: stores the seeker's mediums and makes a
@@ -37,45 +93,14 @@ pub async fn select(
     session_id: Option<&str>,
     mediums: Option<&Value>,
 ) -> CommandResult {
-    let session_id = validate::session_id(session_id)?;
-    let mediums = Mediums::parse(mediums)?;
-    // The CTE locks the row first, so `activated` reflects the state this update
-    // replaced even when a cancel or another selection raced it. The timeline events
-    // commit with it.
-    let mut tx = ctx.pool.begin().await?;
-    let selected: Option<Selected> = sqlx::query_as(
-        "WITH previous AS (
-             SELECT id, connection_state FROM work_sessions
-             WHERE id = $1 AND seeker_id = $2 FOR UPDATE
-         )
-         UPDATE work_sessions s
-         SET seeker_mediums = $3, seeker_mediums_selected_at = now(),
-             connection_state = 'active', updated_at = now()
-         FROM previous
-         WHERE s.id = previous.id AND previous.connection_state IN ('waiting', 'active')
-         RETURNING s.work_id, s.provider_id, previous.connection_state = 'waiting' AS activated,
-                   s.updated_at",
-    )
-    .bind(session_id)
-    .bind(meta.user_id)
-    .bind(mediums.to_value())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(selected) = selected else {
-        drop(tx);
-        return Err(
-            explain_miss(&ctx.pool, session_id, meta.user_id, Role::Seeker)
-                .await?
-                .into(),
-        );
-    };
-    timeline::append(
-        &mut tx,
+    // The timeline events commit with the update.
+    let (session_id, mediums, selected, mut tx) = store(
+        ctx,
+        meta,
         session_id,
+        mediums,
+        SELECT_MEDIUMS,
         TimelineEventType::MediumsSelected,
-        ActorRole::Seeker,
-        mediums_data(&mediums),
-        selected.updated_at,
     )
     .await?;
     if selected.activated {
@@ -97,39 +122,27 @@ pub async fn select(
         connection_state: ConnectionState::Active,
         timestamp: Timestamp::now(),
     };
-    ctx.outbox
-        .send(
-            Role::Seeker,
-            meta.user_id,
-            Target::Except(meta.conn_id),
-            own.clone(),
-        )
-        .await;
-    ctx.outbox
-        .send(
-            Role::Provider,
-            selected.provider_id,
-            Target::All,
-            ServerMessage::SeekerMediumsSelected {
-                session_id,
-                mediums,
-                connection_state: ConnectionState::Active,
-                message: SEEKER_SELECTED_TEXT.to_string(),
-                timestamp: Timestamp::now(),
-            },
-        )
-        .await;
+    let other = ServerMessage::SeekerMediumsSelected {
+        session_id,
+        mediums,
+        connection_state: ConnectionState::Active,
+        message: SEEKER_SELECTED_TEXT.to_string(),
+        timestamp: Timestamp::now(),
+    };
+    tell_both(ctx, meta, selected.other_id, &own, other).await;
     if selected.activated {
-        let parties = Parties {
+        let session = SessionParties {
             session_id,
             work_id: selected.work_id,
-            seeker_id: meta.user_id,
-            provider_id: selected.provider_id,
+            parties: Parties {
+                seeker_id: meta.user_id,
+                provider_id: selected.other_id,
+            },
         };
         events::publish(
             ctx,
             SessionEventKind::Activated,
-            parties,
+            session,
             None,
             selected.updated_at,
         )
@@ -145,35 +158,13 @@ pub async fn share(
     session_id: Option<&str>,
     mediums: Option<&Value>,
 ) -> CommandResult {
-    let session_id = validate::session_id(session_id)?;
-    let mediums = Mediums::parse(mediums)?;
-    let mut tx = ctx.pool.begin().await?;
-    let shared: Option<(Uuid, DateTime<Utc>)> = sqlx::query_as(
-        "UPDATE work_sessions
-         SET provider_mediums = $3, provider_mediums_shared_at = now(), updated_at = now()
-         WHERE id = $1 AND provider_id = $2 AND connection_state IN ('waiting', 'active')
-         RETURNING seeker_id, updated_at",
-    )
-    .bind(session_id)
-    .bind(meta.user_id)
-    .bind(mediums.to_value())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((seeker_id, shared_at)) = shared else {
-        drop(tx);
-        return Err(
-            explain_miss(&ctx.pool, session_id, meta.user_id, Role::Provider)
-                .await?
-                .into(),
-        );
-    };
-    timeline::append(
-        &mut tx,
+    let (session_id, mediums, shared, tx) = store(
+        ctx,
+        meta,
         session_id,
+        mediums,
+        SHARE_MEDIUMS,
         TimelineEventType::MediumsShared,
-        ActorRole::Provider,
-        mediums_data(&mediums),
-        shared_at,
     )
     .await?;
     tx.commit().await?;
@@ -184,25 +175,11 @@ pub async fn share(
         mediums: mediums.clone(),
         timestamp: Timestamp::now(),
     };
-    ctx.outbox
-        .send(
-            Role::Provider,
-            meta.user_id,
-            Target::Except(meta.conn_id),
-            own.clone(),
-        )
-        .await;
-    ctx.outbox
-        .send(
-            Role::Seeker,
-            seeker_id,
-            Target::All,
-            ServerMessage::ProviderMediumsShared {
-                session_id,
-                mediums,
-                timestamp: Timestamp::now(),
-            },
-        )
-        .await;
+    let other = ServerMessage::ProviderMediumsShared {
+        session_id,
+        mediums,
+        timestamp: Timestamp::now(),
+    };
+    tell_both(ctx, meta, shared.other_id, &own, other).await;
     Ok(Reply::answer(meta, own))
 }

@@ -8,16 +8,65 @@ pub mod end_session;
 pub mod mediums;
 pub mod work_response;
 
-use tether_platform::Reply;
-use tether_proto::ClientMessage;
+use sqlx::{Postgres, Transaction};
+use tether_platform::{Reply, Target};
 use tether_proto::envelope::{CommandEnvelope, CommandMeta};
 use tether_proto::messages::Owner;
+use tether_proto::{ClientMessage, ServerMessage};
+use uuid::Uuid;
 
 use crate::context::Ctx;
 use crate::error::HandlerError;
+use crate::sessions::explain_miss;
 
 /// What a command handler returns.
 pub type CommandResult = Result<Reply, HandlerError>;
+
+/// A command's transaction.
+type Tx = Transaction<'static, Postgres>;
+
+/// The row a guarded session update returned, with its still open transaction; when the
+/// update matched nothing, the transaction is rolled back and a read says why (the
+/// actor's session is unknown, someone else's, or no longer open).
+async fn updated_or_explain<T>(
+    ctx: &Ctx,
+    meta: &CommandMeta,
+    session_id: Uuid,
+    tx: Tx,
+    row: Option<T>,
+) -> Result<(Tx, T), HandlerError> {
+    match row {
+        Some(row) => Ok((tx, row)),
+        None => {
+            drop(tx);
+            Err(explain_miss(&ctx.pool, session_id, meta.user_id, meta.role)
+                .await?
+                .into())
+        }
+    }
+}
+
+/// After a commit: `own` to the actor's other devices, `other` to every device of the
+/// other party (`other_id`).
+async fn tell_both(
+    ctx: &Ctx,
+    meta: &CommandMeta,
+    other_id: Uuid,
+    own: &ServerMessage,
+    other: ServerMessage,
+) {
+    ctx.outbox
+        .send(
+            meta.role,
+            meta.user_id,
+            Target::Except(meta.conn_id),
+            own.clone(),
+        )
+        .await;
+    ctx.outbox
+        .send(meta.role.other(), other_id, Target::All, other)
+        .await;
+}
 
 /// Handles one command; every failure becomes an `error` for the sender only.
 pub async fn handle(ctx: &Ctx, envelope: CommandEnvelope) -> Reply {

@@ -1,18 +1,19 @@
 //! `work_response`: the provider accepts (a session opens) or rejects a pending order.
 
 use chrono::{DateTime, Utc};
-use tether_platform::{Reply, Target, timeline};
+use tether_platform::{Reply, timeline};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{FAILED_TO_CREATE_SESSION, WORK_ORDER_NOT_FOUND};
 use tether_proto::events::SessionEventKind;
 use tether_proto::timeline::{ActorRole, TimelineEventType};
-use tether_proto::{ConnectionState, ErrorCode, Role, ServerMessage, Timestamp, WireError};
+use tether_proto::{ConnectionState, ErrorCode, ServerMessage, Timestamp, WireError};
 use uuid::Uuid;
 
-use super::CommandResult;
+use super::{CommandResult, tell_both};
 use crate::context::Ctx;
 use crate::error::HandlerError;
-use crate::events::{self, Parties};
+use crate::events::{self, SessionParties};
+use tether_proto::model::Parties;
 
 /// The provider's text in `work_accepted`.
 pub const ACCEPTED_PROVIDER_TEXT: &str =
@@ -137,11 +138,13 @@ async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
     tx.commit().await?;
     tracing::info!(work_id, %session_id, "work order accepted");
 
-    let parties = Parties {
+    let session = SessionParties {
         session_id,
         work_id,
-        seeker_id: order.seeker_id,
-        provider_id,
+        parties: Parties {
+            seeker_id: order.seeker_id,
+            provider_id,
+        },
     };
     let accepted = |message: &str| ServerMessage::WorkAccepted {
         work_id,
@@ -151,23 +154,15 @@ async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
         timestamp: Timestamp::now(),
     };
     let own = accepted(ACCEPTED_PROVIDER_TEXT);
-    ctx.outbox
-        .send(
-            Role::Provider,
-            provider_id,
-            Target::Except(meta.conn_id),
-            own.clone(),
-        )
-        .await;
-    ctx.outbox
-        .send(
-            Role::Seeker,
-            order.seeker_id,
-            Target::All,
-            accepted(ACCEPTED_SEEKER_TEXT),
-        )
-        .await;
-    events::publish(ctx, SessionEventKind::Accepted, parties, None, accepted_at).await;
+    tell_both(
+        ctx,
+        meta,
+        order.seeker_id,
+        &own,
+        accepted(ACCEPTED_SEEKER_TEXT),
+    )
+    .await;
+    events::publish(ctx, SessionEventKind::Accepted, session, None, accepted_at).await;
     Ok(Reply::answer(meta, own))
 }
 
@@ -219,29 +214,15 @@ async fn reject(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
         work_id,
         timestamp: Timestamp::now(),
     };
-    ctx.outbox
-        .send(
-            Role::Provider,
-            provider_id,
-            Target::Except(meta.conn_id),
-            own.clone(),
-        )
-        .await;
-    ctx.outbox
-        .send(
-            Role::Seeker,
-            rejected.seeker_id,
-            Target::All,
-            ServerMessage::WorkResponse {
-                work_id,
-                accepted: false,
-                provider_name: rejected.provider_name,
-                provider_mobile: rejected.provider_mobile,
-                service_type: rejected.service_type,
-                response_time: rejected.responded_at.into(),
-            },
-        )
-        .await;
+    let other = ServerMessage::WorkResponse {
+        work_id,
+        accepted: false,
+        provider_name: rejected.provider_name,
+        provider_mobile: rejected.provider_mobile,
+        service_type: rejected.service_type,
+        response_time: rejected.responded_at.into(),
+    };
+    tell_both(ctx, meta, rejected.seeker_id, &own, other).await;
     metrics::counter!("tether_session_transitions_total", "kind" => "rejected").increment(1);
     Ok(Reply::answer(meta, own))
 }
