@@ -156,17 +156,18 @@ already_answers() {
 }
 
 ensure_nats() {
-  if already_answers NATS "$TETHER_NATS_URL" 4222 "; it must have JetStream enabled"; then
+  if already_answers NATS "$TETHER_NATS_URL" 4222; then
     return
   fi
   local host=$URL_HOST port=$URL_PORT
   find_nats_server ||
-    die "NATS does not answer on $host:$port and nats-server is not installed: run as root (apt-get install nats-server) or start a NATS server with JetStream there"
+    die "NATS does not answer on $host:$port and nats-server is not installed: run as root (apt-get install nats-server) or start a NATS server there"
   local server=$NATS_SERVER_BIN
-  mkdir -p "$TETHER_STATE/logs" "$TETHER_STATE/nats-$port"
-  say "starting NATS with JetStream on $host:$port (log: ${TETHER_STATE#"$TETHER_ROOT"/}/logs/nats.log)"
+  mkdir -p "$TETHER_STATE/logs"
+  # Core NATS: Tether keeps nothing in NATS, so no JetStream and no store.
+  say "starting NATS on $host:$port (log: ${TETHER_STATE#"$TETHER_ROOT"/}/logs/nats.log)"
   # Own session: a Ctrl-C in the terminal must not stop NATS before the services drain.
-  setsid "$server" -a "$host" -p "$port" -js -sd "$TETHER_STATE/nats-$port" \
+  setsid "$server" -a "$host" -p "$port" \
     >>"$TETHER_STATE/logs/nats.log" 2>&1 </dev/null &
   STARTED_NATS_PID=$!
   wait_for_port NATS "$host" "$port" 30 "$TETHER_STATE/logs/nats.log"
