@@ -201,6 +201,7 @@ async fn lifecycle_event_sets_missing_expiry_once() {
             provider_id: session.provider.id,
             by: Some(Role::Seeker),
             at: at.into(),
+            chat_expires_at: Some((at + TimeDelta::hours(24)).into()),
         };
         let payload = serde_json::to_vec(&event).expect("event json");
         let subject = stack.subjects.session_event(SessionEventKind::Completed);

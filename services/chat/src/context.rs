@@ -17,8 +17,6 @@ pub struct Chat {
     pub pool: PgPool,
     /// Publisher to users' sockets.
     pub outbox: Outbox,
-    /// How long messages are kept after their session ends.
-    pub ttl: chrono::TimeDelta,
     /// Group commit of new messages (on `pool`).
     pub messages: MessageStore,
     /// Group commit of receipts (on an asynchronous-commit pool).
@@ -33,14 +31,13 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// Handles for one instance; `ttl_hours` is `TETHER_CHAT_TTL_H`; `receipts_pool`
+    /// Handles for one instance; `receipts_pool`
     /// commits asynchronously; `push`: enqueue push events for offline recipients. Starts
     /// the writers, so call it inside the runtime.
     pub fn new(
         pool: PgPool,
         receipts_pool: PgPool,
         outbox: Outbox,
-        ttl_hours: u32,
         resend_limit: u32,
         max_messages_per_session: u32,
         push: bool,
@@ -50,7 +47,6 @@ impl Chat {
             receipts: receipt_store(receipts_pool),
             pool,
             outbox,
-            ttl: chrono::TimeDelta::hours(i64::from(ttl_hours)),
             sessions: Arc::new(SessionCache::default()),
             resend_limit,
             #[cfg(feature = "failpoints")]

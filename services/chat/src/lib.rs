@@ -96,9 +96,6 @@ pub struct Config {
     /// Address of the admin listener (/healthz, /readyz, /metrics).
     #[arg(long, env = "TETHER_CHAT_ADMIN_ADDR", default_value = "127.0.0.1:9102")]
     pub admin_addr: SocketAddr,
-    /// Hours chat messages are kept after their session is cancelled or completed.
-    #[arg(long, env = "TETHER_CHAT_TTL_H", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
-    pub chat_ttl_h: u32,
     /// Unacknowledged messages re-sent to a socket when it connects, at most (oldest
     /// first; the rest follow on later connects once these are acknowledged, and history
     /// has them all).
@@ -157,7 +154,6 @@ impl App {
             runtime.pool.clone(),
             receipts_pool,
             runtime.outbox.clone(),
-            config.chat_ttl_h,
             config.resend_limit,
             config.max_messages_per_session,
             config.push.enabled(),

@@ -143,7 +143,10 @@ fn only_the_edge_publishes_a_port_and_infrastructure_is_healthchecked() {
     }
     // PostgreSQL holds everything; NATS holds nothing (core NATS, no JetStream), so only
     // PostgreSQL needs a volume.
-    assert!(block(&services["postgres"], "volumes").is_some(), "postgres: no volume");
+    assert!(
+        block(&services["postgres"], "volumes").is_some(),
+        "postgres: no volume"
+    );
     let nats = services["nats"].join("\n");
     assert!(nats.contains("nats:2.10-alpine"), "nats image");
     assert!(!nats.contains("\"-js\"") && block(&services["nats"], "volumes").is_none());

@@ -50,4 +50,8 @@ pub struct SessionEvent {
     pub by: Option<Role>,
     /// When the transition committed.
     pub at: Timestamp,
+    /// When the session's chat expires (`cancelled` and `completed`): the session service
+    /// owns `TETHER_CHAT_TTL_H` and sets the same expiry in the ending transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_expires_at: Option<Timestamp>,
 }

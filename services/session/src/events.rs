@@ -36,6 +36,11 @@ pub async fn publish(
         provider_id: session.parties.provider_id,
         by,
         at: at.into(),
+        chat_expires_at: matches!(
+            kind,
+            SessionEventKind::Cancelled | SessionEventKind::Completed
+        )
+        .then(|| (at + chrono::TimeDelta::hours(i64::from(ctx.settings.chat_ttl_h))).into()),
     };
     metrics::counter!("tether_session_transitions_total", "kind" => kind.as_str()).increment(1);
     let payload = match serde_json::to_vec(&event) {

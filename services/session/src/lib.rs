@@ -56,7 +56,7 @@ pub struct Config {
     #[arg(long, env = "TETHER_WORK_ORDER_TTL_S", default_value_t = 600)]
     pub work_order_ttl_s: u64,
     /// Hours chat messages are kept after their session ends (expiry set when it ends).
-    #[arg(long, env = "TETHER_CHAT_TTL_H", default_value_t = 24)]
+    #[arg(long, env = "TETHER_CHAT_TTL_H", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
     pub chat_ttl_h: u32,
     /// Pending work orders one seeker may have at once; one more answers 409.
     #[arg(long, env = "TETHER_MAX_PENDING_PER_SEEKER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
