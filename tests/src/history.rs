@@ -173,12 +173,21 @@ impl Recorder {
 
     /// Acknowledged messages so far (how far a run has come, for timing a fault).
     pub fn acknowledged(&self) -> usize {
+        self.count(|op| matches!(op, Op::Acknowledged { .. }))
+    }
+
+    /// Attempts refused or unanswered so far (the ones the apps retry).
+    pub fn retried(&self) -> usize {
+        self.count(|op| matches!(op, Op::Refused { .. } | Op::TimedOut { .. }))
+    }
+
+    fn count(&self, which: impl Fn(&Op) -> bool) -> usize {
         self.inner
             .1
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .filter(|e| matches!(e.op, Op::Acknowledged { .. }))
+            .filter(|e| which(&e.op))
             .count()
     }
 }

@@ -172,9 +172,16 @@ async fn chat_sigkill_alone() {
     let run = Run::start(&procs.stack, &procs.edge_urls).await;
     for strike in 0..run.strikes {
         run.until_strike(strike).await;
+        let retried = run.recorder.retried();
         procs.chats[0].kill();
-        // No chat at all for a while: every chat command answers `unavailable`.
+        // No chat at all for a while: every chat command answers `unavailable`. The
+        // outage lasts until a command has met it (at least 700 ms, at most 10 s), so a
+        // slow machine cannot let it pass unseen.
         tokio::time::sleep(Duration::from_millis(700)).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while run.recorder.retried() == retried && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         procs.chats[0].start();
     }
     let verdict = run

@@ -20,8 +20,8 @@ use tether_proto::model::MessagePage;
 use uuid::Uuid;
 
 use crate::context::Chat;
-use crate::error::ChatError;
 use crate::rows::MessageRow;
+use tether_platform::HandlerError;
 
 /// Whether the user is a party of the session (either role).
 const IS_PARTY: &str = "
@@ -101,7 +101,7 @@ pub async fn handle(chat: &Chat, request: ApiRequest) -> ApiReply {
     }
 }
 
-async fn page(chat: &Chat, request: &ApiRequest) -> Result<MessagePage, ChatError> {
+async fn page(chat: &Chat, request: &ApiRequest) -> Result<MessagePage, HandlerError> {
     // The session is checked before the query string, so a stranger learns nothing from
     // which error a bad query gets.
     let session_id = path_session_id(request)?;

@@ -53,7 +53,6 @@
 
 pub mod commands;
 pub mod context;
-pub mod error;
 #[cfg(feature = "failpoints")]
 pub mod failpoints;
 pub mod history;

@@ -5,7 +5,7 @@ use tether_proto::ConnectionState;
 use tether_proto::model::{ChatMessageView, DeliveryStatus, Role};
 use uuid::Uuid;
 
-use crate::error::ChatError;
+use tether_platform::HandlerError;
 
 /// The columns of `chat_messages` a client may see (select them by these names).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -32,14 +32,14 @@ pub struct MessageRow {
 
 impl MessageRow {
     /// The delivery status as a type.
-    pub fn status(&self) -> Result<DeliveryStatus, ChatError> {
+    pub fn status(&self) -> Result<DeliveryStatus, HandlerError> {
         DeliveryStatus::parse(&self.delivery_status)
-            .ok_or(ChatError::Invariant("chat_messages.delivery_status"))
+            .ok_or(HandlerError::invariant("chat_messages.delivery_status"))
     }
 
     /// The wire object, identical in history, live delivery and re-sends: no name, phone
     /// or user id can be in it because the row holds none of them.
-    pub fn view(self) -> Result<ChatMessageView, ChatError> {
+    pub fn view(self) -> Result<ChatMessageView, HandlerError> {
         let delivery_status = self.status()?;
         Ok(ChatMessageView {
             message_id: self.id,
@@ -56,11 +56,11 @@ impl MessageRow {
 }
 
 /// A `seeker`/`provider` column as a [`Role`].
-pub fn parse_role(text: &str) -> Result<Role, ChatError> {
-    Role::parse(text).ok_or(ChatError::Invariant("role column"))
+pub fn parse_role(text: &str) -> Result<Role, HandlerError> {
+    Role::parse(text).ok_or(HandlerError::invariant("role column"))
 }
 
 /// A `connection_state` column as a [`ConnectionState`].
-pub fn parse_state(text: &str) -> Result<ConnectionState, ChatError> {
-    ConnectionState::parse(text).ok_or(ChatError::Invariant("work_sessions.connection_state"))
+pub fn parse_state(text: &str) -> Result<ConnectionState, HandlerError> {
+    ConnectionState::parse(text).ok_or(HandlerError::invariant("work_sessions.connection_state"))
 }

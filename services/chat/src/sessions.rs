@@ -19,8 +19,8 @@ use tether_proto::events::{SessionEvent, SessionEventKind};
 use tether_proto::model::Parties;
 use uuid::Uuid;
 
-use crate::error::ChatError;
 use crate::rows::parse_state;
+use tether_platform::HandlerError;
 
 /// Entries kept at most; past it the cache starts over (sessions are re-read on demand).
 const MAX_ENTRIES: usize = 200_000;
@@ -56,7 +56,7 @@ impl SessionCache {
         &self,
         pool: &PgPool,
         session_id: Uuid,
-    ) -> Result<Option<SessionView>, ChatError> {
+    ) -> Result<Option<SessionView>, HandlerError> {
         if let Some(view) = self.lock().get(&session_id) {
             return Ok(Some(*view));
         }

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use tether_proto::WireError;
 use tether_proto::subjects::Subjects;
 
 use crate::Context;
@@ -18,14 +19,15 @@ pub async fn handle(context: Arc<Context>, subjects: Subjects, subject: String) 
         .and_then(Job::parse)
         .filter(|job| subjects.cleanup_trigger(job.name()) == subject);
     let Some(job) = job else {
-        return json!({"error": "Unknown cleanup job", "code": "not_found"});
+        return WireError::not_found("Unknown cleanup job").body();
     };
     match jobs::run(&context, job).await {
-        Ok(outcome) => serde_json::to_value(outcome)
-            .unwrap_or_else(|_| json!({"error": "Internal error", "code": "internal"})),
+        Ok(outcome) => {
+            serde_json::to_value(outcome).unwrap_or_else(|_| WireError::internal().body())
+        }
         Err(err) => {
             tracing::error!(job = job.name(), error = %err, "triggered cleanup job failed");
-            json!({"error": "Internal error", "code": "internal"})
+            WireError::internal().body()
         }
     }
 }

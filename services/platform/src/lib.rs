@@ -9,6 +9,7 @@ pub mod admin;
 pub mod batch;
 pub mod config;
 pub mod db;
+pub mod error;
 pub mod nats;
 pub mod ops;
 pub mod outbox;
@@ -21,6 +22,7 @@ pub mod telemetry;
 pub mod timeline;
 
 pub use config::{CommonConfig, DbConfig};
+pub use error::HandlerError;
 pub use outbox::{Outbox, Reply, Target};
 
 /// The `main` of every service binary: settings from flags and environment, logs, a

@@ -117,7 +117,7 @@ impl ApiReply {
     pub fn error(err: &WireError) -> Self {
         Self {
             status: err.code.http_status(),
-            body: serde_json::json!({"error": err.error, "code": err.code}),
+            body: err.body(),
         }
     }
 }

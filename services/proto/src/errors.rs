@@ -26,6 +26,17 @@ pub const RATE_LIMITED: &str = "Too many messages, slow down";
 /// A WebSocket upgrade (429) or socket (closed 1008) over `TETHER_WS_MAX_SOCKETS_PER_USER`.
 pub const TOO_MANY_SOCKETS: &str = "Too many open connections for this user";
 
+/// A provider already has a waiting or active session.
+pub const PROVIDER_BUSY: &str = "Provider already has a waiting or active session";
+/// A seeker already has a waiting or active session.
+pub const SEEKER_BUSY: &str = "Seeker already has a waiting or active session";
+/// 409 when the seeker already has `TETHER_MAX_PENDING_PER_SEEKER` pending orders.
+pub const SEEKER_TOO_MANY_PENDING: &str = "You have too many pending work orders";
+/// 409 when the provider already has `TETHER_MAX_PENDING_PER_PROVIDER` pending orders.
+pub const PROVIDER_TOO_MANY_PENDING: &str = "Provider has too many pending work orders";
+/// Ordering work from oneself.
+pub const SELF_ORDER: &str = "Seeker and provider must be different users";
+
 /// Machine-readable error code, shared by the WebSocket `error` message and HTTP bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -129,6 +140,11 @@ impl WireError {
     /// `unavailable`.
     pub fn unavailable() -> Self {
         Self::new(ErrorCode::Unavailable, SERVICE_UNAVAILABLE)
+    }
+    /// The JSON body of every error answer outside a WebSocket frame (HTTP, operator
+    /// requests): `{"error": text, "code": code}`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"error": self.error, "code": self.code})
     }
     /// `not_found` for sessions, with the one text that never reveals existence.
     pub fn session_not_found() -> Self {

@@ -8,7 +8,7 @@ use tether_proto::envelope::ConnectedEvent;
 
 use crate::assignment::pending_for_provider;
 use crate::context::Ctx;
-use crate::error::HandlerError;
+use tether_platform::HandlerError;
 
 /// Handles one `ConnectedEvent` (the `session` queue group gets each once).
 ///

@@ -12,7 +12,6 @@ pub mod assignment;
 pub mod commands;
 pub mod connected;
 pub mod context;
-pub mod error;
 pub mod events;
 pub mod rating;
 pub mod sessions;

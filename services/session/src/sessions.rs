@@ -12,7 +12,7 @@ use tether_proto::presence::PartyPresence;
 use tether_proto::{ConnectionState, Role, WireError};
 use uuid::Uuid;
 
-use crate::error::HandlerError;
+use tether_platform::HandlerError;
 
 /// The columns a snapshot is built from (one list for every query below).
 macro_rules! snapshot_select {

@@ -36,7 +36,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 pub use config::Config;
 use futures::StreamExt;
-use tether_proto::ErrorCode;
+use tether_proto::{ErrorCode, WireError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -218,9 +218,5 @@ async fn body_deadline(
 
 /// The error body of the contract: `{"error": "...", "code": "..."}`.
 pub fn http_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    (
-        status,
-        axum::Json(serde_json::json!({"error": message, "code": code})),
-    )
-        .into_response()
+    (status, axum::Json(WireError::new(code, message).body())).into_response()
 }

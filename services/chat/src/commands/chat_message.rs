@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use crate::commands::group_write::all_or_each;
 use crate::context::Chat;
-use crate::error::ChatError;
 use crate::masking;
 use crate::rows::{MessageRow, parse_state};
+use tether_platform::HandlerError;
 
 /// A validated `chat_message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub struct StoreRow {
 }
 
 /// The group-commit writer of chat messages.
-pub type MessageStore = Batcher<PendingMessage, Result<StoreRow, ChatError>>;
+pub type MessageStore = Batcher<PendingMessage, Result<StoreRow, HandlerError>>;
 
 /// Starts the writers of [`MessageStore`] on `pool`; a session holds at most
 /// `max_per_session` messages; with `push`, messages to offline recipients enqueue a push
@@ -266,7 +266,7 @@ pub async fn handle(
     chat: &Chat,
     meta: &CommandMeta,
     request: NewMessage,
-) -> Result<Reply, ChatError> {
+) -> Result<Reply, HandlerError> {
     // v7: time-ordered ids keep the primary key index append-mostly.
     let message_id = Uuid::now_v7();
     // Masked up front (the state is known only under the store's lock), cheap: a few
@@ -284,7 +284,7 @@ pub async fn handle(
             text: request.text.clone(),
         })
         .await
-        .map_err(|_| ChatError::Invariant("chat writer stopped"))??;
+        .map_err(|_| HandlerError::invariant("chat writer stopped"))??;
     let (Some(seeker_id), Some(provider_id), Some(state)) = (
         row.seeker_id,
         row.provider_id,
@@ -364,7 +364,7 @@ pub async fn handle(
         return Err(WireError::conflict(SESSION_MESSAGE_LIMIT).into());
     }
     // Open, no insert and no original: only possible if the row vanished in between.
-    Err(ChatError::Invariant(
+    Err(HandlerError::invariant(
         "chat message neither stored nor found",
     ))
 }

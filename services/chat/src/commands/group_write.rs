@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::error::ChatError;
+use tether_platform::HandlerError;
 
 /// Writes `items` with one call of `write`, which must answer one row per item in order;
 /// if it fails or answers a wrong count, writes each item on its own. `what` names the
@@ -13,7 +13,7 @@ pub(crate) async fn all_or_each<'a, T, R, F, Fut>(
     what: &'static str,
     items: &'a [T],
     write: F,
-) -> Vec<Result<R, ChatError>>
+) -> Vec<Result<R, HandlerError>>
 where
     F: Fn(&'a [T]) -> Fut,
     Fut: Future<Output = sqlx::Result<Vec<R>>>,
@@ -34,7 +34,7 @@ where
     for item in items {
         answers.push(match write(std::slice::from_ref(item)).await {
             Ok(mut rows) if rows.len() == 1 => Ok(rows.remove(0)),
-            Ok(_) => Err(ChatError::Invariant("group write row count")),
+            Ok(_) => Err(HandlerError::invariant("group write row count")),
             Err(err) => Err(err.into()),
         });
     }

@@ -17,7 +17,7 @@ use tether_proto::{ClientMessage, WireError};
 use uuid::Uuid;
 
 use crate::context::Chat;
-use crate::error::ChatError;
+use tether_platform::HandlerError;
 
 /// Handles one command from the edge and returns the answer for its connection.
 pub async fn handle(chat: &Chat, envelope: CommandEnvelope) -> Reply {
@@ -58,7 +58,7 @@ pub async fn handle(chat: &Chat, envelope: CommandEnvelope) -> Reply {
 
 /// A `message_id` from a client: missing -> validation; malformed -> `not_found`, the
 /// same answer as a message that is not the caller's (never reveal which).
-pub fn message_id(value: Option<&str>) -> Result<Uuid, ChatError> {
+pub fn message_id(value: Option<&str>) -> Result<Uuid, HandlerError> {
     let text = value.ok_or_else(|| WireError::validation("message_id is required"))?;
     Ok(Uuid::parse_str(text).map_err(|_| WireError::not_found(MESSAGE_NOT_FOUND))?)
 }

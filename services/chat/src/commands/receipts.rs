@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::commands::group_write::all_or_each;
 use crate::context::Chat;
-use crate::error::ChatError;
 use crate::rows::{parse_role, parse_state};
+use tether_platform::HandlerError;
 
 /// Which receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub struct ReceiptRow {
 }
 
 /// The group-commit writer of receipts.
-pub type ReceiptStore = Batcher<PendingReceipt, Result<ReceiptRow, ChatError>>;
+pub type ReceiptStore = Batcher<PendingReceipt, Result<ReceiptRow, HandlerError>>;
 
 /// Starts the writers of [`ReceiptStore`]. `pool` commits asynchronously
 /// (`synchronous_commit = off`): a receipt lost in a PostgreSQL crash leaves its message
@@ -133,8 +133,8 @@ fn rounds(batch: &[PendingReceipt]) -> Vec<Vec<usize>> {
 async fn store_batch(
     pool: &PgPool,
     batch: Vec<PendingReceipt>,
-) -> Vec<Result<ReceiptRow, ChatError>> {
-    let mut answers: Vec<Option<Result<ReceiptRow, ChatError>>> =
+) -> Vec<Result<ReceiptRow, HandlerError>> {
+    let mut answers: Vec<Option<Result<ReceiptRow, HandlerError>>> =
         (0..batch.len()).map(|_| None).collect();
     for round in rounds(&batch) {
         let items: Vec<&PendingReceipt> = round.iter().map(|&i| &batch[i]).collect();
@@ -145,7 +145,7 @@ async fn store_batch(
     }
     answers
         .into_iter()
-        .map(|answer| answer.unwrap_or(Err(ChatError::Invariant("receipt not answered"))))
+        .map(|answer| answer.unwrap_or(Err(HandlerError::invariant("receipt not answered"))))
         .collect()
 }
 
@@ -171,7 +171,7 @@ pub async fn handle(
     meta: &CommandMeta,
     receipt: Receipt,
     message_id: Option<String>,
-) -> Result<Reply, ChatError> {
+) -> Result<Reply, HandlerError> {
     let message_id = super::message_id(message_id.as_deref())?;
     let row = chat
         .receipts
@@ -182,7 +182,7 @@ pub async fn handle(
             receipt,
         })
         .await
-        .map_err(|_| ChatError::Invariant("receipt writer stopped"))??;
+        .map_err(|_| HandlerError::invariant("receipt writer stopped"))??;
     let (Some(sender_type), Some(seeker_id), Some(provider_id), Some(state)) = (
         row.sender_type.as_deref(),
         row.seeker_id,

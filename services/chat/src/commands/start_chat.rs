@@ -9,8 +9,8 @@ use tether_proto::{ServerMessage, Timestamp, WireError, validate};
 use uuid::Uuid;
 
 use crate::context::Chat;
-use crate::error::ChatError;
 use crate::rows::parse_state;
+use tether_platform::HandlerError;
 
 /// Locks the caller's session row (`FOR NO KEY UPDATE`, so a concurrent cancel/finish is
 /// ordered with us and we see its outcome) and sets `chat_started_at` the first time only
@@ -50,7 +50,7 @@ pub async fn handle(
     chat: &Chat,
     meta: &CommandMeta,
     session_id: Option<&str>,
-) -> Result<Reply, ChatError> {
+) -> Result<Reply, HandlerError> {
     let session_id = validate::session_id(session_id)?;
     let mut tx = chat.pool.begin().await?;
     let row: Option<StartRow> = sqlx::query_as(START_CHAT)

@@ -8,7 +8,7 @@ use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::{ServerMessage, Timestamp, WireError, validate};
 
 use crate::context::Chat;
-use crate::error::ChatError;
+use tether_platform::HandlerError;
 
 /// Handles `typing_indicator`: the other party gets it, the sender gets nothing.
 pub async fn handle(
@@ -16,7 +16,7 @@ pub async fn handle(
     meta: &CommandMeta,
     session_id: Option<&str>,
     is_typing: Option<bool>,
-) -> Result<Reply, ChatError> {
+) -> Result<Reply, HandlerError> {
     let session_id = validate::session_id(session_id)?;
     let is_typing = is_typing.ok_or_else(|| WireError::validation("is_typing is required"))?;
     let session = chat.sessions.get(&chat.pool, session_id).await?;

@@ -14,7 +14,7 @@ use tether_proto::api::{ApiOp, ApiReply, ApiRequest};
 use uuid::Uuid;
 
 use crate::context::Ctx;
-use crate::error::HandlerError;
+use tether_platform::HandlerError;
 
 /// What an operation handler returns.
 pub type ApiResult = Result<ApiReply, HandlerError>;

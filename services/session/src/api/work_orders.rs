@@ -13,9 +13,9 @@ use uuid::Uuid;
 use super::ApiResult;
 use crate::assignment::Assignment;
 use crate::context::Ctx;
-use crate::error::{
-    HandlerError, PROVIDER_BUSY, PROVIDER_TOO_MANY_PENDING, SEEKER_BUSY, SEEKER_TOO_MANY_PENDING,
-    SELF_ORDER,
+use tether_platform::HandlerError;
+use tether_proto::errors::{
+    PROVIDER_BUSY, PROVIDER_TOO_MANY_PENDING, SEEKER_BUSY, SEEKER_TOO_MANY_PENDING, SELF_ORDER,
 };
 
 /// A validated order.

@@ -25,9 +25,9 @@ use uuid::Uuid;
 
 use super::{CommandResult, updated_or_explain};
 use crate::context::Ctx;
-use crate::error::HandlerError;
 use crate::events::{self, SessionParties};
 use crate::rating::Rating;
+use tether_platform::HandlerError;
 use tether_proto::model::Parties;
 
 /// The canceller's text.

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::{CommandResult, Tx, tell_both, updated_or_explain};
 use crate::context::Ctx;
-use crate::error::HandlerError;
 use crate::events::{self, SessionParties};
+use tether_platform::HandlerError;
 
 /// The provider's text in `seeker_mediums_selected`.
 pub const SEEKER_SELECTED_TEXT: &str = "Seeker has selected communication mediums";

@@ -16,8 +16,8 @@ use tether_proto::{ClientMessage, ServerMessage};
 use uuid::Uuid;
 
 use crate::context::Ctx;
-use crate::error::HandlerError;
 use crate::sessions::explain_miss;
+use tether_platform::HandlerError;
 
 /// What a command handler returns.
 pub type CommandResult = Result<Reply, HandlerError>;

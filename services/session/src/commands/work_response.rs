@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::{CommandResult, tell_both};
 use crate::context::Ctx;
-use crate::error::HandlerError;
 use crate::events::{self, SessionParties};
+use tether_platform::HandlerError;
 use tether_proto::model::Parties;
 
 /// The provider's text in `work_accepted`.

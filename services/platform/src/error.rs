@@ -1,17 +1,10 @@
-//! Handler errors, and the one place database errors become client errors.
+//! The one handler error of every service, and the one place where a failure becomes
+//! what the client sees: a client error goes out as it is; anything unexpected is logged
+//! (labels, ids and codes only: sqlx shows the server's message, never the failing row)
+//! and the client gets `internal`.
 
 use tether_proto::WireError;
-
-/// A provider already has a waiting or active session.
-pub const PROVIDER_BUSY: &str = "Provider already has a waiting or active session";
-/// A seeker already has a waiting or active session.
-pub const SEEKER_BUSY: &str = "Seeker already has a waiting or active session";
-/// 409 when the seeker already has `TETHER_MAX_PENDING_PER_SEEKER` pending orders.
-pub const SEEKER_TOO_MANY_PENDING: &str = "You have too many pending work orders";
-/// 409 when the provider already has `TETHER_MAX_PENDING_PER_PROVIDER` pending orders.
-pub const PROVIDER_TOO_MANY_PENDING: &str = "Provider has too many pending work orders";
-/// Ordering work from oneself.
-pub const SELF_ORDER: &str = "Seeker and provider must be different users";
+use tether_proto::errors::{PROVIDER_BUSY, SEEKER_BUSY, SELF_ORDER};
 
 /// What a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +12,8 @@ pub enum HandlerError {
     /// Expected outcome (bad input, not found, wrong state): goes to the client as is.
     #[error("{0}")]
     Client(#[from] WireError),
-    /// Something broke on our side (database, serialisation): logged, never shown.
+    /// Something broke on our side (database, serialisation, a broken invariant): logged,
+    /// never shown.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -34,9 +28,13 @@ impl From<sqlx::Error> for HandlerError {
 }
 
 impl HandlerError {
-    /// The client's view: client errors as they are; anything unexpected is logged (ids
-    /// and codes only: sqlx shows the server message, never the failing row) and becomes
-    /// `fallback`.
+    /// A row broke an invariant the schema should guarantee (`what` names it).
+    pub fn invariant(what: &'static str) -> Self {
+        Self::Unexpected(anyhow::anyhow!("unexpected row: {what}"))
+    }
+
+    /// The client's view: client errors as they are; anything unexpected is logged and
+    /// becomes `fallback`.
     pub fn into_wire_or(self, handler: &'static str, fallback: WireError) -> WireError {
         match self {
             Self::Client(err) => err,
@@ -47,7 +45,12 @@ impl HandlerError {
         }
     }
 
-    /// Logs an error nobody waits for (event handlers): ids and codes only.
+    /// [`HandlerError::into_wire_or`] with `internal` as the fallback.
+    pub fn into_wire(self, handler: &'static str) -> WireError {
+        self.into_wire_or(handler, WireError::internal())
+    }
+
+    /// Logs an error nobody waits for (event handlers).
     pub fn log(&self, handler: &'static str) {
         match self {
             Self::Client(err) => {
@@ -55,11 +58,6 @@ impl HandlerError {
             }
             Self::Unexpected(err) => tracing::error!(handler, error = %err, "handler failed"),
         }
-    }
-
-    /// [`HandlerError::into_wire_or`] with `internal` as the fallback.
-    pub fn into_wire(self, handler: &'static str) -> WireError {
-        self.into_wire_or(handler, WireError::internal())
     }
 }
 
