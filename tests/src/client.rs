@@ -26,6 +26,14 @@ pub struct WsClient {
     pub see_presence: bool,
     /// The `peer_status` frames set aside (not in `received`).
     pub presence: Vec<Value>,
+    /// Work orders this socket was assigned. A socket that opens just as an order is
+    /// created may get its `work_assigned` twice (live, and again from the re-send on
+    /// connect, which cannot tell a missed order from one sent a moment later); apps
+    /// de-duplicate by `work_id`, and so does this client: repeats go to
+    /// `repeated_assignments`, not to the test.
+    assigned: std::collections::HashSet<i64>,
+    /// Repeated `work_assigned` frames set aside.
+    pub repeated_assignments: Vec<Value>,
 }
 
 /// What ended a socket.
@@ -54,6 +62,8 @@ impl WsClient {
                 received: Vec::new(),
                 see_presence: false,
                 presence: Vec::new(),
+                assigned: Default::default(),
+                repeated_assignments: Vec::new(),
             }),
             Err(WsError::Http(response)) => Err(response.status().as_u16()),
             Err(other) => panic!("websocket connect failed: {other}"),
@@ -85,13 +95,22 @@ impl WsClient {
     async fn next_frame(&mut self) -> Option<Result<Message, WsError>> {
         loop {
             let next = self.stream.next().await;
-            if !self.see_presence
-                && let Some(Ok(Message::Text(text))) = &next
-                && text.starts_with(r#"{"type":"peer_status""#)
-                && let Ok(value) = serde_json::from_str::<Value>(text)
-            {
-                self.presence.push(value);
-                continue;
+            if let Some(Ok(Message::Text(text))) = &next {
+                if !self.see_presence
+                    && text.starts_with(r#"{"type":"peer_status""#)
+                    && let Ok(value) = serde_json::from_str::<Value>(text)
+                {
+                    self.presence.push(value);
+                    continue;
+                }
+                if text.starts_with(r#"{"type":"work_assigned""#)
+                    && let Ok(value) = serde_json::from_str::<Value>(text)
+                    && let Some(work_id) = value["work_id"].as_i64()
+                    && !self.assigned.insert(work_id)
+                {
+                    self.repeated_assignments.push(value);
+                    continue;
+                }
             }
             return next;
         }
