@@ -337,7 +337,7 @@ async fn run() {
     // The one location instance, with its own pool size (the harness fixes 8).
     let mut location = stack.options.location.clone();
     location.distance_interval_s = 3600;
-    location.db.db_max_connections = db_connections;
+    location.service.db.db_max_connections = db_connections;
     let app = tether_location::App::build(location)
         .await
         .expect("location build");

@@ -392,18 +392,18 @@ impl Stack {
             ..common.clone()
         };
         options.edge.http_addr = local;
-        options.session.common = common.clone();
-        options.session.db = db.clone();
-        options.session.admin_addr = local;
-        options.chat.common = common.clone();
-        options.chat.db = db.clone();
-        options.chat.admin_addr = local;
-        options.location.common = common.clone();
-        options.location.db = db.clone();
-        options.location.admin_addr = local;
-        options.cleanup.common = common.clone();
-        options.cleanup.db = db.clone();
-        options.cleanup.admin_addr = local;
+        options.session.service.common = common.clone();
+        options.session.service.db = db.clone();
+        options.session.service.admin_addr = local;
+        options.chat.service.common = common.clone();
+        options.chat.service.db = db.clone();
+        options.chat.service.admin_addr = local;
+        options.location.service.common = common.clone();
+        options.location.service.db = db.clone();
+        options.location.service.admin_addr = local;
+        options.cleanup.service.common = common.clone();
+        options.cleanup.service.db = db.clone();
+        options.cleanup.service.admin_addr = local;
 
         tether_platform::db::ensure_database(&database_url)
             .await

@@ -66,10 +66,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Parser;
+use tether_platform::ServiceConfig;
+use tether_platform::config::admin;
 use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
 use tether_platform::serve::confirm_subscriptions;
-use tether_platform::{CommonConfig, DbConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
 
@@ -86,15 +87,9 @@ const RECEIPT_CONNECTIONS: u32 = 2;
     about = "Tether chat service: anonymous session chat with receipts, typing indicators, offline delivery and history"
 )]
 pub struct Config {
-    /// NATS and logging.
+    /// NATS, logging, PostgreSQL and the admin listener.
     #[command(flatten)]
-    pub common: CommonConfig,
-    /// PostgreSQL.
-    #[command(flatten)]
-    pub db: DbConfig,
-    /// Address of the admin listener (/healthz, /readyz, /metrics).
-    #[arg(long, env = "TETHER_CHAT_ADMIN_ADDR", default_value = "127.0.0.1:9102")]
-    pub admin_addr: SocketAddr,
+    pub service: ServiceConfig<admin::Chat>,
     /// Unacknowledged messages re-sent to a socket when it connects, at most (oldest
     /// first; the rest follow on later connects once these are acknowledged, and history
     /// has them all).
@@ -136,8 +131,13 @@ impl App {
     /// Connects to NATS and PostgreSQL, binds the admin listener and subscribes, so the
     /// service answers as soon as this returns.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let runtime =
-            Runtime::connect("chat", &config.common, &config.db, config.admin_addr).await?;
+        let runtime = Runtime::connect(
+            "chat",
+            &config.service.common,
+            &config.service.db,
+            config.service.admin_addr,
+        )
+        .await?;
         let subjects = runtime.subjects.clone();
         let commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Chat)).await?;
         let api = Subscribed::new(&runtime, subjects.api(Owner::Chat)).await?;
@@ -147,7 +147,8 @@ impl App {
         let connected = Subscribed::new(&runtime, subjects.connected()).await?;
         confirm_subscriptions(&runtime.client).await?;
         let receipts_pool =
-            tether_platform::db::connect_async_commit(&config.db, RECEIPT_CONNECTIONS).await?;
+            tether_platform::db::connect_async_commit(&config.service.db, RECEIPT_CONNECTIONS)
+                .await?;
         #[allow(unused_mut)]
         let mut chat = Chat::new(
             runtime.pool.clone(),

@@ -21,11 +21,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Parser;
+use tether_platform::ServiceConfig;
+use tether_platform::config::admin;
 use tether_platform::push::Sender;
 use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
 use tether_platform::serve::confirm_subscriptions;
-use tether_platform::{CommonConfig, DbConfig};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -39,19 +40,9 @@ use crate::jobs::Job;
     about = "Tether cleanup service: scheduled expiry of chat messages, pending orders and ended sessions' coordinates, and vacuum"
 )]
 pub struct Config {
-    /// NATS and logging.
+    /// NATS, logging, PostgreSQL and the admin listener.
     #[command(flatten)]
-    pub common: CommonConfig,
-    /// PostgreSQL.
-    #[command(flatten)]
-    pub db: DbConfig,
-    /// Address of the admin listener (/healthz, /readyz, /metrics).
-    #[arg(
-        long,
-        env = "TETHER_CLEANUP_ADMIN_ADDR",
-        default_value = "127.0.0.1:9104"
-    )]
-    pub admin_addr: SocketAddr,
+    pub service: ServiceConfig<admin::Cleanup>,
     /// Cron (sec min hour day month weekday) of the expired chat messages job.
     #[arg(
         long,
@@ -161,8 +152,13 @@ impl App {
             schedule::validate(job, &cron)?;
         }
         config.push.validate()?;
-        let runtime =
-            Runtime::connect("cleanup", &config.common, &config.db, config.admin_addr).await?;
+        let runtime = Runtime::connect(
+            "cleanup",
+            &config.service.common,
+            &config.service.db,
+            config.service.admin_addr,
+        )
+        .await?;
         let triggers = Subscribed::new(&runtime, runtime.subjects.cleanup_triggers()).await?;
         confirm_subscriptions(&runtime.client).await?;
         let context = Arc::new(Context {

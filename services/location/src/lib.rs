@@ -85,10 +85,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use tether_platform::config::admin;
 use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
 use tether_platform::serve::confirm_subscriptions;
-use tether_platform::{CommonConfig, DbConfig};
+use tether_platform::{DbConfig, ServiceConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
 
@@ -100,19 +101,9 @@ use tokio_util::sync::CancellationToken;
     about = "Tether location service: session locations, live distance and the periodic distance tick"
 )]
 pub struct Config {
-    /// NATS and logging.
+    /// NATS, logging, PostgreSQL and the admin listener.
     #[command(flatten)]
-    pub common: CommonConfig,
-    /// PostgreSQL.
-    #[command(flatten)]
-    pub db: DbConfig,
-    /// Address of the admin listener (/healthz, /readyz, /metrics).
-    #[arg(
-        long,
-        env = "TETHER_LOCATION_ADMIN_ADDR",
-        default_value = "127.0.0.1:9103"
-    )]
-    pub admin_addr: SocketAddr,
+    pub service: ServiceConfig<admin::Location>,
     /// Seconds between periodic distance updates of an active session (at least 1).
     #[arg(long, env = "TETHER_DISTANCE_INTERVAL_S", default_value_t = 30)]
     pub distance_interval_s: u64,
@@ -224,10 +215,15 @@ impl App {
         // sized by TETHER_DB_MAX_CONNECTIONS like every other service's.
         let runtime_db = DbConfig {
             db_max_connections: 2,
-            ..config.db.clone()
+            ..config.service.db.clone()
         };
-        let runtime =
-            Runtime::connect("location", &config.common, &runtime_db, config.admin_addr).await?;
+        let runtime = Runtime::connect(
+            "location",
+            &config.service.common,
+            &runtime_db,
+            config.service.admin_addr,
+        )
+        .await?;
         let subjects = runtime.subjects.clone();
         let mut commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Location)).await?;
         // Updates wait for their batch, not for a handler: many in flight are cheap.
@@ -238,9 +234,11 @@ impl App {
         let edge_beats = Subscribed::new(&runtime, subjects.edge_beat()).await?;
         let connected = Subscribed::new(&runtime, subjects.connected()).await?;
         confirm_subscriptions(&runtime.client).await?;
-        let pool =
-            tether_platform::db::connect_async_commit(&config.db, config.db.db_max_connections)
-                .await?;
+        let pool = tether_platform::db::connect_async_commit(
+            &config.service.db,
+            config.service.db.db_max_connections,
+        )
+        .await?;
         let writer = batch::Writer::start(
             pool.clone(),
             runtime.outbox.clone(),

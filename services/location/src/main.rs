@@ -1,3 +1,8 @@
 //! `tether-location`: see the crate docs. Settings: `tether-location --help`.
 
-tether_platform::service_main!(tether_location, admin_addr, "location service started");
+tether_platform::service_main!(
+    tether_location,
+    admin_addr,
+    "location service started",
+    service.common
+);

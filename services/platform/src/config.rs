@@ -1,6 +1,9 @@
 //! Settings every service shares. Each field reads a `TETHER_*` / `DATABASE_URL`
 //! environment variable, so `--help` of any binary is its settings reference.
 
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+
 use clap::{Args, ValueEnum};
 
 /// Log output format.
@@ -66,4 +69,49 @@ impl DbConfig {
         }
         <Wrapper as clap::Parser>::parse_from(["tether"]).inner
     }
+}
+
+/// The admin listener (/healthz, /readyz, /metrics) of one service: each has its own
+/// variable and default port, listed once in [`admin`].
+pub trait AdminListener: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// Environment variable of its address.
+    const ENV: &'static str;
+    /// Its default address.
+    const DEFAULT: &'static str;
+}
+
+/// The admin listener of every service with a database.
+pub mod admin {
+    macro_rules! listener {
+        ($service:ident, $env:literal, $default:literal) => {
+            #[doc = concat!("`", $env, "`, default `", $default, "`.")]
+            #[derive(Debug, Clone)]
+            pub struct $service;
+            impl super::AdminListener for $service {
+                const ENV: &'static str = $env;
+                const DEFAULT: &'static str = $default;
+            }
+        };
+    }
+    listener!(Session, "TETHER_SESSION_ADMIN_ADDR", "127.0.0.1:9101");
+    listener!(Chat, "TETHER_CHAT_ADMIN_ADDR", "127.0.0.1:9102");
+    listener!(Location, "TETHER_LOCATION_ADMIN_ADDR", "127.0.0.1:9103");
+    listener!(Cleanup, "TETHER_CLEANUP_ADMIN_ADDR", "127.0.0.1:9104");
+}
+
+/// The settings every service with a database shares: NATS and logging, PostgreSQL and
+/// its admin listener.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceConfig<A: AdminListener> {
+    /// NATS and logging.
+    #[command(flatten)]
+    pub common: CommonConfig,
+    /// PostgreSQL.
+    #[command(flatten)]
+    pub db: DbConfig,
+    /// Address of the admin listener (/healthz, /readyz, /metrics).
+    #[arg(long, env = A::ENV, default_value = A::DEFAULT)]
+    pub admin_addr: SocketAddr,
+    #[arg(skip)]
+    listener: PhantomData<A>,
 }

@@ -21,22 +21,22 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod timeline;
 
-pub use config::{CommonConfig, DbConfig};
+pub use config::{CommonConfig, DbConfig, ServiceConfig};
 pub use error::HandlerError;
 pub use outbox::{Outbox, Reply, Target};
 
 /// The `main` of every service binary: settings from flags and environment, logs, a
 /// shutdown token tied to SIGTERM and SIGINT, build (a bad setting or an unreachable
 /// NATS or PostgreSQL fails here, before anything is served), then run until shutdown.
-/// `$krate` must export `Config` (clap) and `App` (`build`, `run` and the address method
-/// named `$addr`).
+/// `$krate` must export `Config` (clap; its `CommonConfig` at the path given last) and
+/// `App` (`build`, `run` and the address method named `$addr`).
 #[macro_export]
 macro_rules! service_main {
-    ($krate:ident, $addr:ident, $started:literal) => {
+    ($krate:ident, $addr:ident, $started:literal, $($common:ident).+) => {
         #[tokio::main]
         async fn main() -> anyhow::Result<()> {
             let config = <$krate::Config as clap::Parser>::parse();
-            $crate::telemetry::init_logging(config.common.log_format);
+            $crate::telemetry::init_logging(config.$($common).+.log_format);
             let shutdown = $crate::shutdown::on_signal();
             let app = $krate::App::build(config).await?;
             tracing::info!(addr = %app.$addr(), $started);

@@ -21,10 +21,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Parser;
+use tether_platform::ServiceConfig;
+use tether_platform::config::admin;
 use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
 use tether_platform::serve::confirm_subscriptions;
-use tether_platform::{CommonConfig, DbConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
 
@@ -38,19 +39,9 @@ use crate::context::{Ctx, Settings};
     about = "Tether session service: profiles, provider status, seeker search, work orders, work sessions and ratings"
 )]
 pub struct Config {
-    /// NATS and logging.
+    /// NATS, logging, PostgreSQL and the admin listener.
     #[command(flatten)]
-    pub common: CommonConfig,
-    /// PostgreSQL.
-    #[command(flatten)]
-    pub db: DbConfig,
-    /// Address of the admin listener (/healthz, /readyz, /metrics).
-    #[arg(
-        long,
-        env = "TETHER_SESSION_ADMIN_ADDR",
-        default_value = "127.0.0.1:9101"
-    )]
-    pub admin_addr: SocketAddr,
+    pub service: ServiceConfig<admin::Session>,
     /// Seconds a work order stays acceptable; older pending orders answer `conflict` (the cleanup service expires them).
     #[arg(long, env = "TETHER_WORK_ORDER_TTL_S", default_value_t = 600)]
     pub work_order_ttl_s: u64,
@@ -90,8 +81,13 @@ impl App {
     /// Connects to NATS and PostgreSQL, binds the admin listener and subscribes, so the
     /// service is reachable as soon as this returns.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let runtime =
-            Runtime::connect("session", &config.common, &config.db, config.admin_addr).await?;
+        let runtime = Runtime::connect(
+            "session",
+            &config.service.common,
+            &config.service.db,
+            config.service.admin_addr,
+        )
+        .await?;
         let subjects = &runtime.subjects;
         let api = Subscribed::new(&runtime, subjects.api(Owner::Session)).await?;
         let commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Session)).await?;
