@@ -61,10 +61,7 @@ async fn one_over_nats(
         request_id: None,
         received_at: Timestamp::now(),
     };
-    let mut headers = async_nats::HeaderMap::new();
-    for (name, value) in meta.headers() {
-        headers.insert(name, value.as_str());
-    }
+    let headers = tether_platform::serve::command_headers(&meta);
     let frame = json!({"type": "chat_message", "session_id": session_id, "message": format!("nats benchmark message {i}")});
     let payload = serde_json::to_vec(&frame).expect("frame json");
     let subject = stack.subjects.command(Owner::Chat, "chat_message");

@@ -24,7 +24,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::PgPool;
-use tether_platform::{CommonConfig, DbConfig};
+use tether_platform::config::AdminListener;
+use tether_platform::{CommonConfig, DbConfig, ServiceConfig};
 use tether_proto::subjects::Subjects;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -392,18 +393,21 @@ impl Stack {
             ..common.clone()
         };
         options.edge.http_addr = local;
-        options.session.service.common = common.clone();
-        options.session.service.db = db.clone();
-        options.session.service.admin_addr = local;
-        options.chat.service.common = common.clone();
-        options.chat.service.db = db.clone();
-        options.chat.service.admin_addr = local;
-        options.location.service.common = common.clone();
-        options.location.service.db = db.clone();
-        options.location.service.admin_addr = local;
-        options.cleanup.service.common = common.clone();
-        options.cleanup.service.db = db.clone();
-        options.cleanup.service.admin_addr = local;
+        // Every service: this stack's NATS prefix and database, admin on any free port.
+        fn place<A: AdminListener>(
+            service: &mut ServiceConfig<A>,
+            common: &CommonConfig,
+            db: &DbConfig,
+            admin_addr: std::net::SocketAddr,
+        ) {
+            service.common = common.clone();
+            service.db = db.clone();
+            service.admin_addr = admin_addr;
+        }
+        place(&mut options.session.service, &common, &db, local);
+        place(&mut options.chat.service, &common, &db, local);
+        place(&mut options.location.service, &common, &db, local);
+        place(&mut options.cleanup.service, &common, &db, local);
 
         tether_platform::db::ensure_database(&database_url)
             .await

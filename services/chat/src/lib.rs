@@ -131,13 +131,7 @@ impl App {
     /// Connects to NATS and PostgreSQL, binds the admin listener and subscribes, so the
     /// service answers as soon as this returns.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let runtime = Runtime::connect(
-            "chat",
-            &config.service.common,
-            &config.service.db,
-            config.service.admin_addr,
-        )
-        .await?;
+        let runtime = Runtime::connect("chat", &config.service).await?;
         let subjects = runtime.subjects.clone();
         let commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Chat)).await?;
         let api = Subscribed::new(&runtime, subjects.api(Owner::Chat)).await?;

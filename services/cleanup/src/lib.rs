@@ -152,13 +152,7 @@ impl App {
             schedule::validate(job, &cron)?;
         }
         config.push.validate()?;
-        let runtime = Runtime::connect(
-            "cleanup",
-            &config.service.common,
-            &config.service.db,
-            config.service.admin_addr,
-        )
-        .await?;
+        let runtime = Runtime::connect("cleanup", &config.service).await?;
         let triggers = Subscribed::new(&runtime, runtime.subjects.cleanup_triggers()).await?;
         confirm_subscriptions(&runtime.client).await?;
         let context = Arc::new(Context {

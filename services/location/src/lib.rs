@@ -85,11 +85,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use tether_platform::ServiceConfig;
 use tether_platform::config::admin;
 use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
 use tether_platform::serve::confirm_subscriptions;
-use tether_platform::{DbConfig, ServiceConfig};
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
 
@@ -213,17 +213,9 @@ impl App {
         // The work runs on an asynchronous-commit pool (positions and distances are
         // latest-wins: a PostgreSQL crash may lose the last moments of them, nothing else),
         // sized by TETHER_DB_MAX_CONNECTIONS like every other service's.
-        let runtime_db = DbConfig {
-            db_max_connections: 2,
-            ..config.service.db.clone()
-        };
-        let runtime = Runtime::connect(
-            "location",
-            &config.service.common,
-            &runtime_db,
-            config.service.admin_addr,
-        )
-        .await?;
+        let mut runtime_config = config.service.clone();
+        runtime_config.db.db_max_connections = 2;
+        let runtime = Runtime::connect("location", &runtime_config).await?;
         let subjects = runtime.subjects.clone();
         let mut commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Location)).await?;
         // Updates wait for their batch, not for a handler: many in flight are cheap.

@@ -10,7 +10,7 @@ use tether_proto::subjects::{Subjects, is_valid_prefix};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{CommonConfig, DbConfig};
+use crate::config::{AdminListener, CommonConfig, ServiceConfig};
 use crate::outbox::Outbox;
 
 /// A connected service's shared handles.
@@ -35,12 +35,17 @@ pub struct Runtime {
 
 impl Runtime {
     /// Connects to NATS and PostgreSQL, applies migrations and binds the admin listener.
-    pub async fn connect(
+    pub async fn connect<A: AdminListener>(
         service: &'static str,
-        common: &CommonConfig,
-        db: &DbConfig,
-        admin_addr: SocketAddr,
+        config: &ServiceConfig<A>,
     ) -> anyhow::Result<Self> {
+        let ServiceConfig {
+            common,
+            db,
+            admin_addr,
+            ..
+        } = config;
+        let admin_addr = *admin_addr;
         anyhow::ensure!(
             is_valid_prefix(&common.subject_prefix),
             "TETHER_SUBJECT_PREFIX must be dot-separated tokens of letters, digits, - and _"

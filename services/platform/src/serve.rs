@@ -101,8 +101,18 @@ json_payload!(
     tether_proto::presence::EdgeBeat,
 );
 
+/// The NATS headers that carry a command's sender beside the client's frame (what
+/// [`Decode for CommandEnvelope`](CommandEnvelope) reads back).
+pub fn command_headers(meta: &CommandMeta) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in meta.headers() {
+        headers.insert(name, value.as_str());
+    }
+    headers
+}
+
 /// A command is the client's frame as it arrived, the sender in headers (see
-/// [`CommandMeta::headers`]); it is parsed here, once.
+/// [`command_headers`]); it is parsed here, once.
 impl Decode for CommandEnvelope {
     fn decode(message: &async_nats::Message) -> Result<Self, Rejection> {
         let headers = message.headers.as_ref();

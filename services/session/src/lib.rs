@@ -81,13 +81,7 @@ impl App {
     /// Connects to NATS and PostgreSQL, binds the admin listener and subscribes, so the
     /// service is reachable as soon as this returns.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let runtime = Runtime::connect(
-            "session",
-            &config.service.common,
-            &config.service.db,
-            config.service.admin_addr,
-        )
-        .await?;
+        let runtime = Runtime::connect("session", &config.service).await?;
         let subjects = &runtime.subjects;
         let api = Subscribed::new(&runtime, subjects.api(Owner::Session)).await?;
         let commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Session)).await?;

@@ -34,10 +34,7 @@ pub async fn command(
     timeout: Duration,
     kind: &'static str,
 ) -> Result<CommandAnswer, RelayError> {
-    let mut headers = HeaderMap::new();
-    for (name, value) in meta.headers() {
-        headers.insert(name, value.as_str());
-    }
+    let headers = tether_platform::serve::command_headers(meta);
     request(client, subject, Some(headers), frame, timeout, kind).await
 }
 
