@@ -389,7 +389,10 @@ impl Stack {
         };
         let local = "127.0.0.1:0".parse().expect("addr");
         options.edge.common = CommonConfig {
-            nats_url: options.edge_nats_url.clone().unwrap_or(nats_url.clone()),
+            nats_url: options
+                .edge_nats_url
+                .clone()
+                .unwrap_or_else(|| nats_url.clone()),
             ..common.clone()
         };
         options.edge.http_addr = local;

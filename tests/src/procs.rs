@@ -561,7 +561,7 @@ impl ProcStack {
     /// Every process log of this stack.
     pub fn logs(&self) -> Vec<PathBuf> {
         let prefix = self.logs.display().to_string();
-        let dir = self.logs.parent().unwrap_or(Path::new("."));
+        let dir = self.logs.parent().unwrap_or_else(|| Path::new("."));
         let mut logs: Vec<PathBuf> = std::fs::read_dir(dir)
             .map(|entries| {
                 entries

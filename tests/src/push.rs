@@ -96,7 +96,7 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
     });
     let scripted = inner.script.lock().expect("script").pop_front();
     let answer = scripted
-        .or(*inner.otherwise.lock().expect("otherwise"))
+        .or_else(|| *inner.otherwise.lock().expect("otherwise"))
         .unwrap_or(Answer::Status(200));
     match answer {
         Answer::Status(code) => StatusCode::from_u16(code).expect("status"),

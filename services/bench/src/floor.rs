@@ -249,7 +249,7 @@ impl Floor {
                 let Some(s) = session() else {
                     return error("not_found", "session not found");
                 };
-                let mediums = cmd.mediums.clone().unwrap_or(json!({}));
+                let mediums = cmd.mediums.clone().unwrap_or_else(|| json!({}));
                 reply(
                     json!({"type": "mediums_selected", "session_id": s.id, "mediums": mediums,
                     "connection_state": "active", "timestamp": now}),

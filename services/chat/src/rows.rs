@@ -34,7 +34,7 @@ impl MessageRow {
     /// The delivery status as a type.
     pub fn status(&self) -> Result<DeliveryStatus, HandlerError> {
         DeliveryStatus::parse(&self.delivery_status)
-            .ok_or(HandlerError::invariant("chat_messages.delivery_status"))
+            .ok_or_else(|| HandlerError::invariant("chat_messages.delivery_status"))
     }
 
     /// The wire object, identical in history, live delivery and re-sends: no name, phone
@@ -57,10 +57,11 @@ impl MessageRow {
 
 /// A `seeker`/`provider` column as a [`Role`].
 pub fn parse_role(text: &str) -> Result<Role, HandlerError> {
-    Role::parse(text).ok_or(HandlerError::invariant("role column"))
+    Role::parse(text).ok_or_else(|| HandlerError::invariant("role column"))
 }
 
 /// A `connection_state` column as a [`ConnectionState`].
 pub fn parse_state(text: &str) -> Result<ConnectionState, HandlerError> {
-    ConnectionState::parse(text).ok_or(HandlerError::invariant("work_sessions.connection_state"))
+    ConnectionState::parse(text)
+        .ok_or_else(|| HandlerError::invariant("work_sessions.connection_state"))
 }

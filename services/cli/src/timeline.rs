@@ -338,7 +338,7 @@ mod tests {
         for (i, (kind, actor, data)) in spec.iter().enumerate() {
             let prev = events
                 .last()
-                .map_or(GENESIS_HASH.to_string(), |e| e.hash.clone());
+                .map_or_else(|| GENESIS_HASH.to_string(), |e| e.hash.clone());
             let at = chrono::Utc
                 .timestamp_opt(1_700_000_000 + i as i64, 5_000_000)
                 .single()

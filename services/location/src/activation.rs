@@ -60,7 +60,7 @@ async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), 
     let next = chrono::Duration::from_std(first_look)
         .ok()
         .and_then(|wait| row.db_now.checked_add_signed(wait))
-        .unwrap_or(Utc::now());
+        .unwrap_or_else(Utc::now);
     positions::write(&mut tx, &[&row], Some(&[Some(next)])).await?;
     positions::append_arrivals(&mut tx, &mut dues, Utc::now()).await?;
     tx.commit().await?;

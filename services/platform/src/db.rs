@@ -20,7 +20,7 @@ pub async fn connect(config: &DbConfig) -> anyhow::Result<PgPool> {
     let url = &config.database_url;
     ensure_database(url).await?;
     let pool = pool_options(config.db_max_connections)
-        .connect(url)
+        .connect_with(connect_options(url, &[])?)
         .await
         .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)))?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
@@ -36,13 +36,36 @@ pub async fn connect_async_commit(
     max_connections: u32,
 ) -> anyhow::Result<PgPool> {
     let url = &config.database_url;
-    let options = PgConnectOptions::from_str(url)
-        .with_context(|| format!("parsing DATABASE_URL {}", redact_url(url)))?
-        .options([("synchronous_commit", "off")]);
     pool_options(max_connections)
-        .connect_with(options)
+        .connect_with(connect_options(url, &[("synchronous_commit", "off")])?)
         .await
         .with_context(|| format!("connecting to PostgreSQL at {}", redact_url(url)))
+}
+
+/// Session settings every connection gets, plus `extra`.
+///
+/// `plan_cache_mode = force_generic_plan`: sqlx prepares every statement once per
+/// connection, but PostgreSQL's default (`auto`) keeps planning a statement afresh on each
+/// execution whenever its generic plan looks costlier than the custom ones, which our
+/// batch statements over `unnest($n)` arrays always do. Re-planning those CTEs was about
+/// a quarter of PostgreSQL's CPU per chat message (profiled with perf, bench/RESULTS.md).
+/// Every hot statement looks rows up by key, so the generic plan is the right one.
+///
+/// `enable_seqscan = off`: a generic plan is made once per connection, often while a
+/// table is still small (a new deployment, and without autovacuum no statistics ever
+/// say otherwise), and a sequential scan chosen then stays for the connection's life: on
+/// a fresh benchmark database the receipts statement kept scanning all of
+/// `chat_messages`. With it off, a statement that has an index path takes it whatever
+/// the table's size then; one that has none still runs its sequential scan.
+fn connect_options(url: &str, extra: &[(&str, &str)]) -> anyhow::Result<PgConnectOptions> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("parsing DATABASE_URL {}", redact_url(url)))?
+        .options([
+            ("plan_cache_mode", "force_generic_plan"),
+            ("enable_seqscan", "off"),
+        ])
+        .options(extra.iter().copied());
+    Ok(options)
 }
 
 /// Pool settings every pool shares. No `test_before_acquire`: its ping costs a round

@@ -187,7 +187,9 @@ pub struct RatingBody {
 
 /// Parses a JSON body into a typed body; wrong field types give a `validation` error.
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: Option<&Value>) -> Result<T, WireError> {
-    let body = body.cloned().unwrap_or(Value::Object(Default::default()));
+    let body = body
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
     if !body.is_object() {
         return Err(WireError::validation("Request body must be a JSON object"));
     }

@@ -145,7 +145,9 @@ async fn store_batch(
     }
     answers
         .into_iter()
-        .map(|answer| answer.unwrap_or(Err(HandlerError::invariant("receipt not answered"))))
+        .map(|answer| {
+            answer.unwrap_or_else(|| Err(HandlerError::invariant("receipt not answered")))
+        })
         .collect()
 }
 
