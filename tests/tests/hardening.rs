@@ -288,7 +288,7 @@ async fn slow_http_clients_are_cut_off_and_connections_are_capped() {
     options.edge.http_header_timeout_s = 1;
     options.edge.http_idle_timeout_s = 2;
     options.edge.http_body_timeout_s = 1;
-    options.edge.http_max_connections = 3;
+    options.edge.http_max_connections = Some(3);
     let stack = Stack::start(options).await;
     let healthz = b"GET /healthz HTTP/1.1\r\nHost: tether\r\n\r\n";
 

@@ -7,7 +7,7 @@
 //! | `TETHER_HTTP_HEADER_TIMEOUT_S` | 10 | a connection must deliver a complete request head (request line and headers) within this many seconds of opening; else it is closed without an answer |
 //! | `TETHER_HTTP_IDLE_TIMEOUT_S` | 60 | a kept-alive connection with no request in progress is closed after this many idle seconds (the head of its next request must then also come within `TETHER_HTTP_HEADER_TIMEOUT_S` of its first byte); clients reconnect |
 //! | `TETHER_HTTP_BODY_TIMEOUT_S` | 30 | a request body must arrive completely within this many seconds after its head; else 408 `{"error": "Request body not received in time", "code": "invalid_json"}` and the connection is closed |
-//! | `TETHER_HTTP_MAX_CONNECTIONS` | 10000 | open connections (HTTP and WebSocket together); beyond it new connections wait in the listen backlog until one closes (the client sees a slow connect, or its own connect timeout). Keep the process's file-descriptor limit above it |
+//! | `TETHER_HTTP_MAX_CONNECTIONS` | the file limit − 256 | open connections (HTTP and WebSocket together); beyond it new connections wait in the listen backlog until one closes (the client sees a slow connect, or its own connect timeout). The edge raises its open-file limit to the hard limit at start; unset, the cap is that limit less [`FD_RESERVE`] for NATS, the listener and logs (19,744 where the hard limit is 20,000), and a larger setting is lowered to it with a warning, since past it `accept` would fail instead of waiting |
 //!
 //! An HTTP body over 64 KiB answers 413 `{"error": "...", "code": "payload_too_large"}`
 //! also when the client sends it without `Expect: 100-continue`: the edge keeps reading
@@ -25,6 +25,10 @@ use tether_platform::CommonConfig;
 
 /// The development secret: accepted only while the edge listens on loopback.
 pub const DEV_JWT_SECRET: &str = "tether-dev-secret-change-me";
+
+/// File descriptors kept free of client connections: NATS, the listener, logs, and the
+/// sockets a busy moment opens before the cap holds.
+pub const FD_RESERVE: u64 = 256;
 
 /// The shortest secret accepted on a non-loopback address.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -109,15 +113,34 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub http_body_timeout_s: u64,
     /// Open connections (HTTP and WebSocket) at most; more wait in the listen backlog.
-    #[arg(long, env = "TETHER_HTTP_MAX_CONNECTIONS", default_value_t = 10_000,
+    /// Unset: the open-file limit (raised to the hard limit at start) less
+    /// [`FD_RESERVE`]; see [`Config::connection_cap`].
+    #[arg(long, env = "TETHER_HTTP_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u64).range(1..))]
-    pub http_max_connections: u64,
+    pub http_max_connections: Option<u64>,
 }
 
 impl Config {
     /// Defaults with the environment applied.
     pub fn from_env() -> Self {
         Self::parse_from(["tether-ws-edge"])
+    }
+
+    /// The connection cap for a process whose open-file limit is `fd_limit`: the setting,
+    /// or the limit less [`FD_RESERVE`] when unset or larger (with the reason, to log).
+    pub fn connection_cap(&self, fd_limit: u64) -> (u64, Option<String>) {
+        let fits = fd_limit.saturating_sub(FD_RESERVE).max(1);
+        match self.http_max_connections {
+            None => (fits, None),
+            Some(set) if set <= fits => (set, None),
+            Some(set) => (
+                fits,
+                Some(format!(
+                    "TETHER_HTTP_MAX_CONNECTIONS={set} is above the open-file limit {fd_limit} \
+                     less {FD_RESERVE}; using {fits}"
+                )),
+            ),
+        }
     }
 
     /// Refuses a secret anyone could guess while the edge is reachable from elsewhere:
@@ -224,6 +247,18 @@ mod tests {
         config.http_addr = addr.parse().expect("addr");
         config.jwt_secret = secret.to_string();
         config
+    }
+
+    #[test]
+    fn connection_cap_fits_the_file_limit() {
+        let mut config = Config::parse_from(["tether-ws-edge"]);
+        assert_eq!(config.connection_cap(20_000), (19_744, None));
+        assert_eq!(config.connection_cap(100), (1, None));
+        config.http_max_connections = Some(5_000);
+        assert_eq!(config.connection_cap(20_000), (5_000, None));
+        let (cap, reason) = config.connection_cap(1_024);
+        assert_eq!(cap, 768);
+        assert!(reason.expect("lowered").contains("5000"));
     }
 
     #[test]

@@ -104,8 +104,7 @@ impl App {
         let limits = server::Limits {
             header_timeout: self.config.http_header_timeout(),
             idle_timeout: self.config.http_idle_timeout(),
-            max_connections: usize::try_from(self.config.http_max_connections)
-                .unwrap_or(usize::MAX),
+            max_connections: usize::try_from(connection_cap(&self.config)).unwrap_or(usize::MAX),
         };
         let state = EdgeState::new(
             self.config,
@@ -219,4 +218,22 @@ async fn body_deadline(
 /// The error body of the contract: `{"error": "...", "code": "..."}`.
 pub fn http_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     (status, axum::Json(WireError::new(code, message).body())).into_response()
+}
+
+/// Raises the open-file limit to the hard limit (each socket is a descriptor: G1 wants
+/// 19,000 on one edge) and returns the connection cap that fits under it.
+fn connection_cap(config: &Config) -> u64 {
+    let fd_limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read or raise the open-file limit");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
+    };
+    let (cap, lowered) = config.connection_cap(fd_limit);
+    if let Some(reason) = lowered {
+        tracing::warn!("{reason}");
+    }
+    tracing::info!(fd_limit, max_connections = cap, "connection cap");
+    cap
 }
