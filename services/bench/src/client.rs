@@ -231,6 +231,10 @@ pub struct Conn {
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
+/// Silence after which a socket sends a WebSocket ping (the edge closes sockets silent for
+/// `TETHER_WS_IDLE_TIMEOUT_S`, 120 s by default).
+const KEEPALIVE: Duration = Duration::from_secs(30);
+
 impl Conn {
     fn spawn(ws: Ws, role: Role, index: usize) -> Self {
         let (mut sink, mut stream) = ws.split();
@@ -245,7 +249,16 @@ impl Conn {
             closed: AtomicBool::new(false),
         });
         tokio::spawn(async move {
-            'outer: while let Some(first) = out_rx.recv().await {
+            // A socket that sends nothing for the edge's idle timeout (120 s) is closed, as
+            // apps know: after KEEPALIVE of silence the generator sends a WebSocket ping,
+            // which counts as activity and which no handler sees. Only the long `soak`
+            // needs it (the provider of a location pair never sends).
+            'outer: loop {
+                let first = match tokio::time::timeout(KEEPALIVE, out_rx.recv()).await {
+                    Ok(Some(first)) => first,
+                    Ok(None) => break,
+                    Err(_) => Message::Ping(Default::default()),
+                };
                 let mut message = Some(first);
                 while let Some(m) = message.take() {
                     let close = matches!(m, Message::Close(_));
