@@ -19,6 +19,7 @@ mod faults;
 mod hardening;
 mod location_tick;
 mod location_updates;
+mod ops_database;
 mod ops_privacy;
 mod ops_shutdown;
 mod protocol_v11;

@@ -209,7 +209,7 @@ pub fn fmt_num(v: f64) -> String {
 
 /// Builds the comparison table of `scripts/bench` from JSON outcomes: one row per
 /// scenario and target, then the ratio of each Tether row to the floor row of the same
-/// scenario and shape.
+/// scenario and shape (of the same search, whatever rate each reached).
 pub fn comparison(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
     out.push_str(Outcome::markdown_header());
@@ -224,10 +224,11 @@ pub fn comparison(outcomes: &[Outcome]) -> String {
     );
     out.push_str("| scenario | shape | Tether / floor |\n|---|---|---|\n");
     for t in outcomes.iter().filter(|o| o.target != "floor") {
-        let Some(f) = outcomes
-            .iter()
-            .find(|f| f.target == "floor" && f.scenario == t.scenario && f.shape == t.shape)
-        else {
+        // A search's shape names the rate it reached, which differs by target.
+        let search = t.scenario.ends_with("-max");
+        let Some(f) = outcomes.iter().find(|f| {
+            f.target == "floor" && f.scenario == t.scenario && (search || f.shape == t.shape)
+        }) else {
             continue;
         };
         let ratio = |a: f64, b: f64| {
@@ -249,7 +250,7 @@ pub fn comparison(outcomes: &[Outcome]) -> String {
                     f.extra.get("connects/s").copied().unwrap_or(0.0)
                 )
             )
-        } else if t.scenario.ends_with("-max") {
+        } else if search {
             format!(
                 "highest passing rate {} ({} vs {}/s), CPU/unit {}",
                 ratio(t.offered, f.offered),
