@@ -5,8 +5,7 @@
 //! opened, or its last one closed (`<p>.evt.edge.presence`, with a sequence number that
 //! grows per edge), and beats every [`EDGE_BEAT_S`] seconds (`<p>.evt.edge.beat`). Nothing
 //! is polled per user and nothing is written per frame. One instance of this service
-//! (queue group) applies each event in one statement, the database function
-//! `presence_apply` (its own transaction; migration `20261130000008_presence_apply.sql`):
+//! (queue group) applies each event in a short transaction:
 //! 1. the (user, role) row of `user_presence` is locked, so transitions of one user are
 //!    decided one at a time whichever instances handle them;
 //! 2. the edge's row in `presence_sockets` takes the event unless it already holds a later
@@ -107,24 +106,8 @@ pub async fn handle_beat(context: Arc<Context>, beat: EdgeBeat) {
     }
 }
 
-/// What `presence_apply` (migration `20261130000008_presence_apply.sql`) found.
-#[derive(sqlx::FromRow)]
-struct Applied {
-    o_changed: bool,
-    o_online: bool,
-    o_seen_at: Option<DateTime<Utc>>,
-    o_session_id: Option<Uuid>,
-    o_other_user: Option<Uuid>,
-    o_created_at: Option<DateTime<Utc>>,
-    o_fix_at: Option<DateTime<Utc>>,
-}
-
 /// Applies one edge's transition; returns the `peer_status` to send when the user's
-/// presence changed and they have an open session in that role. Steps 1–3 of the module
-/// docs run in one statement, the database function `presence_apply`: one round trip
-/// and one commit per transition. When the presence changed it also records it, clears
-/// the party's stale flag in its open session and has the tick look at the session when
-/// the party could first go stale.
+/// presence changed and they have an open session in that role.
 async fn apply(
     context: &Context,
     edge_id: Uuid,
@@ -133,34 +116,107 @@ async fn apply(
     role: Role,
     online: bool,
 ) -> sqlx::Result<Option<PeerDue>> {
-    let applied: Applied = sqlx::query_as("SELECT * FROM presence_apply($1, $2, $3, $4, $5, $6)")
-        .bind(user_id)
-        .bind(role.as_str())
-        .bind(edge_id)
-        .bind(online)
-        .bind(seq)
-        .bind(context.stale_location.as_secs_f64())
-        .fetch_one(&context.pool)
-        .await?;
-    let (true, Some(seen_at), Some(session_id), Some(other_user), Some(created_at)) = (
-        applied.o_changed,
-        applied.o_seen_at,
-        applied.o_session_id,
-        applied.o_other_user,
-        applied.o_created_at,
-    ) else {
+    let mut tx = context.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO user_presence (user_id, role, online, seen_at) VALUES ($1, $2, false, now())
+         ON CONFLICT (user_id, role) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(role.as_str())
+    .execute(&mut *tx)
+    .await?;
+    let (was_online,): (bool,) = sqlx::query_as(
+        "SELECT online FROM user_presence WHERE user_id = $1 AND role = $2 FOR UPDATE",
+    )
+    .bind(user_id)
+    .bind(role.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    let (now_online,): (bool,) = sqlx::query_as(
+        "WITH applied AS (
+             INSERT INTO presence_sockets (user_id, role, edge_id, online, seq)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id, role, edge_id) DO UPDATE
+                 SET online = excluded.online, seq = excluded.seq, changed_at = now()
+                 WHERE presence_sockets.seq < excluded.seq
+             RETURNING online)
+         SELECT coalesce((SELECT online FROM applied), false)
+             OR EXISTS (SELECT 1 FROM presence_sockets
+                        WHERE user_id = $1 AND role = $2 AND online AND edge_id <> $3)
+             OR (NOT EXISTS (SELECT 1 FROM applied)
+                 AND EXISTS (SELECT 1 FROM presence_sockets
+                             WHERE user_id = $1 AND role = $2 AND online AND edge_id = $3))",
+    )
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(edge_id)
+    .bind(online)
+    .bind(seq)
+    .fetch_one(&mut *tx)
+    .await?;
+    if was_online == now_online {
+        tx.commit().await?;
+        return Ok(None);
+    }
+    let due = transition(&mut tx, context, user_id, role, now_online).await?;
+    tx.commit().await?;
+    Ok(due)
+}
+
+/// Records that (user, role) went online or offline, clears the party's stale flag in
+/// its open session, has the tick look at the session when the party could first go
+/// stale, and builds the other party's `peer_status`.
+async fn transition(
+    tx: &mut PgConnection,
+    context: &Context,
+    user_id: Uuid,
+    role: Role,
+    online: bool,
+) -> sqlx::Result<Option<PeerDue>> {
+    let (seen_at,): (DateTime<Utc>,) = sqlx::query_as(
+        "UPDATE user_presence SET online = $3, seen_at = now()
+         WHERE user_id = $1 AND role = $2 RETURNING seen_at",
+    )
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(online)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (party_column, stale_column, seen_column) = columns(role);
+    let other = role.other();
+    let other_column = columns(other).0;
+    let session: Option<OpenSession> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT w.id, w.{other_column}, w.created_at, p.{seen_column}
+         FROM work_sessions w LEFT JOIN session_positions p ON p.session_id = w.id
+         WHERE w.{party_column} = $1 AND w.connection_state IN ('waiting', 'active')"
+    )))
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((session_id, other_user, created_at, fix_at)) = session else {
         return Ok(None);
     };
-    let online = applied.o_online;
+    let stale_after = context.stale_location.as_secs_f64();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE session_positions SET {stale_column} = false,
+             tick_at = CASE WHEN $2 THEN least(tick_at, now() + make_interval(secs => $3))
+                            ELSE tick_at END
+         WHERE session_id = $1"
+    )))
+    .bind(session_id)
+    .bind(online)
+    .bind(stale_after)
+    .execute(&mut *tx)
+    .await?;
     let party = PartyPresence {
         online,
         transition_at: Some(seen_at),
         stale: false,
-        fix_at: applied.o_fix_at,
+        fix_at,
     };
     Ok(Some(PeerDue {
         session_id,
-        to_role: role.other(),
+        to_role: other,
         to_user: other_user,
         status: if online {
             PeerState::Online
@@ -170,6 +226,9 @@ async fn apply(
         last_seen: party.last_seen(created_at),
     }))
 }
+
+/// An open session of a party: id, the other party, creation, the party's last fix.
+type OpenSession = (Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// The `work_sessions` party column and the `session_positions` stale and seen columns of
 /// `role` (fixed names, never user input).
