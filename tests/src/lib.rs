@@ -15,6 +15,7 @@ pub mod events;
 pub mod flows;
 pub mod geo;
 pub mod history;
+pub mod logs;
 pub mod procs;
 pub mod proxy;
 pub mod push;
@@ -283,31 +284,6 @@ impl Stack {
     }
 }
 
-/// When `TETHER_TEST_LOG_DIR` is set (scripts/test sets it), every service of this test
-/// process logs there as it would in production (JSON, `info,sqlx=warn` with the privacy
-/// floor), one file per process, so that scripts/test can scan the logs of the whole suite
-/// for phone numbers, chat text, tokens and coordinates. A test that installs its own
-/// subscriber first keeps it.
-fn log_to_scan_dir() {
-    let Ok(dir) = std::env::var("TETHER_TEST_LOG_DIR") else {
-        return;
-    };
-    let path = std::path::Path::new(&dir).join(format!("{}.log", std::process::id()));
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    else {
-        return;
-    };
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_env_filter(tether_platform::telemetry::env_filter("info,sqlx=warn"))
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
-}
-
 /// The database URL tests use: `TETHER_TEST_DATABASE_URL`, else `DATABASE_URL` (or the
 /// default) with the database renamed `tether_test`, so tests never write into the
 /// database `scripts/up` serves.
@@ -370,7 +346,7 @@ impl Stack {
 
     /// Starts a stack with `options` on the current runtime.
     pub async fn start(mut options: StackOptions) -> Stack {
-        log_to_scan_dir();
+        logs::install();
         let prefix = format!("t{}", Uuid::new_v4().simple());
         let nats_url = CommonConfig::from_env().nats_url;
         let mut database_url = test_database_url();
@@ -483,7 +459,7 @@ impl Stack {
         database_url: &str,
         own_database: bool,
     ) -> Stack {
-        log_to_scan_dir();
+        logs::install();
         let database_url = database_url.to_string();
         let db = sqlx::postgres::PgPoolOptions::new()
             .max_connections(4)

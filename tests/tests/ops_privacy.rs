@@ -1,39 +1,15 @@
 //! Operations: logs of a whole session never carry phone numbers, chat text, tokens or
 //! exact coordinates; every service answers the NATS service API.
 //!
-//! This binary installs its own log capture, so it is a test file of its own: the whole
-//! stack runs in-process and logs into the buffer.
+//! The whole stack runs in-process; the test process's log capture
+//! (`tether_tests::logs::Capture`) keeps what every service logs meanwhile.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
+use tether_tests::logs::Capture;
 use tether_tests::{Role, Stack, StackOptions};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 const SEEKER_PHONE: &str = "+4915112345678";
 const PROVIDER_PHONE: &str = "+4917687654321";
@@ -47,13 +23,9 @@ const LON: f64 = -70.669265;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_of_a_whole_session_hold_no_private_data() {
-    let capture = Capture::default();
-    let _ = tracing_subscriber::fmt()
-        .json()
-        // The production filter at the most verbose level an operator could ask for.
-        .with_env_filter(tether_platform::telemetry::env_filter("trace"))
-        .with_writer(capture.clone())
-        .try_init();
+    // Every line the process logs meanwhile, at the most verbose level an operator could
+    // ask for (other tests' lines included: none may hold this test's values either).
+    let capture = Capture::start().await;
 
     let stack = Stack::start(StackOptions::default()).await;
     let seeker = stack.user();
@@ -121,8 +93,15 @@ async fn logs_of_a_whole_session_hold_no_private_data() {
     stack.stop().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let logs =
-        String::from_utf8_lossy(&capture.0.lock().unwrap_or_else(|e| e.into_inner())).to_string();
+    // A canary: a value logged now must be found, so the search below can fail.
+    let canary = format!("canary-{}", uuid::Uuid::new_v4().simple());
+    tracing::trace!(target: "tether_tests", value = %canary, "privacy test canary");
+    let logs = capture.text();
+    drop(capture);
+    assert!(
+        logs.lines().any(|line| line.contains(&canary)),
+        "the capture missed a line logged at trace"
+    );
     assert!(
         logs.lines().count() > 10,
         "expected captured logs, got:\n{logs}"
