@@ -301,35 +301,34 @@ class Pane {
       const line = `${new Date().toISOString().slice(11, 23)} ${message.type}${'code' in message ? ` ${message.code}` : ''}\n`;
       this.#el.log!.textContent = (line + this.#el.log!.textContent).slice(0, 4000);
     });
-    // Both clients receive these; `on` is typed per role, so register through the base.
-    const on = client.on.bind(client) as unknown as (type: string, handler: (m: never) => void) => void;
-    on('work_accepted', (m: { session_id: string }) => {
+    // Both clients receive these; `on` works on the union of the two.
+    client.on('work_accepted', (m) => {
       this.sessionId = m.session_id;
       this.#showSession({ state: 'waiting' });
       this.#el.orders?.replaceChildren();
       this.#el.providers?.replaceChildren(h('li', { 'data-testid': 'order-status' }, 'accepted: session opened'));
       this.#sendLocation(true);
     });
-    on('mediums_selected', () => this.#showSession({ state: 'active' }));
-    on('seeker_mediums_selected', (m: { mediums: Mediums }) => this.#showSession({ state: 'active', peerMediums: m.mediums }));
-    on('provider_mediums_shared', (m: { mediums: Mediums }) => this.#showSession({ peerMediums: m.mediums }));
-    on('distance_update', (m: { distance_formatted: string }) => {
+    client.on('mediums_selected', () => this.#showSession({ state: 'active' }));
+    client.on('seeker_mediums_selected', (m) => this.#showSession({ state: 'active', peerMediums: m.mediums }));
+    client.on('provider_mediums_shared', (m) => this.#showSession({ peerMediums: m.mediums }));
+    client.on('distance_update', (m) => {
       this.#showSession({ distance: m.distance_formatted });
       document.querySelector('[data-testid=map-distance]')!.textContent = m.distance_formatted;
     });
-    on('connection_cancelled', () => this.#showSession({ state: 'cancelled' }));
-    on('service_finished', () => this.#showSession({ state: 'completed' }));
-    on('chat_message', (m: ServerChatMessage) => this.#showIncoming(m));
-    on('message_status_update', (m: { message_id: string; status: string }) => {
+    client.on('connection_cancelled', () => this.#showSession({ state: 'cancelled' }));
+    client.on('service_finished', () => this.#showSession({ state: 'completed' }));
+    client.on('chat_message', (m) => this.#showIncoming(m));
+    client.on('message_status_update', (m) => {
       if (this.#receipts.get(m.message_id) !== 'read') this.#receipts.set(m.message_id, m.status);
       this.#showReceipt(m.message_id);
     });
-    on('typing_indicator', (m: { is_typing: boolean; user_type: Role }) => {
+    client.on('typing_indicator', (m) => {
       this.#el.typing!.textContent = m.is_typing ? `${m.user_type} is typing…` : '';
     });
-    on('work_assigned', (m: ServerWorkAssigned) => this.#showOrder(m));
-    on('work_expired', () => this.#fail(new Error('The work order expired')));
-    on('error', (m: { error: string; code: string }) => this.#fail(new TetherError(m.code as never, m.error)));
+    client.on('work_assigned', (m) => this.#showOrder(m));
+    client.on('work_expired', () => this.#fail(new Error('The work order expired')));
+    client.on('error', (m) => this.#fail(new TetherError(m.code, m.error)));
   }
 
   connect(): void {
@@ -365,7 +364,9 @@ class Pane {
     badge.dataset.state = info.state;
     badge.textContent =
       info.state === 'reconnecting' ? `reconnecting in ${((info.retryInMs ?? 0) / 1000).toFixed(1)} s` : info.state;
-    if (info.state === 'closed' && info.lastClose?.code === 4401) this.#fail(new Error('Token expired: paste a new one and connect'));
+    if (info.state === 'closed' && info.error?.code === 'unauthorized') {
+      this.#fail(new Error(`Token refused (${info.error.status ?? info.error.closeCode}): paste a new one and connect`));
+    }
   }
 
   #showSession(update: { state?: SessionSnapshot['connection_state']; distance?: string; peerMediums?: Mediums }): void {
@@ -514,14 +515,15 @@ class Pane {
     this.#el.chat!.append(h('li', { 'data-testid': 'incoming' }, message.message, message.redacted ? h('span', { class: 'receipt' }, '(masked)') : null));
     this.#el.chat!.scrollTop = this.#el.chat!.scrollHeight;
     this.#el.typing!.textContent = '';
-    // It is on screen: read.
-    this.client.markRead(message.message_id);
+    // It is on screen: read (the client keeps the receipt until the server has it).
+    void this.client.markRead(message.message_id);
   }
 
   #onTyping(): void {
     if (!this.sessionId) return;
     if (!this.#typing) {
-      this.#typing = this.client.typing(this.sessionId, true);
+      this.#typing = true;
+      this.client.typing(this.sessionId, true).catch(() => (this.#typing = false));
     }
     clearTimeout(this.#typingTimer);
     this.#typingTimer = setTimeout(() => this.#stopTyping(), 2500);
@@ -529,7 +531,7 @@ class Pane {
 
   #stopTyping(): void {
     clearTimeout(this.#typingTimer);
-    if (this.#typing && this.sessionId) this.client.typing(this.sessionId, false);
+    if (this.#typing && this.sessionId) void this.client.typing(this.sessionId, false);
     this.#typing = false;
   }
 
@@ -537,9 +539,10 @@ class Pane {
   #sendLocation(final: boolean): void {
     if (!this.sessionId) return;
     const { latitude, longitude } = toLatLon(this.map.positions[this.role]);
-    if (!this.client.updateLocation(this.sessionId, latitude, longitude) && final) {
-      this.#fail(new Error('Not connected: the position was not sent'));
-    }
+    this.client.updateLocation(this.sessionId, latitude, longitude).catch((error: TetherError) => {
+      // Server errors show through the `error` handler; say when nothing went out.
+      if (final && error.code === 'not_connected') this.#fail(new Error('Not connected: the position was not sent'));
+    });
   }
 
   moved(final: boolean): void {
@@ -550,7 +553,10 @@ class Pane {
     return this.#do(async () => {
       const session = this.#requireSession();
       if (this.client instanceof SeekerClient) {
-        await this.client.finish(session, { stars: Number((this.#el.stars as HTMLSelectElement).value), description: this.#value('review') });
+        await this.client.finish(session, {
+          rating_stars: Number((this.#el.stars as HTMLSelectElement).value),
+          rating_description: this.#value('review'),
+        });
       } else {
         await (this.client as ProviderClient).finish(session);
       }

@@ -159,11 +159,15 @@ for (const side of ['client', 'server']) {
   sections.push(`// ---- ${side} messages (proto-schemas/${side}/) ----\n\n${decls.join('\n')}`);
 }
 
+// Names that would shadow a global where a module imports them: `Error` (http/error.json)
+// would hide the built-in `Error` wherever an editor auto-imports it from the SDK.
+const HTTP_NAMES = { error: 'ErrorBody' };
 const httpDecls = [];
 for (const file of jsonFiles('http')) {
   const schema = readJson(join(schemasDir, 'http', file));
   collectDefinitions(schema, `http/${file}`);
-  httpDecls.push(declaration(pascal(file.replace(/\.json$/, '')), schema));
+  const base = file.replace(/\.json$/, '');
+  httpDecls.push(declaration(HTTP_NAMES[base] ?? pascal(base), schema));
 }
 sections.push(`// ---- HTTP bodies (proto-schemas/http/) ----\n\n${httpDecls.join('\n')}`);
 

@@ -1,4 +1,16 @@
-import { TetherError } from './errors.js';
+import {
+  checkTokenSource,
+  httpBase,
+  httpUrl,
+  isEmptyToken,
+  messageOf,
+  obtainToken,
+  quiet,
+  type FetchLike,
+  type TokenReason,
+  type TokenSource,
+} from './common.js';
+import { TetherConnectionError, TetherError, codeOfStatus, retryAfterOf } from './errors.js';
 import type {
   ClientCancelConnection,
   ClientChatMessage,
@@ -6,7 +18,13 @@ import type {
   ClientLocationUpdate,
   ClientMediumSelection,
   ClientMediumShare,
+  ClientMessage,
+  ClientMessageDelivered,
+  ClientMessageRead,
+  ClientPing,
   ClientStartChat,
+  ClientTypingIndicator,
+  ClientWorkResponse,
   Mediums,
   ProviderClientMessage,
   ProviderServerMessage,
@@ -15,30 +33,24 @@ import type {
   SeekerServerMessage,
   ServerChatReady,
   ServerConnectionCancelled,
+  ServerError,
   ServerMediumsSelected,
   ServerMediumsShared,
+  ServerMessage,
   ServerMessageSent,
   ServerPong,
   ServerServiceFinished,
   ServerWorkAccepted,
   ServerWorkRejected,
 } from './generated/protocol.js';
-
-/**
- * Why the token provider is asked: the first connect (and reconnects after a network
- * failure), a refresh shortly before the current token's `exp`, or after the server
- * closed the socket with 4401 (token expired). Return the same token only if there is no
- * newer one: after a 4401 the client then stops instead of retrying a dead token.
- */
-export type TokenReason = 'connect' | 'refresh' | 'unauthorized';
-
-/** Supplies the JWT; called before connecting and again before the token expires. */
-export type TokenProvider = (reason: TokenReason) => string | Promise<string>;
+import type { Rating } from './types.js';
 
 /**
  * Where the socket is: `idle` before {@link TetherClient.connect}; `connecting`;
  * `open`; `reconnecting` while waiting out the backoff; `closed` for good (after
- * {@link TetherClient.close}, a 1008 policy close, or a 4401 with no newer token).
+ * {@link TetherClient.close}, a 1008 policy close, a refused token with no newer one, a
+ * refusal that retrying cannot fix, or `connectTimeoutMs`). `connect()` starts a closed
+ * client again.
  */
 export type SocketState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -51,30 +63,63 @@ export interface StateInfo {
   lastClose?: { code: number; reason: string };
   /** While `reconnecting`: the delay chosen before the next attempt. */
   retryInMs?: number;
+  /**
+   * Why the last attempt failed (`reconnecting`, `connecting` again) or why the client
+   * stopped (`closed`), with the HTTP status of a refused upgrade when known. Absent after
+   * a plain drop of an open socket and after `close()`.
+   */
+  error?: TetherConnectionError;
 }
 
-/** What the client needs of a WebSocket: the browser / React Native / Node 22 API. */
+/**
+ * An event-handler property that both the DOM's `WebSocket` (handlers of `Event`,
+ * `MessageEvent`, `CloseEvent`) and the `ws` package's (its own event classes) fit: the
+ * parameter is compared both ways, as for methods, so a handler of a richer event type
+ * is accepted.
+ */
+export type SocketEventHandler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/**
+ * What the client needs of a WebSocket: the browser / React Native / Node 22 API, which
+ * the `ws` package's `WebSocket` also has. Both fit without a cast.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: SocketEventHandler<unknown> | null;
+  onmessage: SocketEventHandler<{ data: unknown }> | null;
+  onclose: SocketEventHandler<{ code: number; reason: string }> | null;
+  onerror: SocketEventHandler<unknown> | null;
 }
 
-/** A WebSocket constructor (`globalThis.WebSocket` by default). */
+/** A WebSocket constructor (`globalThis.WebSocket` by default; `WebSocket` from `ws` on Node 18/20). */
 export type WebSocketFactory = new (url: string) => WebSocketLike;
 
 /** Settings of a client; only `url` and `token` are required. */
 export interface ClientOptions {
-  /** The edge's base URL, `http(s)://host:port`; the socket URL is derived from it. */
+  /**
+   * The edge's base URL: `http(s)://host:port` or `ws(s)://host:port` (the same edge
+   * serves the sockets and the HTTP API).
+   */
   url: string;
-  /** Supplies the JWT. */
-  token: TokenProvider;
+  /** The JWT, or a provider of it (asked again before expiry and after a refusal). */
+  token: TokenSource;
   /** WebSocket implementation; default `globalThis.WebSocket`. */
   WebSocket?: WebSocketFactory;
+  /**
+   * `fetch` implementation (default `globalThis.fetch`). Used only when a socket could not
+   * be opened and the WebSocket implementation does not say why (browsers, Node 22): one
+   * `GET` of the socket path with the token in the `Authorization` header tells a refused
+   * token (401) from an unreachable edge.
+   */
+  fetch?: FetchLike;
+  /**
+   * `connect()` rejects with a `timeout` {@link TetherConnectionError} (carrying the last
+   * attempt's failure as `cause`, and its `status`) and the client closes when no socket
+   * opened within this many milliseconds. Default: none (keep trying; watch `onState`).
+   */
+  connectTimeoutMs?: number;
   /** How long a command waits for its answer (and, queued, for a connection). Default 10 000. */
   requestTimeoutMs?: number;
   /** Interval of the app-level `ping` while open. Default 25 000 (the server closes after 120 s of silence). */
@@ -97,12 +142,14 @@ export interface ClientOptions {
   random?: () => number;
 }
 
-/** The HTTP base URL turned into the socket URL of a role, token in the query. */
+/**
+ * The socket URL of a role on the edge at `base` (`http(s)://` or `ws(s)://`), token in the
+ * query: browsers cannot set headers on a WebSocket, and the contract accepts `?token=` on
+ * the upgrade only (the edge redacts it from its logs).
+ */
 export function socketUrl(base: string, role: Role, token: string): string {
-  const url = new URL(`/ws/work/${role}/`, base);
+  const url = new URL(`/ws/work/${role}/`, httpBase(base));
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  // Browsers cannot set headers on a WebSocket: the contract accepts `?token=`, and the
-  // edge redacts it from its logs.
   url.searchParams.set('token', token);
   return url.toString();
 }
@@ -113,8 +160,9 @@ export function tokenExpiryMs(token: string): number | undefined {
   if (!payload) return undefined;
   try {
     const base64 = payload.replace(/-/g, '+').replace(/_/g, '/');
-    const claims = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '=')));
-    return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+    const claims: unknown = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '=')));
+    const exp = typeof claims === 'object' && claims !== null && 'exp' in claims ? claims.exp : undefined;
+    return typeof exp === 'number' ? exp * 1000 : undefined;
   } catch {
     return undefined;
   }
@@ -141,6 +189,10 @@ class RecentKeys {
     }
     return true;
   }
+
+  has(key: string): boolean {
+    return this.#keys.has(key);
+  }
 }
 
 const OPEN = 1;
@@ -151,13 +203,18 @@ const NO_RECONNECT = new Set([1008]);
 const TOKEN_EXPIRED = 4401;
 /** Our own close code for a socket that stopped answering pings. */
 const PING_TIMEOUT = 4000;
+/** How long the probe of a refused upgrade may take. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+type ClientType = ClientMessage['type'];
+type ServerType = ServerMessage['type'];
 
 /**
  * Commands whose answer is the first server message echoing the `request_id`, with the
- * answer types that mean success. Commands not listed (`location_update`,
- * `typing_indicator`, receipts) get no answer on success and are fire-and-forget.
+ * answer types that mean success. The others (`location_update`, `typing_indicator`,
+ * receipts) get no answer on success: see {@link Pending}.
  */
-const ANSWERS: Record<string, readonly string[]> = {
+const ANSWERS: Partial<Record<ClientType, readonly ServerType[]>> = {
   ping: ['pong'],
   work_response: ['work_accepted', 'work_rejected'],
   medium_selection: ['mediums_selected'],
@@ -169,48 +226,126 @@ const ANSWERS: Record<string, readonly string[]> = {
 };
 
 /**
- * Commands that may be sent again when the socket drops before their answer: idempotent
- * or latest-wins (a `chat_message` only with its `client_message_id`, which the SDK
- * always sets). The others (`work_response`, `cancel_connection`, `finish_service`)
- * would answer `conflict` if the first attempt took effect, so they fail with
- * `disconnected` and the app checks the session snapshot.
+ * Commands that may be sent again when the socket drops before their answer, or after an
+ * `unavailable` / `rate_limited` answer: idempotent or latest-wins (a `chat_message` only
+ * with its `client_message_id`, which the SDK always sets). The others (`work_response`,
+ * `cancel_connection`, `finish_service`) would answer `conflict` if the first attempt took
+ * effect, so they fail with `disconnected` (or the server's error) and the app checks the
+ * session snapshot.
  */
-const RESENDABLE = new Set(['ping', 'medium_selection', 'medium_share', 'start_chat', 'chat_message']);
+const RESENDABLE = new Set<ClientType>(['ping', 'medium_selection', 'medium_share', 'start_chat', 'chat_message']);
+
+/**
+ * - `request`: has an answer (success or `error`) echoing its `request_id`.
+ * - `fire`: latest-wins without an answer on success (`location_update`,
+ *   `typing_indicator`): sent only while open, never again.
+ * - `receipt`: `message_read` / `message_delivered`, no answer on success; kept until
+ *   confirmed, sent again after a reconnect or an `unavailable`.
+ *
+ * The edge handles each socket's commands one at a time, in order, and always answers
+ * errors; so a command without an answer on success is confirmed once the answer to a
+ * later command on the same socket arrives with no error for it before. The client sends a
+ * `ping` for that when nothing else follows.
+ */
+type Kind = 'request' | 'fire' | 'receipt';
 
 interface Pending {
-  frame: { type: string; request_id: string };
+  id: string;
+  kind: Kind;
+  frame: ClientMessage & { request_id: string };
   expect: readonly string[];
-  resolve: (answer: never) => void;
+  resolve: (answer: unknown) => void;
   reject: (error: TetherError) => void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** No retry is started that would end after this (ms since the epoch). */
+  deadline: number;
+  /** Written to the current socket. */
   written: boolean;
+  /** Order of writing (only meaningful while `written`). */
+  seq: number;
+  /** Not written again before this (a retry's delay). */
+  notBefore: number;
+  /** Retries after `unavailable` / `rate_limited` so far. */
+  tries: number;
+  /** The client's own (keep-alive and confirming pings): its answer is not passed to handlers. */
+  internal: boolean;
 }
-
-type Handler<M> = (message: M) => void;
 
 /** The promise {@link TetherClient.connect} returns until the first open. */
 interface FirstOpen {
   promise: Promise<void>;
   resolve: () => void;
   reject: (error: TetherError) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
-type OfType<M, T> = Extract<M, { type: T }>;
+
+/** What one connection attempt told before it closed. */
+interface Attempt {
+  token: string;
+  opened: boolean;
+  /** HTTP status of a refused upgrade, when the WebSocket implementation says (`ws` does). */
+  status?: number;
+  /** The implementation's error text (e.g. `connect ECONNREFUSED 127.0.0.1:1`). */
+  detail?: string;
+}
+
+/** Any seeker or provider client. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyTetherClient = TetherClient<any, any>;
+
+/** The server messages client type `C` receives (a union for a union of clients). */
+export type ReceivedBy<C> = C extends TetherClient<ClientMessage, infer R> ? R : never;
+
+/** The message of `type` T that client type `C` receives. */
+export type MessageOf<C, T> = Extract<ReceivedBy<C>, { type: T }>;
+
+/** Options of {@link TetherClient.waitFor}. */
+export interface WaitForOptions<M> {
+  /** Reject with a `timeout` {@link TetherError} after this long. Default: no limit. */
+  timeoutMs?: number;
+  /** Only a message for which this returns true settles the wait. */
+  filter?: (message: M) => boolean;
+}
+
+/** Commands both roles send (checked against both endpoints' unions). */
+type SharedClientMessage = Extract<SeekerClientMessage, ProviderClientMessage>;
+
+type Listener = (message: ServerMessage) => void;
 
 /**
  * One role's socket: connects, reconnects, pings, correlates answers, acknowledges and
  * de-duplicates. Use {@link SeekerClient} or {@link ProviderClient}.
  */
-export class TetherClient<Send extends { type: string }, Receive extends { type: string; request_id?: string }> {
-  readonly #options: Required<Omit<ClientOptions, 'WebSocket'>> & { WebSocket?: WebSocketFactory };
+export class TetherClient<Send extends ClientMessage, Receive extends ServerMessage> {
+  readonly #options: Required<Omit<ClientOptions, 'WebSocket' | 'fetch' | 'connectTimeoutMs'>> &
+    Pick<ClientOptions, 'WebSocket' | 'fetch' | 'connectTimeoutMs'>;
   #ws: WebSocketLike | null = null;
+  #attempt: Attempt | undefined;
+  /** Bumped by every new attempt and by stopping: late async steps of older ones give up. */
+  #generation = 0;
   #token: string | undefined;
   #info: StateInfo = { state: 'idle', attempt: 0 };
   #openedAt = 0;
   #requestCounter = 0;
+  #writeCounter = 0;
   readonly #pending = new Map<string, Pending>();
-  readonly #handlers = new Map<string, Set<Handler<never>>>();
-  readonly #anyHandlers = new Set<Handler<Receive>>();
+  /** Outstanding receipts by `type:message_id`: asking again gives the same promise. */
+  readonly #receipts = new Map<string, { pending: Pending; promise: Promise<void> }>();
+  /** Messages the app marked read: a re-sent copy means the receipt was lost, so it goes again. */
+  readonly #readIds: RecentKeys;
+  /** request_id -> write order of every frame written to the current socket and not yet answered. */
+  readonly #written = new Map<string, number>();
+  /** Write order of the last frame on this socket that has an answer. */
+  #lastAnswering = 0;
+  /** Errors without a `request_id` (the edge refused a frame before reading it) since the last answer. */
+  #unmatched: TetherError[] = [];
+  #barrierQueued = false;
+  #barrierInFlight = false;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #handlers = new Map<string, Set<Listener>>();
+  readonly #anyHandlers = new Set<Listener>();
   readonly #stateListeners = new Set<(info: StateInfo) => void>();
+  readonly #waiters = new Set<(error: TetherError) => void>();
   readonly #seen: RecentKeys;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -222,6 +357,8 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
     readonly role: Role,
     options: ClientOptions,
   ) {
+    checkTokenSource(options.token);
+    httpBase(options.url); // a bad URL fails here, not at the first connect
     this.#options = {
       requestTimeoutMs: 10_000,
       pingIntervalMs: 25_000,
@@ -233,9 +370,11 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
       autoDelivered: true,
       dedupeWindow: 5_000,
       random: Math.random,
-      ...options,
+      // An option given as `undefined` keeps its default.
+      ...(Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as ClientOptions),
     };
     this.#seen = new RecentKeys(this.#options.dedupeWindow);
+    this.#readIds = new RecentKeys(this.#options.dedupeWindow);
   }
 
   /** The current connection state. */
@@ -244,29 +383,50 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
   }
 
   /**
-   * Starts connecting (and keeps reconnecting). Resolves once the first connection is
-   * open; rejects if the client closes for good before that.
+   * Starts connecting (and keeps reconnecting). Resolves once a connection is open; rejects
+   * with a {@link TetherConnectionError} if the client closes for good before that: an
+   * empty token (`no_token`), a refused token with no newer one (`unauthorized`, status
+   * 401), a refusal retrying cannot fix (403, 404, other 4xx), `close()`, or
+   * `connectTimeoutMs` (`timeout`). Failures it retries (no answer, 429, 5xx) show in
+   * {@link StateInfo.error}. Not awaiting it is safe (it never becomes an unhandled
+   * rejection).
    */
   connect(): Promise<void> {
     if (this.#info.state === 'open') return Promise.resolve();
     if (this.#firstOpen) return this.#firstOpen.promise;
-    let settle!: Omit<FirstOpen, 'promise'>;
-    const opened = new Promise<void>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    this.#firstOpen = { promise: opened, ...settle };
+    let settle!: Pick<FirstOpen, 'resolve' | 'reject'>;
+    const promise = quiet(
+      new Promise<void>((resolve, reject) => {
+        settle = { resolve, reject };
+      }),
+    );
+    const first: FirstOpen = { promise, ...settle, timer: undefined };
+    this.#firstOpen = first;
+    const limit = this.#options.connectTimeoutMs;
+    if (limit !== undefined) {
+      first.timer = setTimeout(() => {
+        if (this.#firstOpen !== first) return;
+        const last = this.#info.error;
+        const error = new TetherConnectionError(
+          'timeout',
+          `Not connected within ${limit} ms${last ? `: ${last.message}` : ''}`,
+          last?.status,
+          last?.closeCode,
+          { cause: last },
+        );
+        this.#stop({ code: 0, reason: 'connect timeout' }, error);
+      }, Math.min(limit, MAX_TIMER_MS));
+    }
     if (this.#info.state === 'idle' || this.#info.state === 'closed') {
       this.#setState({ state: 'connecting', attempt: 0 });
       void this.#open('connect');
     }
-    return opened;
+    return promise;
   }
 
-  /** Closes the socket for good; pending commands fail with `closed`. */
+  /** Closes the socket for good; pending commands fail with `closed`. `connect()` starts again. */
   close(): void {
-    const ws = this.#ws;
     this.#stop({ code: 1000, reason: 'closed by the client' });
-    ws?.close(1000, 'client closed');
   }
 
   /** Calls `listener` on every state change; returns a function that unsubscribes. */
@@ -277,24 +437,52 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
 
   /**
    * Calls `handler` for each server message of `type` (duplicates of a `chat_message` or
-   * `work_assigned` already seen are dropped); returns a function that unsubscribes.
+   * `work_assigned` already seen are dropped); returns a function that unsubscribes. Works
+   * on a `SeekerClient | ProviderClient` too (then any type either receives).
    */
-  on<T extends Receive['type']>(type: T, handler: Handler<OfType<Receive, T>>): () => void {
-    let set = this.#handlers.get(type);
-    if (!set) this.#handlers.set(type, (set = new Set()));
-    set.add(handler as Handler<never>);
-    return () => set.delete(handler as Handler<never>);
+  on<C extends AnyTetherClient, const T extends ReceivedBy<C>['type']>(
+    this: C,
+    type: T,
+    handler: (message: MessageOf<C, T>) => void,
+  ): () => void {
+    return this.#subscribe(type, handler as Listener);
   }
 
-  /** Calls `handler` for every server message (after de-duplication). */
-  onAny(handler: Handler<Receive>): () => void {
-    this.#anyHandlers.add(handler);
-    return () => this.#anyHandlers.delete(handler);
+  /** Like {@link on}, for the next message of `type` only. */
+  once<C extends AnyTetherClient, const T extends ReceivedBy<C>['type']>(
+    this: C,
+    type: T,
+    handler: (message: MessageOf<C, T>) => void,
+  ): () => void {
+    const off = this.#subscribe(type, (message) => {
+      off();
+      (handler as Listener)(message);
+    });
+    return off;
   }
 
   /**
-   * Sends a command without waiting for an answer; false when the socket is not open
-   * (the message is dropped: use it for latest-wins messages such as locations).
+   * Resolves with the next message of `type` (that passes `filter`); rejects with
+   * `timeout` after `timeoutMs`, or `closed` when the client closes for good first.
+   */
+  waitFor<C extends AnyTetherClient, const T extends ReceivedBy<C>['type']>(
+    this: C,
+    type: T,
+    options: WaitForOptions<MessageOf<C, T>> = {},
+  ): Promise<MessageOf<C, T>> {
+    return this.#waitFor(type, options as WaitForOptions<ServerMessage>) as Promise<MessageOf<C, T>>;
+  }
+
+  /** Calls `handler` for every server message (after de-duplication). */
+  onAny(handler: (message: Receive) => void): () => void {
+    const listener = handler as Listener;
+    this.#anyHandlers.add(listener);
+    return () => this.#anyHandlers.delete(listener);
+  }
+
+  /**
+   * Low level: writes a message as it is (no `request_id`, no confirmation); false when
+   * the socket is not open (nothing is sent). Prefer the typed methods.
    */
   send(message: Send): boolean {
     if (this.#ws?.readyState !== OPEN || this.#info.state !== 'open') return false;
@@ -304,26 +492,15 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
 
   /**
    * Sends a command that has an answer and resolves with it (rejects with the server's
-   * `error`, or `timeout`). While not connected the command waits for the connection
-   * within the same timeout.
+   * `error` as {@link TetherError}, or `timeout`). While not connected the command waits
+   * for the connection within the same timeout. Idempotent commands are sent again after
+   * a reconnect and after `unavailable` / `rate_limited` (no sooner than the server's
+   * `retry_after_ms`) while the timeout allows.
    */
-  request<A = Receive>(message: Send, timeoutMs = this.#options.requestTimeoutMs): Promise<A> {
+  request<A = Receive>(message: Send | SharedClientMessage, timeoutMs: number = this.#options.requestTimeoutMs): Promise<A> {
     const expect = ANSWERS[message.type];
-    if (!expect) throw new TypeError(`${message.type} has no answer: use send()`);
-    if (this.#info.state === 'closed' || this.#info.state === 'idle') {
-      return Promise.reject(new TetherError('closed', 'The client is not connected'));
-    }
-    const requestId = `${this.role[0]}${++this.#requestCounter}-${Math.floor(this.#options.random() * 1e9).toString(36)}`;
-    const frame = { ...message, request_id: requestId };
-    return new Promise<A>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(requestId);
-        reject(new TetherError('timeout', `No answer to ${message.type} within ${timeoutMs} ms`, undefined, requestId));
-      }, timeoutMs);
-      const pending: Pending = { frame, expect, resolve: resolve as (a: never) => void, reject, timer, written: false };
-      this.#pending.set(requestId, pending);
-      this.#write(pending);
-    });
+    if (!expect) throw new TypeError(`${message.type} has no answer: use its method (it is confirmed without one)`);
+    return this.#command<A>('request', message, timeoutMs, expect);
   }
 
   // ---- commands both roles have ----
@@ -331,7 +508,7 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
   /** Opens the session's chat; both parties get `chat_ready`. */
   startChat(sessionId: string): Promise<ServerChatReady> {
     const message: ClientStartChat = { type: 'start_chat', session_id: sessionId };
-    return this.request(message as unknown as Send);
+    return this.request(message);
   }
 
   /**
@@ -345,52 +522,361 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
       message: text,
       client_message_id: clientMessageId,
     };
-    return this.request(message as unknown as Send);
+    return this.request(message);
   }
 
-  /** Marks a received message read (the sender gets `message_status_update`). */
-  markRead(messageId: string): boolean {
-    return this.send({ type: 'message_read', message_id: messageId } as unknown as Send);
+  /**
+   * Marks a received message read (the sender gets `message_status_update`). Kept until
+   * the server has it: sent once connected, again after a drop, after `unavailable`, and
+   * when the server re-sends the message. Resolves once confirmed; rejects with the
+   * server's error (`not_found`, `forbidden`, ...), `not_connected` before `connect()`, or
+   * `closed`. Safe not to await.
+   */
+  markRead(messageId: string): Promise<void> {
+    this.#readIds.add(messageId);
+    const message: ClientMessageRead = { type: 'message_read', message_id: messageId };
+    return this.#receipt(message);
   }
 
-  /** Tells the other party whether this one is typing. */
-  typing(sessionId: string, isTyping: boolean): boolean {
-    return this.send({ type: 'typing_indicator', session_id: sessionId, is_typing: isTyping } as unknown as Send);
+  /**
+   * Acknowledges delivery of a message, like {@link markRead}. The client does this by
+   * itself for every `chat_message` unless `autoDelivered` is false.
+   */
+  markDelivered(messageId: string): Promise<void> {
+    const message: ClientMessageDelivered = { type: 'message_delivered', message_id: messageId };
+    return this.#receipt(message);
   }
 
-  /** Reports this party's position (latest wins; dropped while disconnected). */
-  updateLocation(sessionId: string, latitude: number, longitude: number): boolean {
+  /**
+   * Tells the other party whether this one is typing (latest wins). Resolves once the server
+   * took it; rejects with its error (`not_found`, `conflict`, `validation`, ...), with
+   * `not_connected` when the socket is not open (nothing sent), or `disconnected` when it
+   * dropped first. Safe not to await.
+   */
+  typing(sessionId: string, isTyping: boolean): Promise<void> {
+    const message: ClientTypingIndicator = { type: 'typing_indicator', session_id: sessionId, is_typing: isTyping };
+    return this.#fire(message);
+  }
+
+  /**
+   * Reports this party's position (latest wins; `accuracyM` in metres, absent for a
+   * precise fix). Settles like {@link typing}: never queued while disconnected nor sent
+   * again, since a later fix replaces it.
+   */
+  updateLocation(sessionId: string, latitude: number, longitude: number, accuracyM?: number): Promise<void> {
     const message: ClientLocationUpdate = { type: 'location_update', session_id: sessionId, latitude, longitude };
-    return this.send(message as unknown as Send);
+    if (accuracyM !== undefined) message.accuracy_m = accuracyM;
+    return this.#fire(message);
   }
 
-  /** Cancels the session; the server then closes both parties' sockets (the client reconnects). */
+  /**
+   * Cancels the session. The server then closes both parties' sockets with 1000; the
+   * client reconnects by itself (call `close()` when the app is done).
+   */
   cancel(sessionId: string): Promise<ServerConnectionCancelled> {
     const message: ClientCancelConnection = { type: 'cancel_connection', session_id: sessionId };
-    return this.request(message as unknown as Send);
+    return this.request(message);
   }
 
   /** Round trip to the server (the client pings by itself; this is for tests and probes). */
   ping(): Promise<ServerPong> {
-    return this.request({ type: 'ping' } as unknown as Send);
+    const message: ClientPing = { type: 'ping' };
+    return this.request(message);
   }
 
-  // ---- internals ----
+  // ---- commands ----
+
+  #command<A>(kind: Kind, message: ClientMessage, timeoutMs: number, expect: readonly string[] = []): Promise<A> {
+    return this.#enqueue<A>(kind, message, timeoutMs, expect)[0];
+  }
+
+  /** A `ping` of the client's own, whose `pong` handlers do not see. */
+  #internalPing(timeoutMs: number): Promise<ServerPong> {
+    const ping: ClientPing = { type: 'ping' };
+    const [promise, pending] = this.#enqueue<ServerPong>('request', ping, timeoutMs, ['pong']);
+    if (pending) pending.internal = true;
+    return promise;
+  }
+
+  /** Makes a command's {@link Pending} (written at once when the socket is open) and its promise. */
+  #enqueue<A>(kind: Kind, message: ClientMessage, timeoutMs: number, expect: readonly string[] = []): [Promise<A>, Pending?] {
+    const refused = this.#refusal(kind);
+    if (refused) return [Promise.reject(refused)];
+    const id = `${this.role[0]}${++this.#requestCounter}-${Math.floor(this.#options.random() * 1e9).toString(36)}`;
+    let pending!: Pending;
+    const promise = new Promise<A>((resolve, reject) => {
+      pending = {
+        id,
+        kind,
+        frame: { ...message, request_id: id },
+        expect,
+        resolve: resolve as (answer: unknown) => void,
+        reject,
+        timer: undefined,
+        deadline: kind === 'receipt' ? Infinity : Date.now() + timeoutMs,
+        written: false,
+        seq: 0,
+        notBefore: 0,
+        tries: 0,
+        internal: false,
+      };
+    });
+    if (kind !== 'receipt') {
+      pending.timer = setTimeout(() => {
+        if (this.#pending.get(id) !== pending) return;
+        this.#pending.delete(id);
+        pending.reject(new TetherError('timeout', `No answer to ${message.type} within ${timeoutMs} ms`, undefined, id));
+      }, Math.min(timeoutMs, MAX_TIMER_MS));
+    }
+    this.#pending.set(id, pending);
+    this.#write(pending);
+    return [promise, pending];
+  }
+
+  /** Why a command of `kind` cannot be taken now, if it cannot. */
+  #refusal(kind: Kind): TetherError | undefined {
+    const state = this.#info.state;
+    if (state === 'idle') return new TetherError('not_connected', 'connect() has not been called');
+    if (state === 'closed') return new TetherError('closed', 'The client is closed');
+    if (kind === 'fire' && !this.#isOpen()) {
+      return new TetherError('not_connected', 'The socket is not open: nothing was sent');
+    }
+    return undefined;
+  }
+
+  #fire(message: ClientMessage): Promise<void> {
+    return quiet(this.#command<void>('fire', message, this.#options.requestTimeoutMs));
+  }
+
+  #receipt(message: ClientMessageRead | ClientMessageDelivered): Promise<void> {
+    const key = `${message.type}:${message.message_id}`;
+    const outstanding = this.#receipts.get(key);
+    if (outstanding) return outstanding.promise;
+    const [promise, pending] = this.#enqueue<void>('receipt', message, Infinity);
+    const quieted = quiet(promise);
+    if (pending) this.#receipts.set(key, { pending, promise: quieted });
+    return quieted;
+  }
+
+  #isOpen(): boolean {
+    return this.#ws?.readyState === OPEN && this.#info.state === 'open';
+  }
+
+  #write(pending: Pending): void {
+    if (pending.written || !this.#isOpen() || pending.notBefore > Date.now()) return;
+    pending.written = true;
+    pending.seq = ++this.#writeCounter;
+    this.#written.set(pending.id, pending.seq);
+    if (pending.kind === 'request') this.#lastAnswering = pending.seq;
+    this.#ws!.send(JSON.stringify(pending.frame));
+    if (pending.kind !== 'request') this.#scheduleBarrier();
+  }
+
+  /** Writes what waits (in the order the commands were made) and arms the timer of the next retry. */
+  #flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (!this.#isOpen()) return;
+    let next = Infinity;
+    const now = Date.now();
+    for (const pending of [...this.#pending.values()]) {
+      if (pending.notBefore > now) next = Math.min(next, pending.notBefore);
+      else this.#write(pending);
+    }
+    if (next !== Infinity) this.#flushTimer = setTimeout(() => this.#flush(), Math.min(next - now, MAX_TIMER_MS));
+  }
+
+  /** Sends a `ping` whose answer confirms the commands without one written before it. */
+  #scheduleBarrier(): void {
+    if (this.#barrierQueued) return;
+    this.#barrierQueued = true;
+    setTimeout(() => {
+      this.#barrierQueued = false;
+      if (this.#barrierInFlight || !this.#isOpen()) return;
+      const unconfirmed = [...this.#pending.values()].some(
+        (p) => p.written && p.kind !== 'request' && p.seq > this.#lastAnswering,
+      );
+      if (!unconfirmed && this.#unmatched.length === 0) return;
+      this.#barrierInFlight = true;
+      this.#internalPing(this.#options.requestTimeoutMs)
+        .catch(() => {})
+        .finally(() => {
+          this.#barrierInFlight = false;
+          this.#scheduleBarrier();
+        });
+    }, 0);
+  }
+
+  // ---- what arrives ----
+
+  #receive(data: unknown): void {
+    if (typeof data !== 'string') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { type?: unknown }).type !== 'string') return;
+    const message = parsed as Receive;
+    const requestId = message.request_id;
+    const seq = requestId === undefined ? undefined : this.#written.get(requestId);
+    if (requestId !== undefined && seq !== undefined) {
+      this.#written.delete(requestId);
+      this.#settleBefore(seq);
+      const pending = this.#pending.get(requestId);
+      if (pending?.written && pending.seq === seq) {
+        this.#answer(pending, message);
+        if (pending.internal && message.type === 'pong') return;
+      }
+    } else if (requestId === undefined && message.type === 'error') {
+      // Refused before its head was read (rate limit): which frame it was is known only
+      // from the answers around it (see #settleBefore). A ping after it tells.
+      this.#unmatched.push(errorOf(message, undefined));
+      this.#scheduleBarrier();
+    }
+    if (!this.#isNew(message)) return;
+    for (const handler of this.#handlers.get(message.type) ?? []) safely(handler, message);
+    for (const handler of this.#anyHandlers) safely(handler, message);
+  }
+
+  /**
+   * The answer to the frame written `seq`-th arrived: every frame written before it has had
+   * its answer, since the edge answers a socket's commands in order. Commands without an
+   * answer on success are confirmed; commands with one that got none could only have been
+   * answered by an error without `request_id`, and take those in order; errors left over
+   * belong to commands without an answer, which of them cannot be told, so all of them count
+   * as refused (receipts are then sent again).
+   */
+  #settleBefore(seq: number): void {
+    const earlier = [...this.#pending.values()].filter((p) => p.written && p.seq < seq).sort((a, b) => a.seq - b.seq);
+    const errors = this.#unmatched.splice(0);
+    const requests = earlier.filter((p) => p.kind === 'request');
+    requests.forEach((pending, i) => {
+      const error = errors[i];
+      if (error) this.#fail(pending, withRequestId(error, pending.id));
+    });
+    const leftover = errors[requests.length];
+    for (const pending of earlier) {
+      if (pending.kind === 'request') continue;
+      if (leftover) this.#fail(pending, withRequestId(leftover, pending.id));
+      else this.#settle(pending, undefined);
+    }
+  }
+
+  #answer(pending: Pending, message: ServerMessage): void {
+    if (message.type === 'error') {
+      this.#fail(pending, errorOf(message, pending.id));
+    } else if (pending.kind !== 'request' || pending.expect.includes(message.type)) {
+      this.#settle(pending, pending.kind === 'request' ? message : undefined);
+    } else {
+      this.#settle(pending, undefined, new TetherError('internal', `Unexpected answer ${message.type} to ${pending.frame.type}`, undefined, pending.id));
+    }
+  }
+
+  /**
+   * A command was refused. `unavailable` and `rate_limited` are retried for idempotent
+   * commands and receipts, no sooner than the server's `retry_after_ms` (else after a
+   * jittered backoff), while the command's timeout allows; anything else rejects.
+   */
+  #fail(pending: Pending, error: TetherError): void {
+    const retryable =
+      (error.code === 'unavailable' || error.code === 'rate_limited') &&
+      (pending.kind === 'receipt' || (pending.kind === 'request' && RESENDABLE.has(pending.frame.type)));
+    if (retryable) {
+      const { backoffBaseMs, backoffMaxMs, random } = this.#options;
+      const delay = Math.max(error.retryAfterMs ?? 0, backoffDelay(pending.tries, backoffBaseMs, backoffMaxMs, random));
+      if (Date.now() + delay < pending.deadline) {
+        pending.tries += 1;
+        pending.written = false;
+        pending.notBefore = Date.now() + delay;
+        this.#written.delete(pending.id);
+        if (this.#isOpen()) this.#flush(); // arms the timer of the earliest retry
+        return;
+      }
+    }
+    this.#settle(pending, undefined, error);
+  }
+
+  #settle(pending: Pending, answer: unknown, error?: TetherError): void {
+    if (this.#pending.get(pending.id) !== pending) return;
+    this.#pending.delete(pending.id);
+    this.#written.delete(pending.id);
+    clearTimeout(pending.timer);
+    if (pending.kind === 'receipt') {
+      const frame = pending.frame as ClientMessageRead | ClientMessageDelivered;
+      const key = `${frame.type}:${frame.message_id}`;
+      if (this.#receipts.get(key)?.pending === pending) this.#receipts.delete(key);
+    }
+    if (error) pending.reject(error);
+    else pending.resolve(answer);
+  }
+
+  /** De-duplication across reconnects; acknowledges every copy of a chat message. */
+  #isNew(message: ServerMessage): boolean {
+    if (message.type === 'chat_message' && message.message_id) {
+      const id = message.message_id;
+      const fresh = this.#seen.add(`message:${id}`);
+      // Every copy is acknowledged: the server re-sends while the status is `sent`, so a
+      // copy means our earlier receipts may have been lost; a read one goes again too.
+      if (this.#options.autoDelivered) void this.markDelivered(id);
+      if (!fresh && this.#readIds.has(id)) void this.#receipt({ type: 'message_read', message_id: id });
+      return fresh;
+    }
+    if (message.type === 'work_assigned') {
+      return this.#seen.add(`work:${message.work_id}`);
+    }
+    return true;
+  }
+
+  #subscribe(type: string, handler: Listener): () => void {
+    let set = this.#handlers.get(type);
+    if (!set) this.#handlers.set(type, (set = new Set()));
+    const handlers = set;
+    handlers.add(handler);
+    return () => handlers.delete(handler);
+  }
+
+  #waitFor(type: string, options: WaitForOptions<ServerMessage>): Promise<ServerMessage> {
+    if (this.#info.state === 'closed') return Promise.reject(new TetherError('closed', 'The client is closed'));
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        off();
+        clearTimeout(timer);
+        this.#waiters.delete(closed);
+      };
+      const closed = (error: TetherError) => {
+        done();
+        reject(error);
+      };
+      const off = this.#subscribe(type, (message) => {
+        if (options.filter && !options.filter(message)) return;
+        done();
+        resolve(message);
+      });
+      this.#waiters.add(closed);
+      if (options.timeoutMs !== undefined) {
+        const ms = options.timeoutMs;
+        timer = setTimeout(() => closed(new TetherError('timeout', `No ${type} within ${ms} ms`)), Math.min(ms, MAX_TIMER_MS));
+      }
+    });
+  }
+
+  // ---- the socket ----
 
   /** Opens a socket with `fresh` or a token asked from the provider for `reason`. */
   async #open(reason: TokenReason, fresh?: string): Promise<void> {
+    const generation = ++this.#generation;
     let token: string;
     try {
-      token = fresh ?? (await this.#options.token(reason));
-    } catch {
-      this.#scheduleReconnect({ code: 0, reason: 'the token provider failed' });
+      token = fresh ?? (await obtainToken(this.#options.token, reason));
+    } catch (error) {
+      if (generation !== this.#generation || this.#info.state === 'closed') return;
+      this.#tokenFailed(error);
       return;
     }
-    if (this.#info.state === 'closed') return;
-    if (reason === 'unauthorized' && token === this.#token) {
-      this.#stop({ code: TOKEN_EXPIRED, reason: 'token expired and no newer token' });
-      return;
-    }
+    if (generation !== this.#generation || this.#info.state === 'closed') return;
     this.#token = token;
     const Factory = this.#options.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
     let ws: WebSocketLike;
@@ -398,90 +884,155 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
       if (!Factory) throw new Error('no WebSocket implementation: pass options.WebSocket');
       ws = new Factory(socketUrl(this.#options.url, this.role, token));
     } catch (error) {
-      // A bad URL or a missing implementation will not fix itself by retrying.
-      this.#stop({ code: 0, reason: String((error as Error)?.message ?? error) });
+      // A missing implementation will not fix itself by retrying.
+      this.#stop({ code: 0, reason: messageOf(error) }, new TetherConnectionError('closed', messageOf(error), undefined, undefined, { cause: error }));
       return;
     }
+    const attempt: Attempt = { token, opened: false };
     this.#ws = ws;
+    this.#attempt = attempt;
     ws.onopen = () => {
       if (this.#ws !== ws) return;
+      attempt.opened = true;
       this.#openedAt = Date.now();
       this.#setState({ state: 'open', attempt: this.#info.attempt });
-      this.#firstOpen?.resolve();
+      const first = this.#firstOpen;
       this.#firstOpen = undefined;
+      clearTimeout(first?.timer);
+      first?.resolve();
       this.#startTimers();
-      for (const pending of this.#pending.values()) this.#write(pending);
+      this.#flush();
     };
     ws.onmessage = (event) => {
       if (this.#ws === ws) this.#receive(event.data);
     };
     ws.onclose = (event) => {
-      if (this.#ws === ws) this.#closed(event.code, event.reason);
+      if (this.#ws !== ws) return;
+      if (attempt.opened) this.#lost(event.code, event.reason);
+      else void this.#refused(attempt, { code: event.code, reason: event.reason });
     };
-    ws.onerror = () => {
-      // Always followed by onclose, which decides what happens next.
+    ws.onerror = (event) => {
+      // Always followed by onclose, which decides what happens next; `ws` says here why
+      // an upgrade failed ("Unexpected server response: 401", "connect ECONNREFUSED ...").
+      if (this.#ws !== ws || attempt.opened) return;
+      const detail = errorText(event);
+      if (detail) attempt.detail = detail;
+      const status = /Unexpected server response: (\d{3})/.exec(detail ?? '')?.[1];
+      if (status) attempt.status = Number(status);
     };
   }
 
-  #write(pending: Pending): void {
-    if (pending.written || this.#ws?.readyState !== OPEN || this.#info.state !== 'open') return;
-    pending.written = true;
-    this.#ws.send(JSON.stringify(pending.frame));
+  /** The token provider gave nothing (stop: nothing to connect with) or threw (retry). */
+  #tokenFailed(error: unknown): void {
+    const cause = error instanceof TetherError ? error.cause : error;
+    const connectionError = new TetherConnectionError('no_token', messageOf(error), undefined, undefined, { cause });
+    if (isEmptyToken(error)) this.#stop({ code: 0, reason: 'no token' }, connectionError);
+    else this.#scheduleReconnect({ code: 0, reason: 'the token provider failed' }, connectionError);
   }
 
-  #receive(data: unknown): void {
-    if (typeof data !== 'string') return;
-    let message: Receive;
+  /** An attempt closed before it opened: find out why, then retry, renew the token, or stop. */
+  async #refused(attempt: Attempt, close: { code: number; reason: string }): Promise<void> {
+    this.#detach();
+    const generation = this.#generation;
+    const status = attempt.status ?? (await this.#probe(attempt.token));
+    if (generation !== this.#generation || this.#info.state === 'closed') return;
+    const where = httpBase(this.#options.url).host;
+    let error: TetherConnectionError;
+    if (status === undefined) {
+      const detail = attempt.detail ?? close.reason;
+      error = new TetherConnectionError('network', `No WebSocket from ${where}${detail ? `: ${detail}` : ''}`, undefined, close.code);
+    } else {
+      error = new TetherConnectionError(codeOfStatus(status), `The edge at ${where} refused the socket with HTTP ${status}`, status, close.code);
+    }
+    const expiry = tokenExpiryMs(attempt.token);
+    // Without a status (no probe possible), a token past its `exp` is the likely cause.
+    if (status === 401 || (status === undefined && expiry !== undefined && expiry <= Date.now())) {
+      void this.#renew(close, error, false);
+    } else if (status !== undefined && status >= 400 && status < 500 && ![408, 425, 429].includes(status)) {
+      this.#stop(close, error); // a wrong path, origin or request: retrying cannot help
+    } else {
+      this.#scheduleReconnect(close, error);
+    }
+  }
+
+  /**
+   * Why a socket could not be opened, where the WebSocket did not say: `GET` of the socket
+   * path with the token as a header. 401/403/404/429/5xx are what the upgrade got too; 400
+   * ("expected an upgrade") means the token and origin were fine. Undefined when unknown.
+   */
+  async #probe(token: string): Promise<number | undefined> {
+    const fetchImpl = this.#options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
+    if (!fetchImpl) return undefined;
+    const abort = typeof AbortController === 'function' ? new AbortController() : undefined;
+    const timer = setTimeout(() => abort?.abort(), PROBE_TIMEOUT_MS);
     try {
-      message = JSON.parse(data);
+      const init: Parameters<FetchLike>[1] = { method: 'GET', headers: { authorization: `Bearer ${token}` } };
+      if (abort) init.signal = abort.signal;
+      const response = await fetchImpl(httpUrl(this.#options.url, `/ws/work/${this.role}/`), init);
+      await response.text().catch(() => '');
+      return response.status >= 400 && response.status !== 400 ? response.status : undefined;
     } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The server refused the token (4401 on an open socket, or 401 on the upgrade): ask the
+   * provider for a newer one; the same one again stops the client. After a 4401 the new
+   * token connects at once, after a 401 with the backoff (a provider that keeps minting
+   * refused tokens must not spin).
+   */
+  async #renew(close: { code: number; reason: string }, error: TetherConnectionError | undefined, immediately: boolean): Promise<void> {
+    this.#setState({ state: 'connecting', attempt: this.#info.attempt, lastClose: close, ...(error ? { error } : {}) });
+    const generation = ++this.#generation;
+    let token: string;
+    try {
+      token = await obtainToken(this.#options.token, 'unauthorized');
+    } catch (failure) {
+      if (generation === this.#generation && this.#info.state !== 'closed') this.#tokenFailed(failure);
       return;
     }
-    const requestId = message.request_id;
-    const pending = requestId === undefined ? undefined : this.#pending.get(requestId);
-    if (pending) {
-      this.#pending.delete(requestId!);
-      clearTimeout(pending.timer);
-      if (message.type === 'error') {
-        const error = message as unknown as { code: TetherError['code']; error: string };
-        pending.reject(new TetherError(error.code, error.error, undefined, requestId));
-      } else if (!pending.expect.includes(message.type)) {
-        pending.reject(new TetherError('internal', `Unexpected answer ${message.type} to ${pending.frame.type}`, undefined, requestId));
-      } else {
-        pending.resolve(message as never);
-      }
+    if (generation !== this.#generation || this.#info.state === 'closed') return;
+    if (token === this.#token) {
+      const refused =
+        error ?? new TetherConnectionError('unauthorized', 'The server refused the token (it expired) and the token provider has no newer one', undefined, close.code);
+      this.#stop(close, refused);
+      return;
     }
-    if (!this.#isNew(message)) return;
-    for (const handler of this.#handlers.get(message.type) ?? []) safely(handler, message as never);
-    for (const handler of this.#anyHandlers) safely(handler, message);
+    if (immediately) void this.#open('unauthorized', token);
+    else this.#scheduleReconnect(close, error, token);
   }
 
-  /** De-duplication across reconnects; acknowledges every copy of a chat message. */
-  #isNew(message: Receive): boolean {
-    const m = message as unknown as { type: string; message_id?: string; work_id?: number };
-    if (m.type === 'chat_message' && m.message_id) {
-      // Every copy is acknowledged: the server re-sends while the status is `sent`, so a
-      // copy means our earlier acknowledgement may have been lost.
-      if (this.#options.autoDelivered) {
-        this.send({ type: 'message_delivered', message_id: m.message_id } as unknown as Send);
-      }
-      return this.#seen.add(`message:${m.message_id}`);
+  /** An open socket closed. */
+  #lost(code: number, reason: string): void {
+    this.#detach();
+    if (this.#info.state === 'closed') return;
+    const close = { code, reason };
+    if (NO_RECONNECT.has(code)) {
+      this.#stop(close, new TetherConnectionError('closed', `The server closed the socket with ${code}${reason ? ` (${reason})` : ''}`, undefined, code));
+      return;
     }
-    if (m.type === 'work_assigned' && m.work_id !== undefined) {
-      return this.#seen.add(`work:${m.work_id}`);
+    if (Date.now() - this.#openedAt >= this.#options.stableAfterMs) {
+      this.#info = { ...this.#info, attempt: 0 };
     }
-    return true;
+    if (code === TOKEN_EXPIRED) {
+      void this.#renew(close, undefined, true);
+      return;
+    }
+    this.#scheduleReconnect(close);
   }
 
   #startTimers(): void {
     this.#stopTimers();
     this.#pingTimer = setInterval(() => {
-      this.request({ type: 'ping' } as unknown as Send, this.#options.pingTimeoutMs).catch((error: TetherError) => {
-        if (error.code !== 'timeout') return;
+      this.#internalPing(this.#options.pingTimeoutMs).catch((error: TetherError) => {
+        if (error.code !== 'timeout' || !this.#ws) return;
         // A dead connection can take minutes to report itself: drop it now.
         const ws = this.#ws;
-        this.#closed(PING_TIMEOUT, 'no pong in time');
-        ws?.close(PING_TIMEOUT, 'no pong in time');
+        this.#lost(PING_TIMEOUT, 'no pong in time');
+        ws.close(PING_TIMEOUT, 'no pong in time');
       });
     }, this.#options.pingIntervalMs);
     const expiry = this.#token === undefined ? undefined : tokenExpiryMs(this.#token);
@@ -496,15 +1047,17 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
   #stopTimers(): void {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#flushTimer);
     this.#pingTimer = undefined;
     this.#refreshTimer = undefined;
+    this.#flushTimer = undefined;
   }
 
   /** A socket cannot change its token: with a new one, reconnect at once. */
   async #refresh(): Promise<void> {
     let token: string;
     try {
-      token = await this.#options.token('refresh');
+      token = await obtainToken(this.#options.token, 'refresh');
     } catch {
       return; // keep the current socket; a 4401 will ask again
     }
@@ -516,75 +1069,84 @@ export class TetherClient<Send extends { type: string }, Receive extends { type:
     void this.#open('refresh', token);
   }
 
-  /** Forgets the current socket (its late events are ignored) and its in-flight commands. */
+  /**
+   * Forgets the current socket (its late events are ignored). Of what it had in flight,
+   * idempotent commands and receipts wait for the next socket; the others fail with
+   * `disconnected`.
+   */
   #detach(): void {
     this.#stopTimers();
     this.#ws = null;
-    for (const [id, pending] of this.#pending) {
+    this.#attempt = undefined;
+    this.#written.clear();
+    this.#unmatched = [];
+    for (const pending of [...this.#pending.values()]) {
       if (!pending.written) continue;
-      if (RESENDABLE.has(pending.frame.type)) {
+      if (pending.kind === 'receipt' || (pending.kind === 'request' && RESENDABLE.has(pending.frame.type))) {
         pending.written = false; // sent again on the next open
       } else {
-        clearTimeout(pending.timer);
-        this.#pending.delete(id);
-        pending.reject(new TetherError('disconnected', `Connection lost before the answer to ${pending.frame.type}`, undefined, id));
+        this.#settle(pending, undefined, new TetherError('disconnected', `Connection lost before the answer to ${pending.frame.type}`, undefined, pending.id));
       }
     }
   }
 
-  #closed(code: number, reason: string): void {
-    const wasOpen = this.#info.state === 'open';
-    this.#detach();
-    if (this.#info.state === 'closed') return;
-    const close = { code, reason };
-    if (NO_RECONNECT.has(code)) {
-      this.#stop(close);
-      return;
-    }
-    if (wasOpen && Date.now() - this.#openedAt >= this.#options.stableAfterMs) {
-      this.#info = { ...this.#info, attempt: 0 };
-    }
-    const expiry = this.#token === undefined ? undefined : tokenExpiryMs(this.#token);
-    // A refused upgrade (401) shows in a browser only as a failed connection (1006):
-    // a token past its `exp` is treated like the server's 4401.
-    if (code === TOKEN_EXPIRED || (!wasOpen && expiry !== undefined && expiry <= Date.now())) {
-      this.#setState({ state: 'connecting', attempt: this.#info.attempt, lastClose: close });
-      void this.#open('unauthorized');
-      return;
-    }
-    this.#scheduleReconnect(close);
-  }
-
-  #scheduleReconnect(close: { code: number; reason: string }): void {
+  #scheduleReconnect(close: { code: number; reason: string }, error?: TetherConnectionError, fresh?: string): void {
     if (this.#info.state === 'closed') return;
     const attempt = this.#info.attempt;
     const retryInMs = backoffDelay(attempt, this.#options.backoffBaseMs, this.#options.backoffMaxMs, this.#options.random);
-    this.#setState({ state: 'reconnecting', attempt: attempt + 1, lastClose: close, retryInMs });
+    this.#setState({ state: 'reconnecting', attempt: attempt + 1, lastClose: close, retryInMs, ...(error ? { error } : {}) });
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = setTimeout(() => {
       if (this.#info.state !== 'reconnecting') return;
-      this.#setState({ state: 'connecting', attempt: this.#info.attempt, lastClose: close });
-      void this.#open('connect');
+      this.#setState({ ...this.#info, state: 'connecting', retryInMs: undefined });
+      void this.#open('connect', fresh);
     }, retryInMs);
   }
 
-  #stop(close: { code: number; reason: string }): void {
+  /** Closes for good: everything waiting fails with `closed`, `connect()` with `error`. */
+  #stop(close: { code: number; reason: string }, error?: TetherConnectionError): void {
+    const ws = this.#ws;
+    this.#generation += 1;
     clearTimeout(this.#reconnectTimer);
     this.#detach();
-    for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
-      pending.reject(new TetherError('closed', 'The client is closed', undefined, id));
-    }
-    this.#pending.clear();
-    this.#setState({ state: 'closed', attempt: this.#info.attempt, lastClose: close });
-    this.#firstOpen?.reject(new TetherError('closed', `Closed before connecting: ${close.reason}`));
+    ws?.close(1000, 'client closed');
+    const closedError = (id?: string) =>
+      new TetherError('closed', error ? `The client is closed: ${error.message}` : 'The client is closed', undefined, id, { cause: error });
+    for (const pending of [...this.#pending.values()]) this.#settle(pending, undefined, closedError(pending.id));
+    for (const waiter of [...this.#waiters]) waiter(closedError());
+    this.#setState({ state: 'closed', attempt: this.#info.attempt, lastClose: close, ...(error ? { error } : {}) });
+    const first = this.#firstOpen;
     this.#firstOpen = undefined;
+    if (first) {
+      clearTimeout(first.timer);
+      first.reject(error ?? new TetherConnectionError('closed', `Closed before connecting: ${close.reason}`, undefined, close.code));
+    }
   }
 
   #setState(info: StateInfo): void {
+    if (info.retryInMs === undefined) delete info.retryInMs;
     this.#info = info;
     for (const listener of this.#stateListeners) safely(listener, info);
   }
+}
+
+function errorOf(message: ServerError, requestId: string | undefined): TetherError {
+  const retryAfterMs = retryAfterOf('retry_after_ms' in message ? message.retry_after_ms : undefined);
+  return new TetherError(message.code, message.error, undefined, requestId, retryAfterMs === undefined ? {} : { retryAfterMs });
+}
+
+function withRequestId(error: TetherError, requestId: string): TetherError {
+  const retryAfterMs = error.retryAfterMs;
+  return new TetherError(error.code, error.message, error.status, requestId, retryAfterMs === undefined ? {} : { retryAfterMs });
+}
+
+/** The text of a WebSocket `error` event, where the implementation gives one (`ws` does). */
+function errorText(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const { message, error } = event as { message?: unknown; error?: unknown };
+  if (typeof message === 'string' && message) return message;
+  if (error instanceof Error) return error.message;
+  return undefined;
 }
 
 function safely<T>(handler: (value: T) => void, value: T): void {
@@ -600,14 +1162,6 @@ function randomId(): string {
   return globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
-/** Seeker or provider answers that end a session. */
-export interface Rating {
-  /** 1 to 5. */
-  stars: number;
-  /** At most 1000 characters. */
-  description?: string;
-}
-
 /** The seeker's socket (`/ws/work/seeker/`). */
 export class SeekerClient extends TetherClient<SeekerClientMessage, SeekerServerMessage> {
   constructor(options: ClientOptions) {
@@ -620,12 +1174,17 @@ export class SeekerClient extends TetherClient<SeekerClientMessage, SeekerServer
     return this.request(message);
   }
 
-  /** Ends the session as completed, with an optional rating. */
+  /**
+   * Ends the session as completed, with an optional rating (`{rating_stars: 1-5,
+   * rating_description?}`, the same shape `TetherApi.rate` takes). The server then closes
+   * both parties' sockets with 1000; the client reconnects by itself (call `close()` when
+   * the app is done).
+   */
   finish(sessionId: string, rating?: Rating): Promise<ServerServiceFinished> {
     const message: ClientFinishService = { type: 'finish_service', session_id: sessionId };
     if (rating) {
-      message.rating_stars = rating.stars;
-      if (rating.description !== undefined) message.rating_description = rating.description;
+      message.rating_stars = rating.rating_stars;
+      if (rating.rating_description !== undefined) message.rating_description = rating.rating_description;
     }
     return this.request(message);
   }
@@ -639,7 +1198,8 @@ export class ProviderClient extends TetherClient<ProviderClientMessage, Provider
 
   /** Accepts or rejects a pending work order (`work_assigned`). */
   respondToWork(workId: number, accepted: boolean): Promise<ServerWorkAccepted | ServerWorkRejected> {
-    return this.request({ type: 'work_response', work_id: workId, accepted });
+    const message: ClientWorkResponse = { type: 'work_response', work_id: workId, accepted };
+    return this.request(message);
   }
 
   /** Shares the provider's mediums with the seeker. */
@@ -648,7 +1208,10 @@ export class ProviderClient extends TetherClient<ProviderClientMessage, Provider
     return this.request(message);
   }
 
-  /** Ends the session as completed (the provider cannot rate). */
+  /**
+   * Ends the session as completed (the provider cannot rate). The server then closes both
+   * parties' sockets with 1000; the client reconnects by itself.
+   */
   finish(sessionId: string): Promise<ServerServiceFinished> {
     const message: ClientFinishService = { type: 'finish_service', session_id: sessionId };
     return this.request(message);

@@ -1,6 +1,15 @@
 // Tether client SDK: one socket client per role, HTTP API helpers, and the protocol's
-// message types (generated from proto-schemas/).
+// message types (generated from proto-schemas/; a few refined in types.ts, exported here
+// under their generated names).
 export * from './generated/protocol.js';
+export type {
+  MediumName,
+  PutProviderStatusBody,
+  Rating,
+  SessionTimeline,
+  TimelineEvent,
+  TimelineEventDataByType,
+} from './types.js';
 export {
   TetherClient,
   SeekerClient,
@@ -8,14 +17,23 @@ export {
   socketUrl,
   tokenExpiryMs,
   backoffDelay,
+  type AnyTetherClient,
   type ClientOptions,
-  type Rating,
+  type MessageOf,
+  type ReceivedBy,
+  type SocketEventHandler,
   type SocketState,
   type StateInfo,
-  type TokenProvider,
-  type TokenReason,
+  type WaitForOptions,
   type WebSocketFactory,
   type WebSocketLike,
 } from './client.js';
+export type { FetchLike, FetchResponseLike, TokenProvider, TokenReason, TokenSource } from './common.js';
 export { TetherApi, type ApiOptions, type NearbyQuery } from './http.js';
-export { TetherError, type ClientErrorCode } from './errors.js';
+export {
+  TetherError,
+  TetherConnectionError,
+  type ClientErrorCode,
+  type TetherErrorCode,
+  type TetherErrorDetails,
+} from './errors.js';

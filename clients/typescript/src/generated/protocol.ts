@@ -322,6 +322,11 @@ export interface ServerError {
   code: ErrorCode;
   /** Human message. */
   error: string;
+  /**
+   * On `unavailable` and `rate_limited`: the least time to wait before sending the
+   * command again.
+   */
+  retry_after_ms?: number | null;
   /** Echo of the client's `request_id` (direct answers only). */
   request_id?: string;
 }
@@ -571,7 +576,7 @@ export interface CreateWorkOrderBody {
 }
 
 /** Every HTTP error answer: `{"error": "<human message>", "code": "<snake_case code>"}`. */
-export interface Error {
+export interface ErrorBody {
   /** snake_case code. */
   code: ErrorCode;
   /** Human message. */

@@ -205,3 +205,23 @@ test('the console page holds no token or secret of its own', LIMIT, async () => 
   assert.doesNotMatch(script, /eyJ[\w-]+\.[\w-]+\./, 'no JWT baked in');
   assert.doesNotMatch(script, /tether-(dev|test)-secret/);
 });
+
+test('a refused token: the pane says unauthorized with HTTP 401 and stops retrying', LIMIT, async () => {
+  // Chromium's WebSocket reports a refused upgrade only as a failed connection (1006); the
+  // SDK's probe of the socket path tells the 401.
+  const providerToken = stack.mint({ name: 'Demo Provider' }).token;
+  const page = await context.newPage();
+  const sockets = [];
+  page.on('websocket', (socket) => sockets.push(socket.url()));
+  try {
+    await page.goto(`${stack.httpBase}/console/#seeker=not-a-valid-token&provider=${providerToken}`);
+    const seeker = (id) => page.locator(`#seeker [data-testid=${id}]`);
+    await expectText(seeker('state'), /^closed$/);
+    await expectText(seeker('error'), /unauthorized.*401/);
+    await expectText(page.locator('#provider [data-testid=state]'), /^open$/);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(sockets.filter((url) => url.includes('/ws/work/seeker/')).length, 1, 'one attempt, no retries');
+  } finally {
+    await page.close();
+  }
+});

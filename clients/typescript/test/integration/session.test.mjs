@@ -1,15 +1,23 @@
 // The SDK against the real stack (tether-test-stack: every service, real NATS and
-// PostgreSQL, real sockets): one whole session, the re-send on connect, errors, and a
-// token that expires on an open socket. Run with `npm run test:integration`.
+// PostgreSQL, real sockets): one whole session, the re-send on connect, errors, a token
+// that expires on an open socket, refused and unreachable connections, receipts lost with
+// their socket, errors of commands without an answer, and the README example as it is.
+// Run with `npm run test:integration`.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import { WebSocket as NodeWebSocket } from 'ws';
 
-import { ProviderClient, SeekerClient, TetherApi, TetherError } from '../../dist/index.js';
+import { ProviderClient, SeekerClient, TetherApi, TetherConnectionError, TetherError } from '../../dist/index.js';
 import { startStack } from '../stack.mjs';
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // Node 22 and browsers have a global WebSocket; Debian's Node (18) does not.
 const WebSocket = globalThis.WebSocket ?? NodeWebSocket;
@@ -90,16 +98,15 @@ test('one whole session through the SDK', LIMIT, async () => {
 
   // Locations: once both are known, both parties get the distance.
   const distances = Promise.all([next(seeker.client, 'distance_update'), next(provider.client, 'distance_update')]);
-  assert.equal(seeker.client.updateLocation(sessionId, 52.52, 13.405), true);
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(provider.client.updateLocation(sessionId, 52.529, 13.405), true);
+  await seeker.client.updateLocation(sessionId, 52.52, 13.405); // resolves: the server took it
+  await provider.client.updateLocation(sessionId, 52.529, 13.405);
   const [forSeeker, forProvider] = await distances;
   assert.equal(forSeeker.distance_meters, forProvider.distance_meters);
   assert.match(forSeeker.distance_formatted, /^1\.0 km away$/);
 
   // Chat: message_sent, automatic delivery receipt, read receipt, typing.
   const typing = next(provider.client, 'typing_indicator');
-  seeker.client.typing(sessionId, true);
+  await seeker.client.typing(sessionId, true);
   assert.equal((await typing).is_typing, true);
   const received = next(provider.client, 'chat_message');
   const delivered = next(seeker.client, 'message_status_update');
@@ -109,7 +116,7 @@ test('one whole session through the SDK', LIMIT, async () => {
   assert.equal(message.message, 'On my way?');
   assert.deepEqual([(await delivered).status, (await delivered).message_id], ['delivered', sent.message_id]);
   const read = next(seeker.client, 'message_status_update');
-  provider.client.markRead(message.message_id);
+  await provider.client.markRead(message.message_id);
   assert.equal((await read).status, 'read');
   const history = await seeker.api.messages(sessionId);
   assert.deepEqual(history.messages.map((m) => [m.message, m.delivery_status]), [['On my way?', 'read']]);
@@ -120,7 +127,7 @@ test('one whole session through the SDK', LIMIT, async () => {
   const reconnecting = new Promise((resolve) => {
     const off = seeker.client.onState((info) => info.state === 'reconnecting' && (off(), resolve(info)));
   });
-  const finished = await seeker.client.finish(sessionId, { stars: 5, description: 'Great' });
+  const finished = await seeker.client.finish(sessionId, { rating_stars: 5, rating_description: 'Great' });
   assert.equal(finished.type, 'service_finished');
   assert.equal((await providerFinished).finished_by, 'seeker');
   assert.equal((await reconnecting).lastClose.code, 1000);
@@ -190,4 +197,141 @@ test('a token that expires on an open socket: 4401, a new token, connected again
   assert.ok(closes.includes(4401), `closes: ${closes}`);
   assert.equal(reasons.at(-1), 'unauthorized');
   assert.equal((await client.ping()).type, 'pong');
+});
+
+// ---- connections that cannot open ----
+
+/** A port on this machine where nothing listens. */
+async function closedPort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `ws`'s WebSocket, hiding why an upgrade failed as browsers and Node 22 do. */
+class SilentWebSocket extends NodeWebSocket {
+  get onerror() {
+    return super.onerror;
+  }
+  set onerror(handler) {
+    super.onerror = handler && (() => handler({ type: 'error' }));
+  }
+}
+
+test('a bad token: connect() rejects with unauthorized and HTTP 401 after asking the provider again', LIMIT, async () => {
+  for (const Impl of [WebSocket, SilentWebSocket]) {
+    const reasons = [];
+    const bad = stack.mint().token.replace(/\.[^.]+$/, '.not-the-signature');
+    const client = new SeekerClient({ url: stack.httpBase, WebSocket: Impl, token: (reason) => (reasons.push(reason), bad) });
+    clients.push(client);
+    await assert.rejects(
+      client.connect(),
+      (e) => e instanceof TetherConnectionError && e.code === 'unauthorized' && e.status === 401,
+      Impl.name,
+    );
+    assert.deepEqual(reasons, ['connect', 'unauthorized'], Impl.name);
+    assert.equal(client.state.state, 'closed');
+  }
+});
+
+test('a refused token replaced by the provider connects with the new one', LIMIT, async () => {
+  const { token } = stack.mint();
+  const tokens = ['not.a.jwt', token];
+  const reasons = [];
+  const client = new SeekerClient({ url: stack.httpBase, WebSocket, backoffBaseMs: 50, token: (reason) => (reasons.push(reason), tokens.shift() ?? token) });
+  clients.push(client);
+  await client.connect();
+  assert.deepEqual(reasons, ['connect', 'unauthorized']);
+  assert.equal((await client.ping()).type, 'pong');
+});
+
+test('a wrong port: the state says network, connectTimeoutMs rejects connect(), HTTP rejects with network', LIMIT, async () => {
+  const url = `ws://127.0.0.1:${await closedPort()}`;
+  const { token } = stack.mint();
+  const client = new SeekerClient({ url, token, WebSocket, connectTimeoutMs: 1500, backoffBaseMs: 100 });
+  clients.push(client);
+  const errors = [];
+  client.onState((info) => info.error && errors.push(info.error.code));
+  await assert.rejects(client.connect(), (e) => e instanceof TetherConnectionError && e.code === 'timeout' && e.cause?.code === 'network');
+  assert.ok(errors.includes('network'), `errors: ${errors}`);
+  await assert.rejects(new TetherApi({ url, token }).getProfile(), (e) => e instanceof TetherError && e.code === 'network' && /ECONNREFUSED/.test(e.message));
+});
+
+// ---- commands without an answer on success ----
+
+test('location, typing and receipts resolve when taken and reject with the server\'s error', LIMIT, async () => {
+  const { seeker, provider, sessionId } = await openSession();
+  const unknown = '00000000-0000-4000-8000-000000000000';
+  await assert.rejects(seeker.client.updateLocation(unknown, 52.5, 13.4), (e) => e instanceof TetherError && e.code === 'not_found');
+  await assert.rejects(seeker.client.updateLocation(sessionId, 91, 13.4), (e) => e.code === 'validation');
+  await assert.rejects(seeker.client.typing(unknown, true), (e) => e.code === 'not_found');
+  await assert.rejects(provider.client.markRead(unknown), (e) => e.code === 'not_found');
+  await seeker.client.updateLocation(sessionId, 52.52, 13.405);
+  await seeker.client.typing(sessionId, false);
+  const received = provider.client.waitFor('chat_message', { timeoutMs: 10_000 });
+  const sent = await seeker.client.sendChat(sessionId, 'Read?');
+  assert.equal((await received).message_id, sent.message_id);
+  await provider.client.markRead(sent.message_id);
+});
+
+test('a read receipt lost with its socket reaches the sender after the reconnect', LIMIT, async () => {
+  const { seeker, provider: first, sessionId } = await openSession();
+  first.client.close();
+  // The provider's socket dies as its read receipt is written: the frame never leaves.
+  let drop = false;
+  class LossyWebSocket extends NodeWebSocket {
+    send(data) {
+      if (drop && JSON.parse(data).type === 'message_read') {
+        drop = false;
+        this.terminate();
+        return;
+      }
+      super.send(data);
+    }
+  }
+  const provider = new ProviderClient({ url: stack.httpBase, WebSocket: LossyWebSocket, backoffBaseMs: 50, token: first.token });
+  clients.push(provider);
+  await provider.connect();
+  const received = provider.waitFor('chat_message', { timeoutMs: 10_000 });
+  const sent = await seeker.client.sendChat(sessionId, 'Read me');
+  const message = await received;
+  assert.equal(message.message_id, sent.message_id);
+  const read = seeker.client.waitFor('message_status_update', { timeoutMs: 15_000, filter: (m) => m.status === 'read' });
+  drop = true;
+  const marked = provider.markRead(message.message_id);
+  const update = await read;
+  assert.equal(update.message_id, sent.message_id);
+  await marked;
+  const history = await seeker.api.messages(sessionId);
+  assert.equal(history.messages.at(-1).delivery_status, 'read');
+});
+
+// ---- the README example ----
+
+test('the README example runs against the stack; with a bad token it says unauthorized 401', LIMIT, async () => {
+  const source = readFileSync(join(pkg, 'examples', 'node.ts'), 'utf8').replace("'http://127.0.0.1:8080'", JSON.stringify(stack.httpBase));
+  // Run from the package folder, where `@tether/client` resolves to this package.
+  const good = spawn(process.execPath, ['--input-type=module', '-e', source], { cwd: pkg, env: { ...process.env, TOKEN: stack.mint().token } });
+  let out = '';
+  good.stdout.on('data', (chunk) => (out += chunk));
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no providers printed: ${out}`)), 20_000);
+      good.stdout.on('data', () => /providers/.test(out) && (clearTimeout(timer), resolve()));
+      good.once('exit', (code) => (clearTimeout(timer), reject(new Error(`exited ${code}: ${out}`))));
+    });
+  } finally {
+    good.kill();
+  }
+  assert.match(out, /socket open/);
+
+  const bad = await new Promise((resolve) => {
+    execFile(process.execPath, ['--input-type=module', '-e', source], { cwd: pkg, env: { ...process.env, TOKEN: 'not-a-token' } }, (error, stdout, stderr) =>
+      resolve({ code: error?.code ?? 0, stderr }),
+    );
+  });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /not connected: unauthorized 401/);
 });
