@@ -6,11 +6,13 @@
 //! measured from that time, so a slow server cannot slow the generator down and hide its
 //! own queueing (no coordinated omission). `tether-floor` is a bare in-memory relay that
 //! speaks the same subset of the contract, so every figure comes with a floor measured
-//! on the same machine in the same run.
+//! on the same machine in the same run. `tether-bench seed` ([`seed`]) fills a database
+//! with months of plausible history, so the stack can be measured at production size.
 
 pub mod client;
 pub mod floor;
 pub mod procstat;
 pub mod report;
 pub mod scenarios;
+pub mod seed;
 pub mod token;

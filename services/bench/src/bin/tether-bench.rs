@@ -15,6 +15,7 @@ use tether_bench::client::Target;
 use tether_bench::procstat::{self, AppFilter};
 use tether_bench::report::{Outcome, comparison};
 use tether_bench::scenarios::{self, Ctx, PairLoad, SoakShape};
+use tether_bench::seed;
 
 /// Command line.
 #[derive(Parser)]
@@ -164,6 +165,24 @@ enum Scenario {
         #[arg(long, env = "DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// Fills a database with months of plausible history (production size by default:
+    /// 200,000 users, 300,000 sessions, 5,000,000 chat messages; see bench/README.md).
+    /// Creates and migrates the database when needed; never deletes anything.
+    Seed {
+        /// PostgreSQL URL of the database to fill.
+        #[arg(
+            long,
+            env = "DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/tether"
+        )]
+        database_url: String,
+        /// Size relative to production (0.01: a hundredth).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Seed of every random choice: the same seed gives the same rows.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Prints the machine (CPU model, cores, memory) for the results file.
     Machine,
     /// Builds the comparison table from JSON-lines files of outcomes.
@@ -263,6 +282,7 @@ fn pair_load(scenario: &Scenario) -> Option<(PairLoad, Pace<'_>)> {
         | Scenario::Lifecycle { .. }
         | Scenario::LifecycleMax { .. }
         | Scenario::Soak { .. }
+        | Scenario::Seed { .. }
         | Scenario::Machine
         | Scenario::Report { .. } => None,
     }
@@ -296,6 +316,35 @@ async fn run_pairs(
     })
 }
 
+/// `tether-bench seed`: progress on stderr; the report and the tables' sizes on stdout.
+async fn seed_command(database_url: &str, scale: f64, seed: u64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        scale.is_finite() && scale > 0.0,
+        "--scale must be a positive number"
+    );
+    let size = seed::SeedSize::scaled(scale);
+    let report = seed::seed_url(database_url, &size, seed).await?;
+    print!("{report}");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(database_url)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    println!("\n| table | rows (whole table) | size (pg_total_relation_size) |\n|---|---:|---:|");
+    let mut total = 0;
+    for (table, rows, bytes) in seed::table_sizes(&pool).await? {
+        total += bytes;
+        println!(
+            "| {table} | {} | {} |",
+            seed::group(rows.max(0) as u64),
+            seed::human_bytes(bytes)
+        );
+    }
+    println!("| all | | {} |", seed::human_bytes(total));
+    pool.close().await;
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     // The file limit is per process; use all of the hard limit for sockets.
@@ -310,6 +359,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Scenario::Machine = &args.scenario {
         println!("{}", procstat::machine());
         return Ok(());
+    }
+    if let Scenario::Seed {
+        database_url,
+        scale,
+        seed,
+    } = &args.scenario
+    {
+        return seed_command(database_url, *scale, *seed).await;
     }
     if let Scenario::Report { files } = &args.scenario {
         let mut outcomes = Vec::new();
@@ -410,7 +467,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             };
             scenarios::soak(&ctx, &shape, pool.as_ref()).await?
         }
-        Scenario::Report { .. } | Scenario::Machine => Vec::new(),
+        Scenario::Report { .. } | Scenario::Machine | Scenario::Seed { .. } => Vec::new(),
         scenario => match pair_load(scenario) {
             Some((load, pace)) => vec![run_pairs(&ctx, load, pace, args.setup_concurrency).await?],
             None => Vec::new(),
