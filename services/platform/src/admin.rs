@@ -26,16 +26,14 @@ pub fn nats_and_db(client: async_nats::Client, pool: sqlx::PgPool) -> ReadinessC
 }
 
 /// `/healthz`, `/readyz` (503 until `ready` says yes) and `/metrics`, the latter also
-/// reporting the PostgreSQL pool's use when there is one.
+/// reporting the PostgreSQL pool's use and the tables' dead rows when there is a pool
+/// ([`crate::metrics_catalog::sample_pool`]).
 pub fn router_with_pool(ready: ReadinessCheck, pool: Option<sqlx::PgPool>) -> Router {
     let metrics = move || {
         let pool = pool.clone();
         async move {
             if let Some(pool) = pool {
-                let idle = pool.num_idle() as f64;
-                let size = f64::from(pool.size());
-                metrics::gauge!("tether_db_pool_connections", "state" => "idle").set(idle);
-                metrics::gauge!("tether_db_pool_connections", "state" => "in_use").set(size - idle);
+                crate::metrics_catalog::sample_pool(&pool).await;
             }
             crate::telemetry::metrics_handle().render()
         }

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod metrics_catalog;
 pub mod nats;
 pub mod ops;
 pub mod outbox;

@@ -53,6 +53,7 @@ pub fn metrics_handle() -> PrometheusHandle {
                 ])
                 .map(|builder| builder.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            crate::metrics_catalog::describe(&recorder);
             let handle = recorder.handle();
             // Histogram samples wait in the recorder until they are folded into buckets;
             // without this they would pile up between scrapes (or forever, unscraped).
