@@ -372,14 +372,16 @@ impl Stack {
             ..common.clone()
         };
         options.edge.http_addr = local;
-        // Every service: this stack's NATS prefix and database, admin on any free port.
+        // Every service: this stack's NATS and prefix and database, admin on any free port;
+        // the rest of its common settings (concurrency, admission) as the test set them.
         fn place<A: AdminListener>(
             service: &mut ServiceConfig<A>,
             common: &CommonConfig,
             db: &DbConfig,
             admin_addr: std::net::SocketAddr,
         ) {
-            service.common = common.clone();
+            service.common.nats_url = common.nats_url.clone();
+            service.common.subject_prefix = common.subject_prefix.clone();
             service.db = db.clone();
             service.admin_addr = admin_addr;
         }

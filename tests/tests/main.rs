@@ -20,6 +20,7 @@ mod hardening;
 mod location_tick;
 mod location_updates;
 mod ops_database;
+mod ops_deadlines;
 mod ops_privacy;
 mod ops_shutdown;
 mod protocol_v11;

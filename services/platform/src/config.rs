@@ -30,6 +30,16 @@ pub struct CommonConfig {
     /// How many requests one instance handles at once (the rest wait in NATS).
     #[arg(long, env = "TETHER_CONCURRENCY", default_value_t = 256)]
     pub concurrency: usize,
+    /// How many requests may wait for a slot beyond TETHER_CONCURRENCY before new ones are
+    /// refused at once with `unavailable` and a retry hint (admission control).
+    #[arg(long, env = "TETHER_BACKLOG", default_value_t = 1024)]
+    pub backlog: usize,
+    /// Milliseconds a request may wait for a slot: once the oldest waiting request has
+    /// waited this long, new ones are refused at once. Keep it well under the edge's
+    /// TETHER_REQUEST_TIMEOUT_MS, so admitted work is answered before the client gives up.
+    #[arg(long, env = "TETHER_MAX_QUEUE_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_queue_ms: u64,
 }
 
 /// PostgreSQL settings (every service but ws-edge).

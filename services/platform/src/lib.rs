@@ -6,7 +6,9 @@
 //! users' sockets ([`outbox`]) and push webhooks for offline users ([`push`]).
 
 pub mod admin;
+pub mod admission;
 pub mod batch;
+pub mod closed;
 pub mod config;
 pub mod db;
 pub mod error;

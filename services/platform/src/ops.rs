@@ -31,19 +31,39 @@ where
     let handler = Arc::new(handler);
     let service = spec.service;
     let replies = client.clone();
-    crate::serve::serve_messages(client, spec, subscription, shutdown, move |message| {
-        let handler = handler.clone();
-        let client = replies.clone();
+    let refusals = client.clone();
+    let refuse = move |message: async_nats::Message, after| {
+        let client = refusals.clone();
         async move {
-            let answer = handler(message.subject.to_string(), message.payload).await;
-            metrics::counter!("tether_ops_requests_total", "service" => service).increment(1);
             if let Some(reply_to) = message.reply {
-                let body = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
-                if let Err(err) = client.publish(reply_to, body).await {
-                    tracing::warn!(service, error = %err, "ops reply publish failed");
-                }
+                let body = tether_proto::WireError::unavailable()
+                    .retry_after(after)
+                    .body();
+                let body = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
+                let _ = client.publish(reply_to, body).await;
             }
         }
-    })
+    };
+    crate::serve::serve_messages(
+        client,
+        spec,
+        subscription,
+        shutdown,
+        refuse,
+        move |message| {
+            let handler = handler.clone();
+            let client = replies.clone();
+            async move {
+                let answer = handler(message.subject.to_string(), message.payload).await;
+                metrics::counter!("tether_ops_requests_total", "service" => service).increment(1);
+                if let Some(reply_to) = message.reply {
+                    let body = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
+                    if let Err(err) = client.publish(reply_to, body).await {
+                        tracing::warn!(service, error = %err, "ops reply publish failed");
+                    }
+                }
+            }
+        },
+    )
     .await
 }

@@ -29,12 +29,14 @@ impl Loops {
     /// without cancelling the caller's token.
     pub fn start(runtime: &mut Runtime, shutdown: &CancellationToken) -> Self {
         let shutdown = shutdown.child_token();
+        let mut loops = JoinSet::new();
+        loops.spawn(runtime.follow_closed(shutdown.clone()));
         Self {
             service: runtime.service,
             client: runtime.client.clone(),
             admin: runtime.spawn_admin(shutdown.clone()),
             shutdown,
-            loops: JoinSet::new(),
+            loops,
         }
     }
 

@@ -28,6 +28,10 @@ pub struct Runtime {
     pub outbox: Outbox,
     /// Common settings.
     pub common: CommonConfig,
+    /// Connections known to be closed (every serve loop skips work for them alone).
+    pub closed: std::sync::Arc<crate::closed::ClosedConns>,
+    /// The subscription that fills `closed`, until [`crate::runner::Loops`] follows it.
+    closed_events: Option<async_nats::Subscriber>,
     admin: Option<TcpListener>,
     admin_addr: SocketAddr,
     _announcement: crate::nats::Announcement,
@@ -61,6 +65,8 @@ impl Runtime {
         let outbox = Outbox::new(client.clone(), subjects.clone());
         let admin_addr = admin.local_addr()?;
         let announcement = crate::nats::announce(&client, service, &common.subject_prefix).await?;
+        // Every instance hears every close (no queue group).
+        let closed_events = client.subscribe(subjects.closed()).await?;
         Ok(Self {
             service,
             client,
@@ -68,6 +74,8 @@ impl Runtime {
             subjects,
             outbox,
             common: common.clone(),
+            closed: Default::default(),
+            closed_events: Some(closed_events),
             admin: Some(admin),
             admin_addr,
             _announcement: announcement,
@@ -104,6 +112,25 @@ impl Runtime {
             subject,
             queue: queue.then(|| self.service.to_string()),
             concurrency: self.common.concurrency,
+            backlog: self.common.backlog,
+            max_wait: std::time::Duration::from_millis(self.common.max_queue_ms),
+            closed: Some(self.closed.clone()),
+        }
+    }
+
+    /// Records the closes announced by ws-edge into [`Runtime::closed`] until `shutdown`.
+    /// Takes the subscription, so call it once.
+    pub fn follow_closed(
+        &mut self,
+        shutdown: CancellationToken,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static {
+        let closed = self.closed.clone();
+        let events = self.closed_events.take();
+        async move {
+            match events {
+                Some(events) => closed.follow(events, shutdown).await,
+                None => Ok(()),
+            }
         }
     }
 }

@@ -10,19 +10,26 @@ use async_nats::{Client, HeaderMap, Subscriber};
 use bytes::Bytes;
 use futures::StreamExt;
 use tether_proto::api::{ApiReply, ApiRequest};
-use tether_proto::envelope::{CommandEnvelope, CommandMeta, ConnectedEvent};
+use tether_proto::envelope::{
+    CommandEnvelope, CommandMeta, ConnectedEvent, Deadline, HEADER_DEADLINE,
+};
 use tether_proto::events::SessionEvent;
 use tether_proto::{ServerMessage, WireError};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::{Admission, Admit};
 use crate::outbox::Reply;
 
 /// A request type's metrics label.
 pub trait Labelled {
     /// Short, fixed label (message type, API op, event kind).
     fn label(&self) -> &'static str;
+    /// The one connection this work is for, when it is for nobody else (skipped once that
+    /// connection closed).
+    fn for_conn(&self) -> Option<uuid::Uuid> {
+        None
+    }
 }
 
 impl Labelled for CommandEnvelope {
@@ -46,6 +53,9 @@ impl Labelled for SessionEvent {
 impl Labelled for ConnectedEvent {
     fn label(&self) -> &'static str {
         "connected"
+    }
+    fn for_conn(&self) -> Option<uuid::Uuid> {
+        Some(self.conn_id)
     }
 }
 
@@ -78,6 +88,13 @@ pub enum Rejection {
         meta: CommandMeta,
         /// The answer.
         error: WireError,
+    },
+    /// Refused by admission control before its body was read: `unavailable` with a hint.
+    Overloaded {
+        /// The sender, when it is a command (from its headers).
+        meta: Option<CommandMeta>,
+        /// How long the sender should wait before trying again.
+        after: std::time::Duration,
     },
 }
 
@@ -153,6 +170,16 @@ impl Response for Reply {
                 frame: Some(ServerMessage::error(&WireError::internal()).frame(None)),
                 close: None,
             },
+            Rejection::Overloaded { meta, after } => {
+                let error = WireError::unavailable().retry_after(after);
+                match meta {
+                    Some(meta) => Reply::error(&meta, &error),
+                    None => Reply {
+                        frame: Some(ServerMessage::error(&error).frame(None)),
+                        close: None,
+                    },
+                }
+            }
         }
     }
 }
@@ -172,8 +199,13 @@ impl Response for ApiReply {
         let body = serde_json::to_vec(&self).unwrap_or_default();
         Some((HeaderMap::new(), Bytes::from(body)))
     }
-    fn rejected(_: Rejection) -> Self {
-        ApiReply::error(&WireError::internal())
+    fn rejected(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::Overloaded { after, .. } => {
+                ApiReply::error(&WireError::unavailable().retry_after(after))
+            }
+            _ => ApiReply::error(&WireError::internal()),
+        }
     }
 }
 
@@ -204,6 +236,12 @@ pub struct ServeSpec {
     pub queue: Option<String>,
     /// Requests handled at once by this instance.
     pub concurrency: usize,
+    /// Requests that may wait for a slot beyond `concurrency` (see [`crate::admission`]).
+    pub backlog: usize,
+    /// The longest a request may wait for a slot before new ones are refused.
+    pub max_wait: std::time::Duration,
+    /// Connections known to be closed (work for them alone is skipped).
+    pub closed: Option<Arc<crate::closed::ClosedConns>>,
 }
 
 /// Makes the (queue) subscription `spec` describes, without serving it yet. Subscribing in
@@ -255,15 +293,49 @@ where
 {
     let handler = Arc::new(handler);
     let service = spec.service;
+    let closed = spec.closed.clone();
     let replies = client.clone();
-    serve_messages(client, spec, subscription, shutdown, move |message| {
+    let refusals = client.clone();
+    let refuse = move |message: async_nats::Message, after| {
+        let client = refusals.clone();
+        async move {
+            metrics::counter!(names::REFUSED, "service" => service).increment(1);
+            let headers = message.headers.as_ref();
+            let meta = CommandMeta::from_headers(|name| {
+                headers
+                    .and_then(|headers| headers.get(name))
+                    .map(|value| value.as_str())
+            });
+            if let (Some(reply_to), Some((headers, body))) = (
+                message.reply,
+                Resp::rejected(Rejection::Overloaded { meta, after }).into_nats(),
+            ) {
+                let _ = client.publish_with_headers(reply_to, headers, body).await;
+            }
+        }
+    };
+    serve_messages(client, spec, subscription, shutdown, refuse, move |message| {
         let handler = handler.clone();
         let client = replies.clone();
+        let closed = closed.clone();
         async move {
             let started = Instant::now();
+            // Nobody waits for the answer any more: the edge told its client `unavailable`.
+            if deadline_of(&message).is_some_and(|deadline| deadline.passed()) {
+                metrics::counter!(names::DROPPED, "service" => service, "reason" => "deadline")
+                    .increment(1);
+                return;
+            }
             let (label, response) = match Req::decode(&message) {
                 Ok(request) => {
                     let label = request.label();
+                    if let (Some(conn), Some(closed)) = (request.for_conn(), closed.as_ref())
+                        && closed.contains(conn)
+                    {
+                        metrics::counter!(names::DROPPED, "service" => service, "reason" => "gone")
+                            .increment(1);
+                        return;
+                    }
                     (label, handler(request).await)
                 }
                 Err(Rejection::Malformed(error)) => {
@@ -287,21 +359,46 @@ where
     .await
 }
 
+/// Metric names of admission control and dropped work.
+pub mod names {
+    /// Requests refused at once by admission control (`unavailable` with a retry hint).
+    pub const REFUSED: &str = "tether_requests_refused_total";
+    /// Work not done because nobody waits for it: `reason` is `deadline` (the sender's
+    /// deadline passed while it waited) or `gone` (its connection closed).
+    pub const DROPPED: &str = "tether_work_dropped_total";
+}
+
+/// The deadline the edge put on a request ([`HEADER_DEADLINE`]), if any.
+pub fn deadline_of(message: &async_nats::Message) -> Option<Deadline> {
+    let value = message.headers.as_ref()?.get(HEADER_DEADLINE)?;
+    Deadline::parse(value.as_str())
+}
+
 /// The loop every serving function shares: hands each message to `handle` with at most
-/// `spec.concurrency` at once; on `shutdown` stops taking work, serves what was already
-/// delivered to this instance, waits for what is in flight, and returns.
-pub async fn serve_messages<F, Fut>(
+/// `spec.concurrency` at once. A request (a message with a reply subject) that finds every
+/// slot taken waits in a bounded line, or is handed to `refuse` at once when the line is
+/// full or too slow (see [`crate::admission`]); an event waits for a slot. On `shutdown` it
+/// stops taking work, serves what was already delivered to this instance, waits for what
+/// is in flight, and returns.
+pub async fn serve_messages<F, Fut, R, RFut>(
     client: Client,
     spec: ServeSpec,
     mut subscription: Subscriber,
     shutdown: CancellationToken,
+    refuse: R,
     handle: F,
 ) -> anyhow::Result<()>
 where
     F: Fn(async_nats::Message) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
+    R: Fn(async_nats::Message, std::time::Duration) -> RFut,
+    RFut: Future<Output = ()> + Send + 'static,
 {
-    let permits = Arc::new(Semaphore::new(spec.concurrency.max(1)));
+    let admission = Arc::new(Admission::new(
+        spec.concurrency,
+        spec.backlog,
+        spec.max_wait,
+    ));
     let tasks = TaskTracker::new();
     // Set once shutdown starts: how long the drain may take at most.
     let mut drain_deadline: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
@@ -322,14 +419,40 @@ where
             message = subscription.next() => message,
         };
         let Some(message) = message else { break };
-        let Ok(permit) = permits.clone().acquire_owned().await else {
-            break;
-        };
-        let work = handle(message);
-        tasks.spawn(async move {
-            work.await;
-            drop(permit);
-        });
+        if message.reply.is_none() {
+            let Some(permit) = admission.acquire().await else {
+                break;
+            };
+            let work = handle(message);
+            tasks.spawn(async move {
+                work.await;
+                drop(permit);
+            });
+            continue;
+        }
+        match admission.admit() {
+            Admit::Now(permit) => {
+                let work = handle(message);
+                tasks.spawn(async move {
+                    work.await;
+                    drop(permit);
+                });
+            }
+            Admit::Wait => {
+                let work = handle(message);
+                let admission = admission.clone();
+                tasks.spawn(async move {
+                    let Some(permit) = admission.wait().await else {
+                        return;
+                    };
+                    work.await;
+                    drop(permit);
+                });
+            }
+            Admit::Refuse(after) => {
+                tasks.spawn(refuse(message, after));
+            }
+        }
     }
     // Stop taking work first, then finish what is in flight.
     let _ = subscription.unsubscribe().await;

@@ -114,6 +114,46 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// Header on every command and HTTP request the edge relays: the time (Unix milliseconds)
+/// after which nobody waits for the answer (the edge has told its client `unavailable`).
+/// A service does no work for a request whose deadline has passed.
+pub const HEADER_DEADLINE: &str = "Tether-Deadline";
+
+/// When the sender stops waiting for an answer (see [`HEADER_DEADLINE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Deadline {
+    unix_ms: i64,
+}
+
+impl Deadline {
+    /// `timeout` from now.
+    pub fn after(timeout: std::time::Duration) -> Self {
+        let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        Self {
+            unix_ms: chrono::Utc::now()
+                .timestamp_millis()
+                .saturating_add(timeout_ms),
+        }
+    }
+    /// The header value.
+    pub fn header_value(&self) -> String {
+        self.unix_ms.to_string()
+    }
+    /// From a header value; `None` when malformed.
+    pub fn parse(value: &str) -> Option<Self> {
+        value.parse().ok().map(|unix_ms| Self { unix_ms })
+    }
+    /// Time left (zero once passed).
+    pub fn remaining(&self) -> std::time::Duration {
+        let left = self.unix_ms - chrono::Utc::now().timestamp_millis();
+        std::time::Duration::from_millis(u64::try_from(left).unwrap_or(0))
+    }
+    /// Whether nobody waits any more.
+    pub fn passed(&self) -> bool {
+        self.remaining().is_zero()
+    }
+}
+
 /// A client command as the owning service sees it: the sender and the parsed message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandEnvelope {
@@ -164,6 +204,15 @@ pub struct ConnectedEvent {
     pub conn_id: Uuid,
     /// The token's `name` claim, used as display-name fallback.
     pub token_name: Option<String>,
+}
+
+/// Published by ws-edge when a socket closed (`<p>.evt.edge.closed`), so that work queued
+/// for that connection alone (the re-send on connect) is skipped instead of done for
+/// nobody. Every instance of each service gets it (fan-out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConnectionClosed {
+    /// The closed connection.
+    pub conn_id: Uuid,
 }
 
 #[cfg(test)]

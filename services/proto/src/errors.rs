@@ -107,6 +107,10 @@ pub struct WireError {
     pub error: String,
     /// Machine-readable code.
     pub code: ErrorCode,
+    /// On `unavailable` and `rate_limited`: wait at least this long before sending the
+    /// command again (HTTP answers carry it as `Retry-After` too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl WireError {
@@ -115,7 +119,13 @@ impl WireError {
         Self {
             error: error.into(),
             code,
+            retry_after_ms: None,
         }
+    }
+    /// The same error with a retry hint.
+    pub fn retry_after(mut self, after: std::time::Duration) -> Self {
+        self.retry_after_ms = Some(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+        self
     }
     /// `validation`.
     pub fn validation(error: impl Into<String>) -> Self {
@@ -144,7 +154,11 @@ impl WireError {
     /// The JSON body of every error answer outside a WebSocket frame (HTTP, operator
     /// requests): `{"error": text, "code": code}`.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({"error": self.error, "code": self.code})
+        let mut body = serde_json::json!({"error": self.error, "code": self.code});
+        if let Some(after) = self.retry_after_ms {
+            body["retry_after_ms"] = after.into();
+        }
+        body
     }
     /// `not_found` for sessions, with the one text that never reveals existence.
     pub fn session_not_found() -> Self {

@@ -304,6 +304,10 @@ pub enum ServerMessage {
         error: String,
         /// Machine code.
         code: crate::ErrorCode,
+        /// On `unavailable` and `rate_limited`: the least time to wait before sending the
+        /// command again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// Provider: a seeker sent you a work order.
     WorkAssigned {
@@ -563,6 +567,7 @@ impl ServerMessage {
         Self::Error {
             error: err.error.clone(),
             code: err.code,
+            retry_after_ms: err.retry_after_ms,
         }
     }
 

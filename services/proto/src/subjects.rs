@@ -68,6 +68,11 @@ impl Subjects {
         format!("{}.evt.edge.connected", self.prefix)
     }
 
+    /// `<p>.evt.edge.closed`: a socket closed (fan-out to every instance).
+    pub fn closed(&self) -> String {
+        format!("{}.evt.edge.closed", self.prefix)
+    }
+
     /// `<p>.evt.edge.presence`: an edge's first socket of a (user, role) opened or its last
     /// one closed.
     pub fn presence(&self) -> String {

@@ -198,7 +198,21 @@ async fn forward(
             Ok(reply) => {
                 let status =
                     StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                (status, axum::Json(reply.body)).into_response()
+                // A refusal's hint, as HTTP says it too: whole seconds, rounded up.
+                let retry_after = reply
+                    .body
+                    .get("retry_after_ms")
+                    .and_then(Value::as_u64)
+                    .map(|ms| ms.div_ceil(1000).to_string());
+                let mut response = (status, axum::Json(reply.body)).into_response();
+                if let Some(seconds) = retry_after
+                    && let Ok(value) = axum::http::HeaderValue::from_str(&seconds)
+                {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, value);
+                }
+                response
             }
             Err(_) => http_error(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::{Client, HeaderMap, RequestErrorKind};
 use bytes::Bytes;
-use tether_proto::envelope::{CommandMeta, HEADER_CLOSE};
+use tether_proto::envelope::{CommandMeta, Deadline, HEADER_CLOSE, HEADER_DEADLINE};
 
 /// A service's answer to a command: the frame for the sending socket and an optional
 /// close code.
@@ -38,7 +38,9 @@ pub async fn command(
     request(client, subject, Some(headers), frame, timeout, kind).await
 }
 
-/// Sends `payload` to `subject` and waits up to `timeout` for the answer.
+/// Sends `payload` to `subject` and waits up to `timeout` for the answer. The request
+/// carries its deadline ([`HEADER_DEADLINE`]): past it the service does no work for it,
+/// since the client has been told `unavailable`.
 pub async fn request(
     client: &Client,
     subject: String,
@@ -48,12 +50,12 @@ pub async fn request(
     kind: &'static str,
 ) -> Result<CommandAnswer, RelayError> {
     let started = Instant::now();
-    let sent = async {
-        match headers {
-            Some(headers) => client.request_with_headers(subject, headers, payload).await,
-            None => client.request(subject, payload).await,
-        }
-    };
+    let mut headers = headers.unwrap_or_default();
+    headers.insert(
+        HEADER_DEADLINE,
+        Deadline::after(timeout).header_value().as_str(),
+    );
+    let sent = client.request_with_headers(subject, headers, payload);
     let result = tokio::time::timeout(timeout, sent).await;
     metrics::histogram!("tether_edge_relay_seconds", "kind" => kind)
         .record(started.elapsed().as_secs_f64());

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
-use tether_proto::envelope::{CommandMeta, ConnectedEvent, close_code};
+use tether_proto::envelope::{CommandMeta, ConnectedEvent, ConnectionClosed, close_code};
 use tether_proto::errors::{RATE_LIMITED, TOO_MANY_SOCKETS};
 use tether_proto::limits::{MAX_REQUEST_ID_CHARS, MAX_WS_MESSAGE_BYTES};
 use tether_proto::messages::Owner;
@@ -237,6 +237,13 @@ impl Connection {
 
         let end = connection.serve(receiver).await;
         drop(registration);
+        // Work queued for this connection alone (re-sends on connect) is skipped now.
+        if let Ok(payload) = serde_json::to_vec(&ConnectionClosed { conn_id }) {
+            let _ = state
+                .client
+                .publish(state.subjects.closed(), payload.into())
+                .await;
+        }
         if let End::Close(code, reason) = end {
             connection.close(code, reason).await;
         }
