@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// The gauge of requests waiting for a slot (the admission queue's depth).
+pub const WAITING: &str = "tether_admission_waiting";
+
 /// The least retry hint given with a refusal.
 const MIN_RETRY_AFTER: Duration = Duration::from_millis(100);
 /// The largest retry hint given with a refusal.
@@ -20,6 +23,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// One serve loop's slots and waiting line.
 #[derive(Debug)]
 pub struct Admission {
+    /// Requests waiting for a slot, summed over the service's serve loops.
+    waiting_gauge: metrics::Gauge,
     slots: Arc<Semaphore>,
     backlog: usize,
     max_wait: Duration,
@@ -39,9 +44,16 @@ pub enum Admit {
 }
 
 impl Admission {
-    /// `concurrency` slots (at least one), `backlog` waiting places, `max_wait` in line.
-    pub fn new(concurrency: usize, backlog: usize, max_wait: Duration) -> Self {
+    /// `concurrency` slots (at least one), `backlog` waiting places, `max_wait` in line;
+    /// `service` labels the waiting-line gauge.
+    pub fn new(
+        service: &'static str,
+        concurrency: usize,
+        backlog: usize,
+        max_wait: Duration,
+    ) -> Self {
         Self {
+            waiting_gauge: metrics::gauge!(WAITING, "service" => service),
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
             backlog,
             max_wait,
@@ -63,6 +75,7 @@ impl Admission {
             return Admit::Refuse(oldest.clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER));
         }
         waiting.push_back(Instant::now());
+        self.waiting_gauge.increment(1.0);
         Admit::Wait
     }
 
@@ -73,6 +86,7 @@ impl Admission {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop_front();
+        self.waiting_gauge.decrement(1.0);
         permit
     }
 
@@ -88,7 +102,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_past_the_backlog_and_admits_again_when_slots_free() {
-        let admission = Arc::new(Admission::new(1, 2, Duration::from_secs(60)));
+        let admission = Arc::new(Admission::new("test", 1, 2, Duration::from_secs(60)));
         let Admit::Now(first) = admission.admit() else {
             panic!("a free slot admits at once");
         };
@@ -108,7 +122,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_when_the_oldest_waited_too_long() {
-        let admission = Admission::new(1, 100, Duration::from_millis(20));
+        let admission = Admission::new("test", 1, 100, Duration::from_millis(20));
         let Admit::Now(_slot) = admission.admit() else {
             panic!("a free slot admits at once");
         };

@@ -85,6 +85,13 @@ pub const CATALOG: &[Metric] = &[
         "Time a service spent on one request or event, from taking it up (after any wait for a slot) to its answer.",
     ),
     metric(
+        "tether_admission_waiting",
+        Gauge,
+        Unit::Count,
+        &["service"],
+        "Requests waiting for a handling slot (the admission queue's depth), summed over the instance's serve loops; at most TETHER_BACKLOG per loop.",
+    ),
+    metric(
         "tether_requests_refused_total",
         Counter,
         Unit::Count,

@@ -395,6 +395,7 @@ where
     RFut: Future<Output = ()> + Send + 'static,
 {
     let admission = Arc::new(Admission::new(
+        spec.service,
         spec.concurrency,
         spec.backlog,
         spec.max_wait,
