@@ -394,4 +394,8 @@ pub struct HttpErrorBody {
     pub error: String,
     /// snake_case code.
     pub code: crate::ErrorCode,
+    /// On `unavailable` and `rate_limited`: wait at least this long before trying again
+    /// (the `Retry-After` header says the same in whole seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }

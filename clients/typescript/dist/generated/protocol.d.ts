@@ -519,6 +519,11 @@ export interface ErrorBody {
     code: ErrorCode;
     /** Human message. */
     error: string;
+    /**
+     * On `unavailable` and `rate_limited`: wait at least this long before trying again
+     * (the `Retry-After` header says the same in whole seconds).
+     */
+    retry_after_ms?: number | null;
 }
 /** `GET /api/v1/sessions/{id}/messages` answer. */
 export interface MessagePage {
@@ -596,7 +601,7 @@ export interface PutProviderStatusBody {
     /** Degrees; required when active. */
     longitude?: number | null;
     /** 1-20 names of 1-64 characters when active. */
-    service_types?: Array<unknown> | null;
+    service_types?: Array<string> | null;
 }
 /** `PUT /api/v1/seeker/search` body. */
 export interface PutSeekerSearchBody {

@@ -56,7 +56,7 @@ fn answer<T: JsonSchema>(file: &'static str, endpoints: &'static str) -> Entry {
 fn entries() -> Vec<Entry> {
     let service_types = json!({
         "maxItems": SERVICE_TYPES_MAX,
-        "items": {"minLength": 1, "maxLength": SERVICE_TYPE_MAX_CHARS}
+        "items": {"type": "string", "minLength": 1, "maxLength": SERVICE_TYPE_MAX_CHARS}
     });
     vec![
         request::<PutProfileBody>(
