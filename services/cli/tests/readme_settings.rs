@@ -1,7 +1,7 @@
-//! README.md documents every setting a binary reads, with its current default: each
-//! `#[arg(env = "...")]` of every crate's clap config has a row in the README's Settings
+//! docs/settings.md documents every setting a binary reads, with its current default: each
+//! `#[arg(env = "...")]` of every crate's clap config has a row in its Settings
 //! table. Fails when a setting or a default changes without its row, so `--help` and the
-//! README cannot drift apart.
+//! documentation cannot drift apart.
 
 use std::path::{Path, PathBuf};
 
@@ -126,8 +126,9 @@ fn defaults_are_read_as_spelled() {
 }
 
 #[test]
-fn readme_documents_every_setting_with_its_default() {
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+fn docs_settings_documents_every_setting_with_its_default() {
+    let readme = std::fs::read_to_string(workspace_root().join("docs/settings.md"))
+        .expect("docs/settings.md");
     let found = settings();
     assert!(
         found.len() >= 20 && found.iter().any(|setting| setting.env == "DATABASE_URL"),
@@ -153,14 +154,14 @@ fn readme_documents_every_setting_with_its_default() {
         };
         if cell != expected {
             problems.push(format!(
-                "{}: README says {cell}, the code's default is {expected}",
+                "{}: docs/settings.md says {cell}, the code's default is {expected}",
                 setting.env
             ));
         }
     }
     assert!(
         problems.is_empty(),
-        "README.md's Settings table is out of date:\n{}",
+        "docs/settings.md's table is out of date:\n{}",
         problems.join("\n")
     );
 }
