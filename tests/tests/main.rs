@@ -21,6 +21,7 @@ mod location_tick;
 mod location_updates;
 mod ops_database;
 mod ops_deadlines;
+mod ops_plans;
 mod ops_privacy;
 mod ops_shutdown;
 mod protocol_v11;

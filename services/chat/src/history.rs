@@ -24,23 +24,25 @@ use crate::rows::MessageRow;
 use tether_platform::HandlerError;
 
 /// Whether the user is a party of the session (either role).
-const IS_PARTY: &str = "
+pub const IS_PARTY: &str = "
 SELECT EXISTS (
     SELECT 1 FROM work_sessions WHERE id = $1 AND (seeker_id = $2 OR provider_id = $2)
 )";
 
 /// The `seq` of the `before` message, if it is a live message of this session.
-const BEFORE_SEQ: &str = "
+pub const BEFORE_SEQ: &str = "
 SELECT seq FROM chat_messages
 WHERE id = $1 AND session_id = $2 AND (expires_at IS NULL OR expires_at > now())";
 
-/// One page, newest first, one row more than asked to learn `has_more`.
-const PAGE: &str = "
+/// One page, newest first, one row more than asked to learn `has_more`. The upper bound
+/// is an index condition (`coalesce`, not `$2 IS NULL OR ...`), so a page deep in a long
+/// chat starts at `before` instead of walking down to it from the newest message.
+pub const PAGE: &str = "
 SELECT id, session_id, sender_type, message, delivery_status, created_at, delivered_at, read_at,
        redacted
 FROM chat_messages
 WHERE session_id = $1
-  AND ($2::bigint IS NULL OR seq < $2)
+  AND seq < coalesce($2::bigint, 9223372036854775807)
   AND (expires_at IS NULL OR expires_at > now())
 ORDER BY seq DESC
 LIMIT $3";

@@ -11,7 +11,7 @@ use tether_proto::events::SessionEvent;
 use crate::context::Chat;
 
 /// Sets the expiry of every message of the ended session that has none yet.
-const EXPIRE_SESSION_CHAT: &str = "
+pub const EXPIRE_SESSION_CHAT: &str = "
 UPDATE chat_messages SET expires_at = $2
 WHERE session_id = $1 AND expires_at IS NULL";
 

@@ -15,8 +15,12 @@ use crate::context::Chat;
 use crate::rows::MessageRow;
 
 /// Unacknowledged messages to the user whose id is the session's `$party` column, from
-/// the other party (`$sender`): one statement per role so each uses its party index;
-/// messages through `chat_messages_session_seq`.
+/// the other party (`$sender`). The walk starts from the user's open session (at most one
+/// per role, by a unique index) and reads that session's messages alone, through
+/// `chat_messages_session_seq`, inside a `LATERAL`: whatever plan PostgreSQL picks and
+/// whatever its statistics say, it cannot walk other sessions' messages (a join let a
+/// generic plan walk the whole table in `seq` order, even for a user with no session).
+/// Its cost is bounded by one session's chat, which the per-session cap bounds.
 macro_rules! undelivered {
     ($party:literal, $sender:literal) => {
         concat!(
@@ -24,15 +28,22 @@ macro_rules! undelivered {
 SELECT m.id, m.session_id, m.sender_type, m.message, m.delivery_status, m.created_at,
        m.delivered_at, m.read_at, m.redacted
 FROM work_sessions s
-JOIN chat_messages m ON m.session_id = s.id
+CROSS JOIN LATERAL (
+    SELECT m.id, m.session_id, m.sender_type, m.message, m.delivery_status, m.created_at,
+           m.delivered_at, m.read_at, m.redacted, m.seq
+    FROM chat_messages m
+    WHERE m.session_id = s.id
+      AND m.delivery_status = 'sent'
+      AND m.sender_type = '",
+            $sender,
+            "'
+    ORDER BY m.seq
+    LIMIT $2
+) m
 WHERE s.",
             $party,
             " = $1
   AND s.connection_state IN ('waiting', 'active')
-  AND m.delivery_status = 'sent'
-  AND m.sender_type = '",
-            $sender,
-            "'
 ORDER BY m.seq
 LIMIT $2"
         )
@@ -40,9 +51,9 @@ LIMIT $2"
 }
 
 /// Unacknowledged messages from the provider to this seeker.
-const UNDELIVERED_TO_SEEKER: &str = undelivered!("seeker_id", "provider");
+pub const UNDELIVERED_TO_SEEKER: &str = undelivered!("seeker_id", "provider");
 /// Unacknowledged messages from the seeker to this provider.
-const UNDELIVERED_TO_PROVIDER: &str = undelivered!("provider_id", "seeker");
+pub const UNDELIVERED_TO_PROVIDER: &str = undelivered!("provider_id", "seeker");
 
 /// Re-sends what the new connection missed.
 pub async fn handle(chat: &Chat, event: ConnectedEvent) {

@@ -47,7 +47,8 @@ pub struct SessionCache {
     entries: Mutex<HashMap<Uuid, SessionView>>,
 }
 
-const READ_SESSION: &str =
+/// Session $1's parties and state (a cache miss).
+pub const READ_SESSION: &str =
     "SELECT seeker_id, provider_id, connection_state FROM work_sessions WHERE id = $1";
 
 impl SessionCache {

@@ -37,12 +37,10 @@ async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), 
     )
     .await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let row: Option<Positions> = sqlx::query_as(positions::positions_select!(
-        "WHERE p.session_id = $1 FOR UPDATE OF p"
-    ))
-    .bind(session_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let row: Option<Positions> = sqlx::query_as(positions::LOCK_ONE)
+        .bind(session_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some(mut row) = row else {
         return Ok(());
     };

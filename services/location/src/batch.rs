@@ -257,20 +257,18 @@ impl Shard {
 
         if !missing.is_empty() {
             let ids: Vec<Uuid> = missing.iter().map(|&i| jobs[i].session_id).collect();
-            let found: HashMap<Uuid, (Uuid, Uuid, String)> = sqlx::query_as(
-                "SELECT id, seeker_id, provider_id, connection_state
-                 FROM work_sessions WHERE id = ANY($1)",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(
-                |(id, seeker, provider, state): (Uuid, Uuid, Uuid, String)| {
-                    (id, (seeker, provider, state))
-                },
-            )
-            .collect();
+            let found: HashMap<Uuid, (Uuid, Uuid, String)> =
+                sqlx::query_as(SESSIONS_WITHOUT_POSITIONS)
+                    .bind(&ids)
+                    .fetch_all(&mut *conn)
+                    .await?
+                    .into_iter()
+                    .map(
+                        |(id, seeker, provider, state): (Uuid, Uuid, Uuid, String)| {
+                            (id, (seeker, provider, state))
+                        },
+                    )
+                    .collect();
             for index in missing {
                 let job = &jobs[index];
                 outcomes[index] = Err(match found.get(&job.session_id) {
@@ -297,6 +295,10 @@ impl Shard {
         Ok((outcomes, dues, peers))
     }
 }
+
+/// Sessions $1 (those of a batch that had no positions row): parties and state.
+pub const SESSIONS_WITHOUT_POSITIONS: &str = "SELECT id, seeker_id, provider_id, connection_state
+                 FROM work_sessions WHERE id = ANY($1)";
 
 /// What a batch's transaction decided: each update's outcome, then what to send.
 type Applied = (Vec<Result<(), WireError>>, Vec<DistanceDue>, Vec<PeerDue>);

@@ -10,7 +10,7 @@
 //! written by the tick and activation only), so it is a HOT update.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
 use tether_proto::Role;
 use tether_proto::approach::{ArrivalStage, RecentDistances};
 use tether_proto::distance::{Point, distance_meters, haversine_m};
@@ -44,7 +44,6 @@ macro_rules! positions_select {
         )
     };
 }
-pub(crate) use positions_select;
 
 /// One locked row of `session_positions` with its session's parties and state, and what
 /// the current transaction changed on it.
@@ -323,17 +322,41 @@ impl Positions {
     }
 }
 
+/// The statement of [`lock`]: the positions rows of sessions $1, locked in id order.
+pub const LOCK_POSITIONS: &str =
+    positions_select!("WHERE p.session_id = ANY($1) ORDER BY p.session_id FOR UPDATE OF p");
+
+/// The tick's claim: up to $1 rows whose `tick_at` has come, skipping locked ones.
+pub const CLAIM_DUE: &str = positions_select!(
+    "WHERE p.tick_at <= now() ORDER BY p.tick_at LIMIT $1 FOR UPDATE OF p SKIP LOCKED"
+);
+
+/// Activation's read of session $1's positions row, locked.
+pub const LOCK_ONE: &str = positions_select!("WHERE p.session_id = $1 FOR UPDATE OF p");
+
 /// Locks and reads the positions rows of `sessions` (sorted ascending by the caller's
 /// `ORDER BY`, so concurrent batches lock in one order). Sessions without a row are
 /// missing from the answer.
 pub async fn lock(conn: &mut PgConnection, sessions: &[Uuid]) -> sqlx::Result<Vec<Positions>> {
-    sqlx::query_as(positions_select!(
-        "WHERE p.session_id = ANY($1) ORDER BY p.session_id FOR UPDATE OF p"
-    ))
-    .bind(sessions)
-    .fetch_all(conn)
-    .await
+    sqlx::query_as(LOCK_POSITIONS)
+        .bind(sessions)
+        .fetch_all(conn)
+        .await
 }
+
+/// The statement of [`create_missing`]: rows for the open sessions among $1 that have
+/// none, first ticked $2 seconds from now.
+///
+/// The sessions are read by id alone in a subquery (`OFFSET 0` keeps it from being merged
+/// into the outer query): with the state test beside `id = ANY($1)`, a generic plan made
+/// without statistics combined the primary key with the open-session index and so read
+/// every open session's entry.
+pub const CREATE_MISSING: &str = "INSERT INTO session_positions (session_id, tick_at)
+         SELECT w.id, now() + make_interval(secs => $2)
+         FROM (SELECT id, connection_state FROM work_sessions WHERE id = ANY($1) OFFSET 0) AS w
+         WHERE w.connection_state IN ('waiting', 'active')
+           AND NOT EXISTS (SELECT 1 FROM session_positions p WHERE p.session_id = w.id)
+         ON CONFLICT (session_id) DO NOTHING";
 
 /// Creates empty rows for those of `sessions` that are open and have none yet (their
 /// first `location_update`). A new row is first looked at by the tick one interval later.
@@ -344,20 +367,58 @@ pub async fn create_missing(
     sessions: &[Uuid],
     interval_s: f64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO session_positions (session_id, tick_at)
-         SELECT w.id, now() + make_interval(secs => $2)
-         FROM work_sessions w
-         WHERE w.id = ANY($1) AND w.connection_state IN ('waiting', 'active')
-           AND NOT EXISTS (SELECT 1 FROM session_positions p WHERE p.session_id = w.id)
-         ON CONFLICT (session_id) DO NOTHING",
-    )
-    .bind(sessions)
-    .bind(interval_s)
-    .execute(conn)
-    .await?;
+    sqlx::query(CREATE_MISSING)
+        .bind(sessions)
+        .bind(interval_s)
+        .execute(conn)
+        .await?;
     Ok(())
 }
+
+/// The statement of [`write`], with the `tick_at` parts of its schedule variant. The
+/// rows are also looked up by `= ANY($1)`, an index condition: joined to the `unnest` alone,
+/// a generic plan may read every row of the table to hash-join them.
+macro_rules! write_positions {
+    ($tick_set:literal, $tick_arg:literal, $tick_column:literal) => {
+        concat!(
+            "UPDATE session_positions AS p SET
+             seeker_latitude = u.slat, seeker_longitude = u.slon,
+             seeker_location_at = CASE WHEN u.smoved THEN now() ELSE p.seeker_location_at END,
+             seeker_seen_at = CASE WHEN u.sseen THEN now() ELSE p.seeker_seen_at END,
+             provider_latitude = u.plat, provider_longitude = u.plon,
+             provider_location_at = CASE WHEN u.pmoved THEN now() ELSE p.provider_location_at END,
+             provider_seen_at = CASE WHEN u.pseen THEN now() ELSE p.provider_seen_at END,
+             seeker_anchor_latitude = u.salat, seeker_anchor_longitude = u.salon,
+             provider_anchor_latitude = u.palat, provider_anchor_longitude = u.palon,
+             current_distance_meters = u.distance,
+             last_distance_update = CASE WHEN u.sent THEN now() ELSE p.last_distance_update END,
+             seeker_stale = u.sstale, provider_stale = u.pstale,
+             activated_at = u.activated_at, arrival_stage = u.stage,
+             recent_distances = u.rd::float8[], recent_distance_at = u.rda::float8[]",
+            $tick_set,
+            " FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::bool[], $5::bool[], \
+             $6::float8[], $7::float8[], $8::bool[], $9::bool[], $10::float8[], $11::float8[], \
+             $12::float8[], $13::float8[], $14::float8[], $15::bool[], $16::bool[], $17::bool[], \
+             $18::timestamptz[], $19::text[], $20::text[], $21::text[]",
+            $tick_arg,
+            ") AS u (id, slat, slon, smoved, sseen, plat, plon, pmoved, pseen, salat, salon,
+                 palat, palon, distance, sent, sstale, pstale, activated_at, stage, rd, rda",
+            $tick_column,
+            ") WHERE p.session_id = u.id AND p.session_id = ANY($1::uuid[])"
+        )
+    };
+}
+
+/// [`write`] without a schedule (a batch of moves: `tick_at` untouched, so HOT): each
+/// row's final state, one array per column ($1 the sessions ... $21).
+pub const WRITE_POSITIONS: &str = write_positions!("", "", "");
+
+/// [`write`] with a schedule: also each row's next look ($22; null: never).
+pub const WRITE_POSITIONS_AND_TICK: &str = write_positions!(
+    ", tick_at = coalesce(u.tick_at, 'infinity')",
+    ", $22::timestamptz[]",
+    ", tick_at"
+);
 
 /// The tick schedule to write with [`write`]: `None` keeps `tick_at` untouched (a move,
 /// so the update stays HOT); `Some` gives each row's next look (`None` in it: never).
@@ -387,45 +448,29 @@ pub async fn write(
             .collect::<Vec<_>>()
     };
     let ids: Vec<Uuid> = rows.iter().map(|r| r.session_id).collect();
-    let mut sql = QueryBuilder::<Postgres>::new(
-        "UPDATE session_positions AS p SET
-             seeker_latitude = u.slat, seeker_longitude = u.slon,
-             seeker_location_at = CASE WHEN u.smoved THEN now() ELSE p.seeker_location_at END,
-             seeker_seen_at = CASE WHEN u.sseen THEN now() ELSE p.seeker_seen_at END,
-             provider_latitude = u.plat, provider_longitude = u.plon,
-             provider_location_at = CASE WHEN u.pmoved THEN now() ELSE p.provider_location_at END,
-             provider_seen_at = CASE WHEN u.pseen THEN now() ELSE p.provider_seen_at END,
-             seeker_anchor_latitude = u.salat, seeker_anchor_longitude = u.salon,
-             provider_anchor_latitude = u.palat, provider_anchor_longitude = u.palon,
-             current_distance_meters = u.distance,
-             last_distance_update = CASE WHEN u.sent THEN now() ELSE p.last_distance_update END,
-             seeker_stale = u.sstale, provider_stale = u.pstale,
-             activated_at = u.activated_at, arrival_stage = u.stage,
-             recent_distances = u.rd::float8[], recent_distance_at = u.rda::float8[]",
-    );
-    if tick_at.is_some() {
-        sql.push(", tick_at = coalesce(u.tick_at, 'infinity')");
-    }
-    sql.push(" FROM unnest(");
-    let mut args = sql.separated(", ");
-    args.push_bind(ids).push_unseparated("::uuid[]");
+    let sql = if tick_at.is_some() {
+        WRITE_POSITIONS_AND_TICK
+    } else {
+        WRITE_POSITIONS
+    };
+    let mut query = sqlx::query(sql).bind(ids);
     for values in [
         column(|r| r.seeker_latitude),
         column(|r| r.seeker_longitude),
     ] {
-        args.push_bind(values).push_unseparated("::float8[]");
+        query = query.bind(values);
     }
     for values in [flag(|r| r.seeker_moved), flag(|r| r.seeker_seen)] {
-        args.push_bind(values).push_unseparated("::bool[]");
+        query = query.bind(values);
     }
     for values in [
         column(|r| r.provider_latitude),
         column(|r| r.provider_longitude),
     ] {
-        args.push_bind(values).push_unseparated("::float8[]");
+        query = query.bind(values);
     }
     for values in [flag(|r| r.provider_moved), flag(|r| r.provider_seen)] {
-        args.push_bind(values).push_unseparated("::bool[]");
+        query = query.bind(values);
     }
     for values in [
         column(|r| r.seeker_anchor_latitude),
@@ -434,42 +479,32 @@ pub async fn write(
         column(|r| r.provider_anchor_longitude),
         column(|r| r.current_distance_meters),
     ] {
-        args.push_bind(values).push_unseparated("::float8[]");
+        query = query.bind(values);
     }
     for values in [
         flag(|r| r.sent_now),
         flag(|r| r.seeker_stale),
         flag(|r| r.provider_stale),
     ] {
-        args.push_bind(values).push_unseparated("::bool[]");
+        query = query.bind(values);
     }
-    args.push_bind(rows.iter().map(|r| r.activated_at).collect::<Vec<_>>())
-        .push_unseparated("::timestamptz[]");
-    args.push_bind(
-        rows.iter()
-            .map(|r| r.arrival_stage.clone())
-            .collect::<Vec<_>>(),
-    )
-    .push_unseparated("::text[]");
+    query = query
+        .bind(rows.iter().map(|r| r.activated_at).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.arrival_stage.clone())
+                .collect::<Vec<_>>(),
+        );
     for values in [
         literal(|r| &r.recent_distances),
         literal(|r| &r.recent_distance_at),
     ] {
-        args.push_bind(values).push_unseparated("::text[]");
+        query = query.bind(values);
     }
     if let Some(tick_at) = tick_at {
-        args.push_bind(tick_at.to_vec())
-            .push_unseparated("::timestamptz[]");
+        query = query.bind(tick_at.to_vec());
     }
-    sql.push(
-        ") AS u (id, slat, slon, smoved, sseen, plat, plon, pmoved, pseen, salat, salon,
-                 palat, palon, distance, sent, sstale, pstale, activated_at, stage, rd, rda",
-    );
-    if tick_at.is_some() {
-        sql.push(", tick_at");
-    }
-    sql.push(") WHERE p.session_id = u.id");
-    sql.build().execute(conn).await?;
+    query.execute(conn).await?;
     Ok(())
 }
 

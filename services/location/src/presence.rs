@@ -40,6 +40,13 @@ use crate::Context;
 use crate::fanout::{self, PeerDue};
 use crate::positions::Positions;
 
+/// Which of the (user $1, role $2) pairs are online, and since when.
+pub const ONLINE_PARTIES: &str = "SELECT u.user_id, u.role, u.seen_at
+         FROM user_presence u
+         JOIN unnest($1::uuid[], $2::text[]) AS k (user_id, role)
+           ON u.user_id = k.user_id AND u.role = k.role
+         WHERE u.online";
+
 /// The `user_presence.seen_at` of each party of `rows` that is online, keyed by (user, role).
 pub async fn online_parties<'a>(
     conn: &mut PgConnection,
@@ -56,17 +63,11 @@ pub async fn online_parties<'a>(
     if users.is_empty() {
         return Ok(HashMap::new());
     }
-    let found: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT u.user_id, u.role, u.seen_at
-         FROM user_presence u
-         JOIN unnest($1::uuid[], $2::text[]) AS k (user_id, role)
-           ON u.user_id = k.user_id AND u.role = k.role
-         WHERE u.online",
-    )
-    .bind(&users)
-    .bind(&roles)
-    .fetch_all(conn)
-    .await?;
+    let found: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(ONLINE_PARTIES)
+        .bind(&users)
+        .bind(&roles)
+        .fetch_all(conn)
+        .await?;
     Ok(found
         .into_iter()
         .filter_map(|(user, role, seen_at)| Some(((user, Role::parse(&role)?), seen_at)))
@@ -92,19 +93,45 @@ pub async fn handle_event(context: Arc<Context>, event: PresenceEvent) {
     }
 }
 
+/// Edge $1 beat (and is not gone).
+pub const RECORD_BEAT: &str = "INSERT INTO presence_edges (edge_id, beat_at) VALUES ($1, now())
+         ON CONFLICT (edge_id) DO UPDATE SET beat_at = now(), gone_at = NULL";
+
 /// Records an edge's beat.
 pub async fn handle_beat(context: Arc<Context>, beat: EdgeBeat) {
-    let result = sqlx::query(
-        "INSERT INTO presence_edges (edge_id, beat_at) VALUES ($1, now())
-         ON CONFLICT (edge_id) DO UPDATE SET beat_at = now()",
-    )
-    .bind(beat.edge_id)
-    .execute(&context.pool)
-    .await;
+    let result = sqlx::query(RECORD_BEAT)
+        .bind(beat.edge_id)
+        .execute(&context.pool)
+        .await;
     if let Err(err) = result {
         tracing::warn!(error = %err, "edge beat not recorded");
     }
 }
+
+/// Creates (user $1, role $2)'s presence row, offline, when missing.
+pub const ENSURE_PRESENCE: &str =
+    "INSERT INTO user_presence (user_id, role, online, seen_at) VALUES ($1, $2, false, now())
+         ON CONFLICT (user_id, role) DO NOTHING";
+
+/// Locks (user $1, role $2)'s presence row.
+pub const LOCK_PRESENCE: &str =
+    "SELECT online FROM user_presence WHERE user_id = $1 AND role = $2 FOR UPDATE";
+
+/// Applies edge $3's transition (online $4, sequence $5) of (user $1, role $2) unless the
+/// edge's row holds a later one; answers whether any edge now holds a socket.
+pub const APPLY_SOCKET: &str = "WITH applied AS (
+             INSERT INTO presence_sockets (user_id, role, edge_id, online, seq)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id, role, edge_id) DO UPDATE
+                 SET online = excluded.online, seq = excluded.seq, changed_at = now()
+                 WHERE presence_sockets.seq < excluded.seq
+             RETURNING online)
+         SELECT coalesce((SELECT online FROM applied), false)
+             OR EXISTS (SELECT 1 FROM presence_sockets
+                        WHERE user_id = $1 AND role = $2 AND online AND edge_id <> $3)
+             OR (NOT EXISTS (SELECT 1 FROM applied)
+                 AND EXISTS (SELECT 1 FROM presence_sockets
+                             WHERE user_id = $1 AND role = $2 AND online AND edge_id = $3))";
 
 /// Applies one edge's transition; returns the `peer_status` to send when the user's
 /// presence changed and they have an open session in that role.
@@ -117,43 +144,24 @@ async fn apply(
     online: bool,
 ) -> sqlx::Result<Option<PeerDue>> {
     let mut tx = context.pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO user_presence (user_id, role, online, seen_at) VALUES ($1, $2, false, now())
-         ON CONFLICT (user_id, role) DO NOTHING",
-    )
-    .bind(user_id)
-    .bind(role.as_str())
-    .execute(&mut *tx)
-    .await?;
-    let (was_online,): (bool,) = sqlx::query_as(
-        "SELECT online FROM user_presence WHERE user_id = $1 AND role = $2 FOR UPDATE",
-    )
-    .bind(user_id)
-    .bind(role.as_str())
-    .fetch_one(&mut *tx)
-    .await?;
-    let (now_online,): (bool,) = sqlx::query_as(
-        "WITH applied AS (
-             INSERT INTO presence_sockets (user_id, role, edge_id, online, seq)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (user_id, role, edge_id) DO UPDATE
-                 SET online = excluded.online, seq = excluded.seq, changed_at = now()
-                 WHERE presence_sockets.seq < excluded.seq
-             RETURNING online)
-         SELECT coalesce((SELECT online FROM applied), false)
-             OR EXISTS (SELECT 1 FROM presence_sockets
-                        WHERE user_id = $1 AND role = $2 AND online AND edge_id <> $3)
-             OR (NOT EXISTS (SELECT 1 FROM applied)
-                 AND EXISTS (SELECT 1 FROM presence_sockets
-                             WHERE user_id = $1 AND role = $2 AND online AND edge_id = $3))",
-    )
-    .bind(user_id)
-    .bind(role.as_str())
-    .bind(edge_id)
-    .bind(online)
-    .bind(seq)
-    .fetch_one(&mut *tx)
-    .await?;
+    sqlx::query(ENSURE_PRESENCE)
+        .bind(user_id)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
+    let (was_online,): (bool,) = sqlx::query_as(LOCK_PRESENCE)
+        .bind(user_id)
+        .bind(role.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    let (now_online,): (bool,) = sqlx::query_as(APPLY_SOCKET)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(edge_id)
+        .bind(online)
+        .bind(seq)
+        .fetch_one(&mut *tx)
+        .await?;
     if was_online == now_online {
         tx.commit().await?;
         return Ok(None);
@@ -162,6 +170,10 @@ async fn apply(
     tx.commit().await?;
     Ok(due)
 }
+
+/// (User $1, role $2) goes online or offline ($3).
+pub const SET_PRESENCE: &str = "UPDATE user_presence SET online = $3, seen_at = now()
+         WHERE user_id = $1 AND role = $2 RETURNING seen_at";
 
 /// Records that (user, role) went online or offline, clears the party's stale flag in
 /// its open session, has the tick look at the session when the party could first go
@@ -173,41 +185,28 @@ async fn transition(
     role: Role,
     online: bool,
 ) -> sqlx::Result<Option<PeerDue>> {
-    let (seen_at,): (DateTime<Utc>,) = sqlx::query_as(
-        "UPDATE user_presence SET online = $3, seen_at = now()
-         WHERE user_id = $1 AND role = $2 RETURNING seen_at",
-    )
-    .bind(user_id)
-    .bind(role.as_str())
-    .bind(online)
-    .fetch_one(&mut *tx)
-    .await?;
-    let (party_column, stale_column, seen_column) = columns(role);
+    let (seen_at,): (DateTime<Utc>,) = sqlx::query_as(SET_PRESENCE)
+        .bind(user_id)
+        .bind(role.as_str())
+        .bind(online)
+        .fetch_one(&mut *tx)
+        .await?;
+    let statements = RoleStatements::of(role);
     let other = role.other();
-    let other_column = columns(other).0;
-    let session: Option<OpenSession> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT w.id, w.{other_column}, w.created_at, p.{seen_column}
-         FROM work_sessions w LEFT JOIN session_positions p ON p.session_id = w.id
-         WHERE w.{party_column} = $1 AND w.connection_state IN ('waiting', 'active')"
-    )))
-    .bind(user_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let session: Option<OpenSession> = sqlx::query_as(statements.open_session)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     let Some((session_id, other_user, created_at, fix_at)) = session else {
         return Ok(None);
     };
     let stale_after = context.stale_location.as_secs_f64();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE session_positions SET {stale_column} = false,
-             tick_at = CASE WHEN $2 THEN least(tick_at, now() + make_interval(secs => $3))
-                            ELSE tick_at END
-         WHERE session_id = $1"
-    )))
-    .bind(session_id)
-    .bind(online)
-    .bind(stale_after)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(statements.clear_stale)
+        .bind(session_id)
+        .bind(online)
+        .bind(stale_after)
+        .execute(&mut *tx)
+        .await?;
     let party = PartyPresence {
         online,
         transition_at: Some(seen_at),
@@ -230,12 +229,94 @@ async fn transition(
 /// An open session of a party: id, the other party, creation, the party's last fix.
 type OpenSession = (Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
 
-/// The `work_sessions` party column and the `session_positions` stale and seen columns of
-/// `role` (fixed names, never user input).
-fn columns(role: Role) -> (&'static str, &'static str, &'static str) {
-    match role {
-        Role::Seeker => ("seeker_id", "seeker_stale", "seeker_seen_at"),
-        Role::Provider => ("provider_id", "provider_stale", "provider_seen_at"),
+/// The statements that name a party's columns, one text per role.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleStatements {
+    /// The party's ($1) open session: its id, the other party, its creation and the
+    /// party's last fix.
+    pub open_session: &'static str,
+    /// Clears the party's stale flag in session $1; when the party came online ($2), the
+    /// tick looks at the session within $3 seconds.
+    pub clear_stale: &'static str,
+    /// The other party of the party's ($1) open session, with its presence (role $2).
+    pub peer: &'static str,
+}
+
+/// [`RoleStatements`] of the role whose `work_sessions` party column is `$party` and whose
+/// `session_positions` stale and seen columns are `$stale` and `$seen`; `$other_*` the
+/// other role's.
+macro_rules! role_statements {
+    ($party:literal, $stale:literal, $seen:literal,
+     $other:literal, $other_stale:literal, $other_seen:literal) => {
+        RoleStatements {
+            open_session: concat!(
+                "SELECT w.id, w.",
+                $other,
+                ", w.created_at, p.",
+                $seen,
+                "
+         FROM work_sessions w LEFT JOIN session_positions p ON p.session_id = w.id
+         WHERE w.",
+                $party,
+                " = $1 AND w.connection_state IN ('waiting', 'active')"
+            ),
+            clear_stale: concat!(
+                "UPDATE session_positions SET ",
+                $stale,
+                " = false,
+             tick_at = CASE WHEN $2 THEN least(tick_at, now() + make_interval(secs => $3))
+                            ELSE tick_at END
+         WHERE session_id = $1"
+            ),
+            peer: concat!(
+                "SELECT w.id, w.",
+                $other,
+                ", w.created_at, u.online, u.seen_at,
+                p.",
+                $other_stale,
+                ", p.",
+                $other_seen,
+                "
+         FROM work_sessions w
+         LEFT JOIN user_presence u ON u.user_id = w.",
+                $other,
+                " AND u.role = $2
+         LEFT JOIN session_positions p ON p.session_id = w.id
+         WHERE w.",
+                $party,
+                " = $1 AND w.connection_state IN ('waiting', 'active')"
+            ),
+        }
+    };
+}
+
+/// The seeker's statements.
+pub const SEEKER_STATEMENTS: RoleStatements = role_statements!(
+    "seeker_id",
+    "seeker_stale",
+    "seeker_seen_at",
+    "provider_id",
+    "provider_stale",
+    "provider_seen_at"
+);
+
+/// The provider's statements.
+pub const PROVIDER_STATEMENTS: RoleStatements = role_statements!(
+    "provider_id",
+    "provider_stale",
+    "provider_seen_at",
+    "seeker_id",
+    "seeker_stale",
+    "seeker_seen_at"
+);
+
+impl RoleStatements {
+    /// `role`'s statements.
+    pub fn of(role: Role) -> &'static Self {
+        match role {
+            Role::Seeker => &SEEKER_STATEMENTS,
+            Role::Provider => &PROVIDER_STATEMENTS,
+        }
     }
 }
 
@@ -253,9 +334,7 @@ pub async fn handle_connected(context: Arc<Context>, event: ConnectedEvent) {
 
 /// The other party of `user_id`'s open session in `role`, as it is now.
 async fn peer_of(context: &Context, user_id: Uuid, role: Role) -> sqlx::Result<Option<PeerDue>> {
-    let (party_column, _, _) = columns(role);
     let other = role.other();
-    let (other_column, other_stale, other_seen) = columns(other);
     #[allow(clippy::type_complexity)]
     let row: Option<(
         Uuid,
@@ -265,18 +344,11 @@ async fn peer_of(context: &Context, user_id: Uuid, role: Role) -> sqlx::Result<O
         Option<DateTime<Utc>>,
         Option<bool>,
         Option<DateTime<Utc>>,
-    )> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT w.id, w.{other_column}, w.created_at, u.online, u.seen_at,
-                p.{other_stale}, p.{other_seen}
-         FROM work_sessions w
-         LEFT JOIN user_presence u ON u.user_id = w.{other_column} AND u.role = $2
-         LEFT JOIN session_positions p ON p.session_id = w.id
-         WHERE w.{party_column} = $1 AND w.connection_state IN ('waiting', 'active')"
-    )))
-    .bind(user_id)
-    .bind(other.as_str())
-    .fetch_optional(&context.pool)
-    .await?;
+    )> = sqlx::query_as(RoleStatements::of(role).peer)
+        .bind(user_id)
+        .bind(other.as_str())
+        .fetch_optional(&context.pool)
+        .await?;
     let Some((session_id, _other_user, created_at, online, transition_at, stale, fix_at)) = row
     else {
         return Ok(None);
@@ -296,6 +368,30 @@ async fn peer_of(context: &Context, user_id: Uuid, role: Role) -> sqlx::Result<O
     }))
 }
 
+/// Edges silent for $1 seconds and not yet marked gone.
+pub const DEAD_EDGES: &str = "SELECT edge_id FROM presence_edges
+         WHERE beat_at < now() - make_interval(secs => $1) AND gone_at IS NULL";
+
+/// Edge $1's sockets that are online.
+pub const EDGE_SOCKETS: &str =
+    "SELECT user_id, role FROM presence_sockets WHERE edge_id = $1 AND online";
+
+/// Marks edge $1 gone unless it beat in the last $2 seconds.
+pub const MARK_EDGE_GONE: &str = "UPDATE presence_edges SET gone_at = now()
+             WHERE edge_id = $1 AND beat_at < now() - make_interval(secs => $2)";
+
+/// Edges gone for an hour.
+pub const FORGOTTEN_EDGES: &str =
+    "SELECT edge_id FROM presence_edges WHERE gone_at < now() - interval '1 hour'";
+
+/// Forgets gone edge $1's offline rows.
+pub const FORGET_EDGE_SOCKETS: &str =
+    "DELETE FROM presence_sockets WHERE edge_id = $1 AND NOT online";
+
+/// Forgets gone edge $1.
+pub const FORGET_EDGE: &str =
+    "DELETE FROM presence_edges WHERE edge_id = $1 AND gone_at IS NOT NULL";
+
 /// Every [`EDGE_BEAT_S`]: edges silent for `edge_timeout` lose their sockets.
 pub async fn run_sweeper(context: Arc<Context>, shutdown: CancellationToken) {
     let mut timer = tokio::time::interval(Duration::from_secs(EDGE_BEAT_S));
@@ -311,23 +407,21 @@ pub async fn run_sweeper(context: Arc<Context>, shutdown: CancellationToken) {
     }
 }
 
-/// One sweep: applies "offline" for every socket of each dead edge, then forgets the edge
-/// and the offline rows of edges gone for an hour.
+/// One sweep: applies "offline" for every socket of each dead edge and marks the edge
+/// gone; an hour later (a late event of the edge can no longer arrive) forgets the edge
+/// and its rows. Every statement is keyed by one edge id: its cost follows that edge's
+/// sockets, never the size of `presence_sockets`.
 pub async fn sweep(context: &Context) -> sqlx::Result<()> {
     let timeout = context.edge_timeout.as_secs_f64();
-    let dead: Vec<(Uuid,)> = sqlx::query_as(
-        "SELECT edge_id FROM presence_edges WHERE beat_at < now() - make_interval(secs => $1)",
-    )
-    .bind(timeout)
-    .fetch_all(&context.pool)
-    .await?;
-    for (edge_id,) in dead {
-        let sockets: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT user_id, role FROM presence_sockets WHERE edge_id = $1 AND online",
-        )
-        .bind(edge_id)
+    let dead: Vec<(Uuid,)> = sqlx::query_as(DEAD_EDGES)
+        .bind(timeout)
         .fetch_all(&context.pool)
         .await?;
+    for (edge_id,) in dead {
+        let sockets: Vec<(Uuid, String)> = sqlx::query_as(EDGE_SOCKETS)
+            .bind(edge_id)
+            .fetch_all(&context.pool)
+            .await?;
         tracing::info!(
             sockets = sockets.len(),
             "an edge stopped beating: its sockets go offline"
@@ -340,17 +434,26 @@ pub async fn sweep(context: &Context) -> sqlx::Result<()> {
                 fanout::send_peer(&context.outbox, &due, Target::All).await;
             }
         }
-        sqlx::query("DELETE FROM presence_edges WHERE edge_id = $1 AND beat_at < now() - make_interval(secs => $2)")
+        sqlx::query(MARK_EDGE_GONE)
             .bind(edge_id)
             .bind(timeout)
             .execute(&context.pool)
             .await?;
-        sqlx::query(
-            "DELETE FROM presence_sockets s WHERE NOT online AND changed_at < now() - interval '1 hour'
-               AND NOT EXISTS (SELECT 1 FROM presence_edges e WHERE e.edge_id = s.edge_id)",
-        )
-        .execute(&context.pool)
+    }
+    let forgotten: Vec<(Uuid,)> = sqlx::query_as(FORGOTTEN_EDGES)
+        .fetch_all(&context.pool)
         .await?;
+    for (edge_id,) in forgotten {
+        let mut tx = context.pool.begin().await?;
+        sqlx::query(FORGET_EDGE_SOCKETS)
+            .bind(edge_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(FORGET_EDGE)
+            .bind(edge_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
     }
     Ok(())
 }

@@ -96,12 +96,10 @@ async fn run_round(context: &Context) -> Result<(u64, u64), sqlx::Error> {
     let stale_after =
         chrono::Duration::from_std(context.stale_location).unwrap_or(chrono::Duration::MAX);
     let mut tx = context.pool.begin().await?;
-    let mut rows: Vec<Positions> = sqlx::query_as(positions::positions_select!(
-        "WHERE p.tick_at <= now() ORDER BY p.tick_at LIMIT $1 FOR UPDATE OF p SKIP LOCKED"
-    ))
-    .bind(context.tick_batch)
-    .fetch_all(&mut *tx)
-    .await?;
+    let mut rows: Vec<Positions> = sqlx::query_as(positions::CLAIM_DUE)
+        .bind(context.tick_batch)
+        .fetch_all(&mut *tx)
+        .await?;
     let claimed = rows.len() as u64;
     if rows.is_empty() {
         return Ok((0, 0));

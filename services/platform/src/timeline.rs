@@ -24,8 +24,8 @@ use tether_proto::timeline::{
 };
 use uuid::Uuid;
 
-/// Locks the session row and reads the last event (if any).
-const LOCK_AND_LAST: &str = "
+/// Locks the session row ($1) and reads the last event (if any).
+pub const LOCK_AND_LAST: &str = "
 SELECT last.seq, last.type, last.hash
 FROM work_sessions w
 LEFT JOIN LATERAL (
@@ -35,7 +35,8 @@ LEFT JOIN LATERAL (
 WHERE w.id = $1
 FOR NO KEY UPDATE OF w";
 
-const INSERT: &str = "
+/// Appends one event to session $1.
+pub const INSERT: &str = "
 INSERT INTO session_timeline (session_id, seq, type, at, actor_role, data, prev_hash, hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
@@ -120,15 +121,16 @@ pub async fn append_arrival(
     .await
 }
 
+/// Session $1's events, oldest first.
+pub const READ: &str = "SELECT seq, type, at, actor_role, data, prev_hash, hash
+         FROM session_timeline WHERE session_id = $1 ORDER BY seq";
+
 /// A session's events, oldest first.
 pub async fn read(conn: &mut PgConnection, session_id: Uuid) -> sqlx::Result<Vec<TimelineEvent>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT seq, type, at, actor_role, data, prev_hash, hash
-         FROM session_timeline WHERE session_id = $1 ORDER BY seq",
-    )
-    .bind(session_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<Row> = sqlx::query_as(READ)
+        .bind(session_id)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.into_iter().map(Row::event).collect()
 }
 

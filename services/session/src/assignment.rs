@@ -61,6 +61,22 @@ impl Assignment {
     }
 }
 
+/// The statement of [`pending_for_provider`]: $1 the provider, $2 the TTL in seconds, $3
+/// the cut-off, $4 the limit.
+pub const PENDING_FOR_PROVIDER: &str =
+    "SELECT o.id AS work_id, o.service_type, o.message, o.latitude, o.longitude, o.created_at,
+                COALESCE(u.display_name, u.token_name) AS seeker_name,
+                u.mobile AS seeker_mobile, u.profile_pic_url AS seeker_profile_pic,
+                CASE WHEN s.updated_at <= o.created_at THEN s.latitude END AS provider_latitude,
+                CASE WHEN s.updated_at <= o.created_at THEN s.longitude END AS provider_longitude
+         FROM work_orders o
+         JOIN users u ON u.id = o.seeker_id
+         LEFT JOIN provider_active_status s ON s.provider_id = o.provider_id
+         WHERE o.provider_id = $1 AND o.status = 'pending'
+           AND o.created_at > now() - make_interval(secs => $2) AND o.created_at < $3
+         ORDER BY o.created_at, o.id
+         LIMIT $4";
+
 /// Every order still pending for `provider_id`, younger than `ttl_secs` and created
 /// before `created_before`, oldest first.
 ///
@@ -80,24 +96,11 @@ pub async fn pending_for_provider<'e>(
     created_before: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Assignment>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT o.id AS work_id, o.service_type, o.message, o.latitude, o.longitude, o.created_at,
-                COALESCE(u.display_name, u.token_name) AS seeker_name,
-                u.mobile AS seeker_mobile, u.profile_pic_url AS seeker_profile_pic,
-                CASE WHEN s.updated_at <= o.created_at THEN s.latitude END AS provider_latitude,
-                CASE WHEN s.updated_at <= o.created_at THEN s.longitude END AS provider_longitude
-         FROM work_orders o
-         JOIN users u ON u.id = o.seeker_id
-         LEFT JOIN provider_active_status s ON s.provider_id = o.provider_id
-         WHERE o.provider_id = $1 AND o.status = 'pending'
-           AND o.created_at > now() - make_interval(secs => $2) AND o.created_at < $3
-         ORDER BY o.created_at, o.id
-         LIMIT $4",
-    )
-    .bind(provider_id)
-    .bind(ttl_secs)
-    .bind(created_before)
-    .bind(limit)
-    .fetch_all(db)
-    .await
+    sqlx::query_as(PENDING_FOR_PROVIDER)
+        .bind(provider_id)
+        .bind(ttl_secs)
+        .bind(created_before)
+        .bind(limit)
+        .fetch_all(db)
+        .await
 }

@@ -100,19 +100,33 @@ pub struct SessionRow {
     pub provider_fix_at: Option<DateTime<Utc>>,
 }
 
+/// The snapshot of session $1 if user $2 is one of its parties.
+pub const SESSION_FOR_PARTY: &str =
+    snapshot_select!("WHERE id = $1 AND (seeker_id = $2 OR provider_id = $2)");
+
+/// The snapshot of seeker $1's waiting or active session.
+pub const OPEN_SESSION_OF_SEEKER: &str =
+    snapshot_select!("WHERE seeker_id = $1 AND connection_state IN ('waiting', 'active')");
+
+/// The snapshot of provider $1's waiting or active session.
+pub const OPEN_SESSION_OF_PROVIDER: &str =
+    snapshot_select!("WHERE provider_id = $1 AND connection_state IN ('waiting', 'active')");
+
+/// The state of session $1 if user $2 is its party in role $3.
+pub const EXPLAIN_MISS: &str = "SELECT connection_state FROM work_sessions
+         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2";
+
 /// The session `session_id` if `user_id` is one of its parties, with the caller's role.
 pub async fn for_party<'e>(
     db: impl PgExecutor<'e>,
     session_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<(SessionRow, Role)>, sqlx::Error> {
-    let row: Option<SessionRow> = sqlx::query_as(snapshot_select!(
-        "WHERE id = $1 AND (seeker_id = $2 OR provider_id = $2)"
-    ))
-    .bind(session_id)
-    .bind(user_id)
-    .fetch_optional(db)
-    .await?;
+    let row: Option<SessionRow> = sqlx::query_as(SESSION_FOR_PARTY)
+        .bind(session_id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
     Ok(row.map(|row| {
         // Seeker and provider always differ (CHECK), so the match is unambiguous.
         let role = if row.seeker_id == user_id {
@@ -132,12 +146,8 @@ pub async fn open_for<'e>(
 ) -> Result<Option<SessionRow>, sqlx::Error> {
     // Two statements rather than a role parameter, so each uses its partial unique index.
     let sql = match role {
-        Role::Seeker => {
-            snapshot_select!("WHERE seeker_id = $1 AND connection_state IN ('waiting', 'active')")
-        }
-        Role::Provider => {
-            snapshot_select!("WHERE provider_id = $1 AND connection_state IN ('waiting', 'active')")
-        }
+        Role::Seeker => OPEN_SESSION_OF_SEEKER,
+        Role::Provider => OPEN_SESSION_OF_PROVIDER,
     };
     sqlx::query_as(sql).bind(user_id).fetch_optional(db).await
 }
@@ -150,15 +160,12 @@ pub async fn explain_miss<'e>(
     user_id: Uuid,
     role: Role,
 ) -> Result<WireError, sqlx::Error> {
-    let state: Option<String> = sqlx::query_scalar(
-        "SELECT connection_state FROM work_sessions
-         WHERE id = $1 AND CASE $3 WHEN 'seeker' THEN seeker_id ELSE provider_id END = $2",
-    )
-    .bind(session_id)
-    .bind(user_id)
-    .bind(role.as_str())
-    .fetch_optional(db)
-    .await?;
+    let state: Option<String> = sqlx::query_scalar(EXPLAIN_MISS)
+        .bind(session_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .fetch_optional(db)
+        .await?;
     Ok(match state {
         None => WireError::session_not_found(),
         Some(_) => WireError::conflict(SESSION_NOT_OPEN),

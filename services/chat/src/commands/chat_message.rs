@@ -128,12 +128,12 @@ ORDER BY input.ord")
 /// arrival order. The session's count in `chat_session_counts` grows by what was inserted,
 /// in session order (two batches never wait on each other crosswise); two writers may
 /// overshoot the cap by what they insert at the same moment.
-const STORE_MESSAGES: &str = store_messages!();
+pub const STORE_MESSAGES: &str = store_messages!();
 
 /// [`STORE_MESSAGES`] while push is on: also enqueues a push event for each stored message
 /// whose recipient has no open socket for that role now (no `user_presence` row online),
 /// in the same statement, so an event exists exactly when its message does.
-const STORE_MESSAGES_AND_PUSH: &str = store_messages!(
+pub const STORE_MESSAGES_AND_PUSH: &str = store_messages!(
     ", pushed AS (
     INSERT INTO push_events (event_id, body)
     SELECT event.id,
@@ -154,7 +154,7 @@ const STORE_MESSAGES_AND_PUSH: &str = store_messages!(
 );
 
 /// The original of a retried message (the unique key's columns).
-const ORIGINAL_MESSAGE: &str = "
+pub const ORIGINAL_MESSAGE: &str = "
 SELECT id, session_id, sender_type, message, delivery_status, created_at, delivered_at, read_at,
        redacted
 FROM chat_messages
@@ -164,7 +164,7 @@ WHERE session_id = $1 AND sender_type = $2::text AND client_message_id = $3";
 /// the session row, and it does so outside the insert's transaction, so two first
 /// messages holding `FOR SHARE` never wait on each other's upgrade (no deadlock). Its
 /// own transaction appends the timeline's `chat_started` (see [`start_chat_once`]).
-const START_CHAT_ONCE: &str = "
+pub const START_CHAT_ONCE: &str = "
 UPDATE work_sessions SET chat_started_at = now()
 WHERE id = $1 AND chat_started_at IS NULL AND connection_state IN ('waiting', 'active')
 RETURNING chat_started_at";

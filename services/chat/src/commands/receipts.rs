@@ -40,7 +40,7 @@ impl Receipt {
 /// both change it: the second waits for the first, re-checks and changes nothing. A
 /// message appears at most once per statement (see [`rounds`]); none of the columns a
 /// receipt changes is indexed, so each update is HOT.
-const MARK_RECEIPTS: &str = "
+pub const MARK_RECEIPTS: &str = "
 WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bool[])
         WITH ORDINALITY AS t(message_id, user_id, role, is_read, ord)

@@ -15,7 +15,7 @@ use tether_platform::HandlerError;
 /// Locks the caller's session row (`FOR NO KEY UPDATE`, so a concurrent cancel/finish is
 /// ordered with us and we see its outcome) and sets `chat_started_at` the first time only
 /// (`started_at` is then set, and the same transaction appends `chat_started`).
-const START_CHAT: &str = "
+pub const START_CHAT: &str = "
 WITH session AS (
     SELECT id, seeker_id, provider_id, connection_state, chat_started_at
     FROM work_sessions

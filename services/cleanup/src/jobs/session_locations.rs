@@ -14,12 +14,11 @@ use sqlx::PgConnection;
 
 use super::Batch;
 
-/// Clears up to `limit` ended sessions, oldest end first. Every such session gets
-/// `location_cleared_at` (taking it out of the job's partial index, so it is never
-/// looked at again); only those that still held a coordinate count as removed.
-pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sqlx::Result<Batch> {
-    let cleared: Vec<(bool,)> = sqlx::query_as(
-        "WITH due AS (
+/// Clears up to $2 sessions ended more than $1 hours ago, oldest end first: positions,
+/// mediums, the order's point and description; answers whether each held a coordinate.
+/// The positions rows are found by `= ANY (ARRAY(...))`, an index condition: joined to
+/// `due`, a generic plan read all of `session_positions` to hash-join it.
+pub const CLEAR_SESSIONS: &str = "WITH due AS (
              SELECT id,
                     num_nonnulls(seeker_latitude, seeker_longitude, provider_latitude,
                                  provider_longitude, seeker_anchor_latitude,
@@ -38,8 +37,8 @@ pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sql
              FROM due WHERE o.session_id = due.id
          ),
          positions AS (
-             DELETE FROM session_positions AS p USING due
-             WHERE p.session_id = due.id
+             DELETE FROM session_positions AS p
+             WHERE p.session_id = ANY (ARRAY(SELECT id FROM due))
              RETURNING p.session_id, p.current_distance_meters,
                        num_nonnulls(p.seeker_latitude, p.seeker_longitude,
                                     p.provider_latitude, p.provider_longitude,
@@ -58,14 +57,11 @@ pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sql
              location_cleared_at = now()
          FROM due LEFT JOIN positions AS p ON p.session_id = due.id
          WHERE w.id = due.id
-         RETURNING due.had_coordinates OR coalesce(p.had_coordinates, false)",
-    )
-    .bind(i32::try_from(retention_h).unwrap_or(i32::MAX))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    let orders_cleared = sqlx::query(
-        "WITH due AS (
+         RETURNING due.had_coordinates OR coalesce(p.had_coordinates, false)";
+
+/// Clears the point and description of up to $2 orders without a session answered more
+/// than $1 hours ago.
+pub const CLEAR_UNANSWERED_ORDERS: &str = "WITH due AS (
              SELECT id FROM work_orders
              WHERE session_id IS NULL AND latitude IS NOT NULL AND status <> 'pending'
                AND responded_at < now() - make_interval(hours => $1)
@@ -74,13 +70,23 @@ pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sql
              FOR UPDATE SKIP LOCKED
          )
          UPDATE work_orders AS o SET latitude = NULL, longitude = NULL, message = ''
-         FROM due WHERE o.id = due.id",
-    )
-    .bind(i32::try_from(retention_h).unwrap_or(i32::MAX))
-    .bind(limit)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+         FROM due WHERE o.id = due.id";
+
+/// Clears up to `limit` ended sessions, oldest end first. Every such session gets
+/// `location_cleared_at` (taking it out of the job's partial index, so it is never
+/// looked at again); only those that still held a coordinate count as removed.
+pub async fn batch(conn: &mut PgConnection, retention_h: u32, limit: i64) -> sqlx::Result<Batch> {
+    let cleared: Vec<(bool,)> = sqlx::query_as(CLEAR_SESSIONS)
+        .bind(i32::try_from(retention_h).unwrap_or(i32::MAX))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    let orders_cleared = sqlx::query(CLEAR_UNANSWERED_ORDERS)
+        .bind(i32::try_from(retention_h).unwrap_or(i32::MAX))
+        .bind(limit)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(Batch {
         // The larger of the two: a full batch of either means more may be due.
         processed: (cleared.len() as u64).max(orders_cleared),

@@ -26,7 +26,7 @@ pub const LEASE: Duration = Duration::from_secs(30);
 /// Claims up to `limit` due events, oldest due first, skipping rows another sender holds
 /// at this instant: each gets one more try counted and its due time moved to the end of
 /// the lease, so no other sender takes it while this try runs.
-const CLAIM: &str = "
+pub const CLAIM: &str = "
 WITH due AS (
     SELECT event_id FROM push_events
     WHERE due_at <= now()
@@ -42,14 +42,14 @@ RETURNING e.event_id, e.body, e.tries";
 
 /// A 2xx: the event is finished for good, whoever's claim is current (a second try of
 /// it, if any is running, can only record a failure, which the guard below ignores).
-const RECORD_SENT: &str = "
+pub const RECORD_SENT: &str = "
 UPDATE push_events SET sent_at = now(), due_at = NULL, given_up_at = NULL
 WHERE event_id = $1 AND sent_at IS NULL";
 
 /// A failed try: retried after $4 seconds, or given up ($3). Only by the current claim
 /// ($2) and only while no 2xx is recorded, so a stale sender can neither revive a sent
 /// event nor cut another's try short.
-const RECORD_FAILURE: &str = "
+pub const RECORD_FAILURE: &str = "
 UPDATE push_events SET
     due_at = CASE WHEN $3 THEN NULL ELSE now() + make_interval(secs => $4) END,
     given_up_at = CASE WHEN $3 THEN now() END,
@@ -57,7 +57,7 @@ UPDATE push_events SET
 WHERE event_id = $1 AND tries = $2 AND sent_at IS NULL";
 
 /// Deletes up to $2 finished (sent or given up) events created more than $1 hours ago.
-const PURGE_FINISHED: &str = "
+pub const PURGE_FINISHED: &str = "
 DELETE FROM push_events
 WHERE event_id IN (
     SELECT event_id FROM push_events

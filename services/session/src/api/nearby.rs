@@ -65,26 +65,24 @@ struct NearbyRow {
     distance_m: f64,
 }
 
-/// Active providers whose coarse distance is within the radius, nearest first, never the
-/// caller and never a phone number.
+/// Active providers near ($1, $2) within $5 metres (coarse), not $3, offering $4 (null:
+/// any), nearest first, at most $6; $7 the earth's radius, $8 the search's angular radius
+/// in degrees (the radius plus the coarse rounding's step), $9 the coarse step.
 ///
-/// Distances here are coarse (PROTOCOL.md conventions): `max(100, round(d/100)*100)`, and
-/// the radius and the order apply to that coarse value, ties by provider id. Ordering by
-/// the exact distance would leak it: a caller with a provider account of their own at a
-/// known point could bisect a rival's distance by watching which of the two comes first.
-/// The coarse rounding is written in SQL too (to filter and page in the database); it
-/// mirrors [`coarse_meters`], and the answer's value is computed by that function from the
-/// same `distance_m`, so both agree.
-pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let query = NearbyQuery::parse(request)?;
-    // Degrees of latitude the radius spans (plus the coarse rounding's half step): a cheap
-    // band filter before the exact maths.
-    let band_deg = ((query.radius_m + COARSE_STEP_M) / EARTH_RADIUS_M).to_degrees();
-    let rows: Vec<NearbyRow> = sqlx::query_as(
-        "SELECT s.provider_id, COALESCE(u.display_name, u.token_name) AS display_name,
+/// Only the providers inside the search's bounding box are read, through the GiST index
+/// `provider_active_status_active_point`: latitude ± $8, longitude ± `b.w`, the widest
+/// longitude a point within $8 of the origin can have (all of them when the cap holds a
+/// pole), the box repeated 360° east and west so a search across the antimeridian finds
+/// what lies beyond it. Without it every active provider on earth was measured.
+pub const NEARBY_PROVIDERS: &str =
+    "SELECT s.provider_id, COALESCE(u.display_name, u.token_name) AS display_name,
                 s.service_types, d.distance_m
          FROM provider_active_status s
          JOIN users u ON u.id = s.provider_id
+         CROSS JOIN (
+             SELECT CASE WHEN sin(radians($8)) >= cos(radians($1)) THEN 180::float8
+                         ELSE degrees(asin(sin(radians($8)) / cos(radians($1)))) END AS w
+         ) b
          CROSS JOIN LATERAL (
              SELECT 2 * $7::float8 * asin(least(1, sqrt(
                  power(sin(radians(s.latitude - $1) / 2), 2)
@@ -97,22 +95,43 @@ pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
          ) c
          WHERE s.is_active AND s.latitude IS NOT NULL AND s.provider_id <> $3
            AND ($4::text IS NULL OR $4 = ANY (s.service_types))
-           AND s.latitude BETWEEN $1 - $8 AND $1 + $8
+           AND (point(s.longitude, s.latitude)
+                    <@ box(point($2 - b.w, $1 - $8), point($2 + b.w, $1 + $8))
+                OR point(s.longitude, s.latitude)
+                    <@ box(point($2 - b.w + 360, $1 - $8), point($2 + b.w + 360, $1 + $8))
+                OR point(s.longitude, s.latitude)
+                    <@ box(point($2 - b.w - 360, $1 - $8), point($2 + b.w - 360, $1 + $8)))
            AND c.coarse_m <= $5
          ORDER BY c.coarse_m, s.provider_id
-         LIMIT $6",
-    )
-    .bind(query.origin.latitude)
-    .bind(query.origin.longitude)
-    .bind(request.user_id)
-    .bind(query.service_type.as_deref())
-    .bind(query.radius_m)
-    .bind(query.limit)
-    .bind(EARTH_RADIUS_M)
-    .bind(band_deg)
-    .bind(COARSE_STEP_M)
-    .fetch_all(&ctx.pool)
-    .await?;
+         LIMIT $6";
+
+/// Active providers whose coarse distance is within the radius, nearest first, never the
+/// caller and never a phone number.
+///
+/// Distances here are coarse (PROTOCOL.md conventions): `max(100, round(d/100)*100)`, and
+/// the radius and the order apply to that coarse value, ties by provider id. Ordering by
+/// the exact distance would leak it: a caller with a provider account of their own at a
+/// known point could bisect a rival's distance by watching which of the two comes first.
+/// The coarse rounding is written in SQL too (to filter and page in the database); it
+/// mirrors [`coarse_meters`], and the answer's value is computed by that function from the
+/// same `distance_m`, so both agree.
+pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
+    let query = NearbyQuery::parse(request)?;
+    // Degrees of arc the radius spans (plus the coarse rounding's step): the bounding box
+    // read before the exact maths.
+    let band_deg = ((query.radius_m + COARSE_STEP_M) / EARTH_RADIUS_M).to_degrees();
+    let rows: Vec<NearbyRow> = sqlx::query_as(NEARBY_PROVIDERS)
+        .bind(query.origin.latitude)
+        .bind(query.origin.longitude)
+        .bind(request.user_id)
+        .bind(query.service_type.as_deref())
+        .bind(query.radius_m)
+        .bind(query.limit)
+        .bind(EARTH_RADIUS_M)
+        .bind(band_deg)
+        .bind(COARSE_STEP_M)
+        .fetch_all(&ctx.pool)
+        .await?;
     let providers = rows
         .into_iter()
         .map(|row| {

@@ -113,37 +113,40 @@ fn is_http_url(text: &str) -> bool {
         && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-/// `PUT /api/v1/profile`: answers the profile as `GET` would.
-pub async fn put(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let update = ProfileUpdate::parse(request)?;
-    let row: ProfileRow = sqlx::query_as(
-        "UPDATE users SET display_name = $2,
+/// User $1's profile update: display name $2; mobile $4 when $3; picture $6 when $5.
+pub const PUT_PROFILE: &str = "UPDATE users SET display_name = $2,
                 mobile = CASE WHEN $3 THEN $4 ELSE mobile END,
                 profile_pic_url = CASE WHEN $5 THEN $6 ELSE profile_pic_url END,
                 updated_at = now()
          WHERE id = $1
-         RETURNING id, COALESCE(display_name, token_name) AS display_name, mobile, profile_pic_url",
-    )
-    .bind(request.user_id)
-    .bind(&update.display_name)
-    .bind(update.mobile.replaces())
-    .bind(update.mobile.value())
-    .bind(update.profile_pic_url.replaces())
-    .bind(update.profile_pic_url.value())
-    .fetch_one(&ctx.pool)
-    .await?;
+         RETURNING id, COALESCE(display_name, token_name) AS display_name, mobile, profile_pic_url";
+
+/// User $1's profile.
+pub const GET_PROFILE: &str =
+    "SELECT id, COALESCE(display_name, token_name) AS display_name, mobile, profile_pic_url
+         FROM users WHERE id = $1";
+
+/// `PUT /api/v1/profile`: answers the profile as `GET` would.
+pub async fn put(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
+    let update = ProfileUpdate::parse(request)?;
+    let row: ProfileRow = sqlx::query_as(PUT_PROFILE)
+        .bind(request.user_id)
+        .bind(&update.display_name)
+        .bind(update.mobile.replaces())
+        .bind(update.mobile.value())
+        .bind(update.profile_pic_url.replaces())
+        .bind(update.profile_pic_url.value())
+        .fetch_one(&ctx.pool)
+        .await?;
     Ok(ApiReply::ok(&Profile::from(row)))
 }
 
 /// `GET /api/v1/profile`: `display_name` falls back to the token's `name` claim.
 pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let row: ProfileRow = sqlx::query_as(
-        "SELECT id, COALESCE(display_name, token_name) AS display_name, mobile, profile_pic_url
-         FROM users WHERE id = $1",
-    )
-    .bind(request.user_id)
-    .fetch_one(&ctx.pool)
-    .await?;
+    let row: ProfileRow = sqlx::query_as(GET_PROFILE)
+        .bind(request.user_id)
+        .fetch_one(&ctx.pool)
+        .await?;
     Ok(ApiReply::ok(&Profile::from(row)))
 }
 

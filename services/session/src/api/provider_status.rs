@@ -105,12 +105,8 @@ fn parse_service_types(types: Vec<String>) -> Result<Vec<String>, WireError> {
     Ok(clean)
 }
 
-/// `PUT /api/v1/provider/status`: answers the stored status.
-pub async fn put(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let update = StatusUpdate::parse(request)?;
-    let (latitude, longitude) = update.location.unzip();
-    let row: StatusRow = sqlx::query_as(
-        "INSERT INTO provider_active_status AS s
+/// Provider $1's status: active $2, service types $3, location ($4, $5); null keeps.
+pub const PUT_PROVIDER_STATUS: &str = "INSERT INTO provider_active_status AS s
                 (provider_id, is_active, service_types, latitude, longitude, updated_at)
          VALUES ($1, $2, COALESCE($3, '{}'::text[]), $4, $5, now())
          ON CONFLICT (provider_id) DO UPDATE SET
@@ -119,28 +115,35 @@ pub async fn put(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
              latitude = CASE WHEN $4::float8 IS NULL THEN s.latitude ELSE $4 END,
              longitude = CASE WHEN $4::float8 IS NULL THEN s.longitude ELSE $5 END,
              updated_at = now()
-         RETURNING is_active, service_types, latitude, longitude, updated_at",
-    )
-    .bind(request.user_id)
-    .bind(update.is_active)
-    .bind(update.service_types)
-    .bind(latitude)
-    .bind(longitude)
-    .fetch_one(&ctx.pool)
-    .await?;
+         RETURNING is_active, service_types, latitude, longitude, updated_at";
+
+/// Provider $1's status.
+pub const GET_PROVIDER_STATUS: &str =
+    "SELECT is_active, service_types, latitude, longitude, updated_at
+         FROM provider_active_status WHERE provider_id = $1";
+
+/// `PUT /api/v1/provider/status`: answers the stored status.
+pub async fn put(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
+    let update = StatusUpdate::parse(request)?;
+    let (latitude, longitude) = update.location.unzip();
+    let row: StatusRow = sqlx::query_as(PUT_PROVIDER_STATUS)
+        .bind(request.user_id)
+        .bind(update.is_active)
+        .bind(update.service_types)
+        .bind(latitude)
+        .bind(longitude)
+        .fetch_one(&ctx.pool)
+        .await?;
     Ok(ApiReply::ok(&ProviderStatus::from(row)))
 }
 
 /// `GET /api/v1/provider/status`. A user who never set one gets the inactive default
 /// `{is_active: false, service_types: [], latitude: null, longitude: null, updated_at: null}`.
 pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let row: Option<StatusRow> = sqlx::query_as(
-        "SELECT is_active, service_types, latitude, longitude, updated_at
-         FROM provider_active_status WHERE provider_id = $1",
-    )
-    .bind(request.user_id)
-    .fetch_optional(&ctx.pool)
-    .await?;
+    let row: Option<StatusRow> = sqlx::query_as(GET_PROVIDER_STATUS)
+        .bind(request.user_id)
+        .fetch_optional(&ctx.pool)
+        .await?;
     let status = row.map(ProviderStatus::from).unwrap_or(ProviderStatus {
         is_active: false,
         service_types: Vec::new(),

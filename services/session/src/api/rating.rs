@@ -18,6 +18,14 @@ struct SavedRow {
     rated_at: DateTime<Utc>,
 }
 
+/// Seeker $2 rates completed session $1 ($3 stars, $4 text) within $5 hours of completion,
+/// once.
+pub const RATE_SESSION: &str = "UPDATE work_sessions
+         SET rating_stars = $3, rating_description = $4, rated_at = now(), updated_at = now()
+         WHERE id = $1 AND seeker_id = $2 AND connection_state = 'completed'
+           AND rating_stars IS NULL AND completed_at > now() - make_interval(hours => $5)
+         RETURNING rating_stars, rating_description, rated_at";
+
 /// Rates a completed session: its seeker only (404 when not a party, 403 for its
 /// provider), then the body (400), then the state: completed, not yet rated, within 24 h
 /// of completion (409 otherwise). The guarded update makes "only once" hold even for two
@@ -33,20 +41,14 @@ pub async fn rate(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
     let body: RatingBody = parse_body(request.body.as_ref())?;
     let rating = Rating::parse(body.rating_stars.as_ref(), body.rating_description.as_ref())?
         .ok_or_else(|| WireError::validation("rating_stars is required"))?;
-    let saved: Option<SavedRow> = sqlx::query_as(
-        "UPDATE work_sessions
-         SET rating_stars = $3, rating_description = $4, rated_at = now(), updated_at = now()
-         WHERE id = $1 AND seeker_id = $2 AND connection_state = 'completed'
-           AND rating_stars IS NULL AND completed_at > now() - make_interval(hours => $5)
-         RETURNING rating_stars, rating_description, rated_at",
-    )
-    .bind(session_id)
-    .bind(request.user_id)
-    .bind(rating.stars)
-    .bind(rating.description.as_deref())
-    .bind(RATING_WINDOW_HOURS as i32)
-    .fetch_optional(&ctx.pool)
-    .await?;
+    let saved: Option<SavedRow> = sqlx::query_as(RATE_SESSION)
+        .bind(session_id)
+        .bind(request.user_id)
+        .bind(rating.stars)
+        .bind(rating.description.as_deref())
+        .bind(RATING_WINDOW_HOURS as i32)
+        .fetch_optional(&ctx.pool)
+        .await?;
     let Some(saved) = saved else {
         let current = sessions::for_party(&ctx.pool, session_id, request.user_id).await?;
         return Err(match current {

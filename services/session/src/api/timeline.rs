@@ -13,7 +13,7 @@ use super::{ApiResult, session_path_id};
 use crate::context::Ctx;
 
 /// Whether the user is a party of the session.
-const IS_PARTY: &str = "
+pub const IS_PARTY: &str = "
 SELECT EXISTS (
     SELECT 1 FROM work_sessions WHERE id = $1 AND (seeker_id = $2 OR provider_id = $2)
 )";

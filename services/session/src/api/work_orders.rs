@@ -85,20 +85,10 @@ struct CreateOutcome {
     provider_longitude: Option<f64>,
 }
 
-/// `POST /api/v1/work-orders` (201). 409 when the provider is not active (or never set a
-/// status), when either party is in a waiting/active session, or when ordering from
-/// oneself; 404 for an unknown provider. The provider's sockets get `work_assigned`; with
-/// push on and no provider socket open, the same statement enqueues a push event ($10).
-///
-/// The checks and the insert are one statement; a session that opens right after it is
-/// caught when the provider answers (accepting then meets the one-open-session index).
-pub async fn create(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
-    let order = NewOrder::parse(request)?;
-    if order.provider_id == request.user_id {
-        return Err(WireError::conflict(SELF_ORDER).into());
-    }
-    let outcome: CreateOutcome = sqlx::query_as(
-        "WITH facts AS (
+/// The creation rules and the insert in one statement: provider $1, seeker $2, service
+/// type $3, message $4, point ($5, $6), TTL $7 seconds, at most $8 pending per seeker and
+/// $9 per provider, $10 push on.
+pub const CREATE_WORK_ORDER: &str = "WITH facts AS (
              SELECT EXISTS (SELECT 1 FROM users WHERE id = $1) AS provider_exists,
                     COALESCE((SELECT is_active FROM provider_active_status WHERE provider_id = $1), false)
                         AS provider_active,
@@ -139,20 +129,33 @@ pub async fn create(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
          FROM facts f
          LEFT JOIN created c ON true
          LEFT JOIN users u ON u.id = $2
-         LEFT JOIN provider_active_status s ON s.provider_id = $1",
-    )
-    .bind(order.provider_id)
-    .bind(request.user_id)
-    .bind(&order.service_type)
-    .bind(&order.message)
-    .bind(order.latitude)
-    .bind(order.longitude)
-    .bind(ctx.settings.order_ttl_secs())
-    .bind(ctx.settings.max_pending_per_seeker)
-    .bind(ctx.settings.max_pending_per_provider)
-    .bind(ctx.settings.push)
-    .fetch_one(&ctx.pool)
-    .await?;
+         LEFT JOIN provider_active_status s ON s.provider_id = $1";
+
+/// `POST /api/v1/work-orders` (201). 409 when the provider is not active (or never set a
+/// status), when either party is in a waiting/active session, or when ordering from
+/// oneself; 404 for an unknown provider. The provider's sockets get `work_assigned`; with
+/// push on and no provider socket open, the same statement enqueues a push event ($10).
+///
+/// The checks and the insert are one statement; a session that opens right after it is
+/// caught when the provider answers (accepting then meets the one-open-session index).
+pub async fn create(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
+    let order = NewOrder::parse(request)?;
+    if order.provider_id == request.user_id {
+        return Err(WireError::conflict(SELF_ORDER).into());
+    }
+    let outcome: CreateOutcome = sqlx::query_as(CREATE_WORK_ORDER)
+        .bind(order.provider_id)
+        .bind(request.user_id)
+        .bind(&order.service_type)
+        .bind(&order.message)
+        .bind(order.latitude)
+        .bind(order.longitude)
+        .bind(ctx.settings.order_ttl_secs())
+        .bind(ctx.settings.max_pending_per_seeker)
+        .bind(ctx.settings.max_pending_per_provider)
+        .bind(ctx.settings.push)
+        .fetch_one(&ctx.pool)
+        .await?;
 
     let (Some(work_id), Some(created_at)) = (outcome.work_id, outcome.created_at) else {
         return Err(refusal(&outcome).into());
@@ -221,6 +224,12 @@ struct OrderRow {
     responded_at: Option<DateTime<Utc>>,
 }
 
+/// Order $1 if user $2 is its seeker or provider.
+pub const GET_WORK_ORDER: &str =
+    "SELECT id, seeker_id, provider_id, service_type, message, status, session_id,
+                created_at, responded_at
+         FROM work_orders WHERE id = $1 AND (seeker_id = $2 OR provider_id = $2)";
+
 /// `GET /api/v1/work-orders/{work_id}`: only its seeker or provider; anything else, and
 /// an id that is not an integer, is 404.
 pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
@@ -230,15 +239,11 @@ pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
         .as_deref()
         .and_then(|id| id.trim().parse().ok())
         .ok_or_else(not_found)?;
-    let row: Option<OrderRow> = sqlx::query_as(
-        "SELECT id, seeker_id, provider_id, service_type, message, status, session_id,
-                created_at, responded_at
-         FROM work_orders WHERE id = $1 AND (seeker_id = $2 OR provider_id = $2)",
-    )
-    .bind(work_id)
-    .bind(request.user_id)
-    .fetch_optional(&ctx.pool)
-    .await?;
+    let row: Option<OrderRow> = sqlx::query_as(GET_WORK_ORDER)
+        .bind(work_id)
+        .bind(request.user_id)
+        .fetch_optional(&ctx.pool)
+        .await?;
     let row = row.ok_or_else(not_found)?;
     let status = WorkOrderStatus::parse(&row.status)
         .ok_or_else(|| anyhow::anyhow!("unknown work order status {:?}", row.status))?;

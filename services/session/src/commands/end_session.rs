@@ -113,22 +113,16 @@ macro_rules! ending_update {
     };
 }
 
-/// `cancel_connection {session_id}` from either party.
-pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> CommandResult {
-    let session_id = validate::session_id(session_id)?;
-    let update = guarded_update(
-        ending_update!(
-            "connection_state = 'cancelled', cancelled_at = now(), cancelled_by = $3,
+/// The cancel's guarded update ($1 session, $2 actor, $3 the actor's role).
+pub const CANCEL_SESSION: &str = ending_update!(
+    "connection_state = 'cancelled', cancelled_at = now(), cancelled_by = $3,
              updated_at = now()",
-            "cancelled_at"
-        ),
-        session_id,
-        meta,
-    );
-    // Both parties are back on the market; the order and the chat follow the session.
-    let follow_up = |ended: &Ended| {
-        sqlx::query(
-            "WITH order_cancelled AS (
+    "cancelled_at"
+);
+
+/// After a cancel: the order ($1) is cancelled, the provider ($2) and the seeker ($3) are
+/// back on the market, and the session's ($4) chat expires in $5 hours.
+pub const CANCEL_FOLLOW_UP: &str = "WITH order_cancelled AS (
                  UPDATE work_orders SET status = 'cancelled' WHERE id = $1
              ),
              provider_on AS (
@@ -140,13 +134,38 @@ pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> 
                  ON CONFLICT (seeker_id) DO UPDATE SET is_searching = true, updated_at = now()
              )
              UPDATE chat_messages SET expires_at = now() + make_interval(hours => $5)
-             WHERE session_id = $4 AND expires_at IS NULL",
-        )
-        .bind(ended.work_id)
-        .bind(ended.provider_id)
-        .bind(ended.seeker_id)
-        .bind(session_id)
-        .bind(ctx.settings.chat_ttl_h)
+             WHERE session_id = $4 AND expires_at IS NULL";
+
+/// The finish's guarded update ($1 session, $2 actor, $3 the actor's role, $4 and $5 the
+/// rating).
+pub const FINISH_SESSION: &str = ending_update!(
+    "connection_state = 'completed', completed_at = now(), completed_by = $3,
+             rating_stars = $4, rating_description = $5,
+             rated_at = CASE WHEN $4::int2 IS NULL THEN NULL ELSE now() END,
+             updated_at = now()",
+    "completed_at"
+);
+
+/// After a finish: the order ($1) is completed and the session's ($2) chat expires in $3
+/// hours.
+pub const FINISH_FOLLOW_UP: &str = "WITH order_completed AS (
+                 UPDATE work_orders SET status = 'completed' WHERE id = $1
+             )
+             UPDATE chat_messages SET expires_at = now() + make_interval(hours => $3)
+             WHERE session_id = $2 AND expires_at IS NULL";
+
+/// `cancel_connection {session_id}` from either party.
+pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> CommandResult {
+    let session_id = validate::session_id(session_id)?;
+    let update = guarded_update(CANCEL_SESSION, session_id, meta);
+    // Both parties are back on the market; the order and the chat follow the session.
+    let follow_up = |ended: &Ended| {
+        sqlx::query(CANCEL_FOLLOW_UP)
+            .bind(ended.work_id)
+            .bind(ended.provider_id)
+            .bind(ended.seeker_id)
+            .bind(session_id)
+            .bind(ctx.settings.chat_ttl_h)
     };
     let ending = Ending::Cancelled;
     let ended = end_transaction(ctx, meta, session_id, update, follow_up, ending).await?;
@@ -173,31 +192,15 @@ pub async fn finish(
         Some(rating) => (Some(rating.stars), rating.description),
         None => (None, None),
     };
-    let update = guarded_update(
-        ending_update!(
-            "connection_state = 'completed', completed_at = now(), completed_by = $3,
-             rating_stars = $4, rating_description = $5,
-             rated_at = CASE WHEN $4::int2 IS NULL THEN NULL ELSE now() END,
-             updated_at = now()",
-            "completed_at"
-        ),
-        session_id,
-        meta,
-    )
-    .bind(stars)
-    .bind(description);
+    let update = guarded_update(FINISH_SESSION, session_id, meta)
+        .bind(stars)
+        .bind(description);
     // Statuses are NOT re-enabled on completion: each party decides when to be available.
     let follow_up = |ended: &Ended| {
-        sqlx::query(
-            "WITH order_completed AS (
-                 UPDATE work_orders SET status = 'completed' WHERE id = $1
-             )
-             UPDATE chat_messages SET expires_at = now() + make_interval(hours => $3)
-             WHERE session_id = $2 AND expires_at IS NULL",
-        )
-        .bind(ended.work_id)
-        .bind(session_id)
-        .bind(ctx.settings.chat_ttl_h)
+        sqlx::query(FINISH_FOLLOW_UP)
+            .bind(ended.work_id)
+            .bind(session_id)
+            .bind(ctx.settings.chat_ttl_h)
     };
     let ending = Ending::Completed;
     let ended = end_transaction(ctx, meta, session_id, update, follow_up, ending).await?;

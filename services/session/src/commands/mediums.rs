@@ -33,7 +33,7 @@ struct Stored {
 
 /// The selection's update. The CTE locks the row first, so `activated` reflects the state
 /// this update replaced even when a cancel or another selection raced it.
-const SELECT_MEDIUMS: &str = "WITH previous AS (
+pub const SELECT_MEDIUMS: &str = "WITH previous AS (
      SELECT id, connection_state FROM work_sessions
      WHERE id = $1 AND seeker_id = $2 FOR UPDATE
  )
@@ -46,7 +46,7 @@ const SELECT_MEDIUMS: &str = "WITH previous AS (
            previous.connection_state = 'waiting' AS activated, s.updated_at";
 
 /// The share's update; the state stays.
-const SHARE_MEDIUMS: &str = "UPDATE work_sessions
+pub const SHARE_MEDIUMS: &str = "UPDATE work_sessions
  SET provider_mediums = $3, provider_mediums_shared_at = now(), updated_at = now()
  WHERE id = $1 AND provider_id = $2 AND connection_state IN ('waiting', 'active')
  RETURNING work_id, seeker_id AS other_id, false AS activated, updated_at";

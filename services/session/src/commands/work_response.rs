@@ -67,37 +67,18 @@ fn answerable(order: Option<OrderState>) -> Result<OrderState, WireError> {
     Ok(order)
 }
 
-/// Accepting: one transaction locks the order, opens the session (the one-open-session
-/// indexes refuse a provider or seeker who already has one, even when racing), marks the
-/// order accepted and takes both parties off the market.
-async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
-    let provider_id = meta.user_id;
-    let mut tx = ctx.pool.begin().await?;
-    let order: Option<OrderState> = sqlx::query_as(
-        "SELECT seeker_id, status, created_at,
+/// Locks order $1 of provider $2 and reads its state ($3: the TTL in seconds).
+pub const LOCK_ORDER: &str = "SELECT seeker_id, status, created_at,
                 created_at > now() - make_interval(secs => $3) AS fresh
-         FROM work_orders WHERE id = $1 AND provider_id = $2 FOR UPDATE",
-    )
-    .bind(work_id)
-    .bind(provider_id)
-    .bind(ctx.settings.order_ttl_secs())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let order = answerable(order)?;
-    let session_id = Uuid::now_v7();
-    // Its own statement, before the status rows are touched: waiting here on a racing
-    // session (unique index) while holding no status row keeps lock order deadlock-free.
-    sqlx::query(
-        "INSERT INTO work_sessions (id, work_id, seeker_id, provider_id) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(session_id)
-    .bind(work_id)
-    .bind(order.seeker_id)
-    .bind(provider_id)
-    .execute(&mut *tx)
-    .await?;
-    let accepted_at: DateTime<Utc> = sqlx::query_scalar(
-        "WITH accepted AS (
+         FROM work_orders WHERE id = $1 AND provider_id = $2 FOR UPDATE";
+
+/// Opens session $1 for order $2 between seeker $3 and provider $4.
+pub const OPEN_SESSION: &str =
+    "INSERT INTO work_sessions (id, work_id, seeker_id, provider_id) VALUES ($1, $2, $3, $4)";
+
+/// Marks order $1 accepted with session $2 and takes provider $3 and seeker $4 off the
+/// market; returns the answer time.
+pub const ACCEPT_ORDER: &str = "WITH accepted AS (
              UPDATE work_orders SET status = 'accepted', session_id = $2, responded_at = now()
              WHERE id = $1 RETURNING responded_at
          ),
@@ -109,14 +90,38 @@ async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
              INSERT INTO seeker_search_preference (seeker_id, is_searching) VALUES ($4, false)
              ON CONFLICT (seeker_id) DO UPDATE SET is_searching = false, updated_at = now()
          )
-         SELECT responded_at FROM accepted",
-    )
-    .bind(work_id)
-    .bind(session_id)
-    .bind(provider_id)
-    .bind(order.seeker_id)
-    .fetch_one(&mut *tx)
-    .await?;
+         SELECT responded_at FROM accepted";
+
+/// Accepting: one transaction locks the order, opens the session (the one-open-session
+/// indexes refuse a provider or seeker who already has one, even when racing), marks the
+/// order accepted and takes both parties off the market.
+async fn accept(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
+    let provider_id = meta.user_id;
+    let mut tx = ctx.pool.begin().await?;
+    let order: Option<OrderState> = sqlx::query_as(LOCK_ORDER)
+        .bind(work_id)
+        .bind(provider_id)
+        .bind(ctx.settings.order_ttl_secs())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let order = answerable(order)?;
+    let session_id = Uuid::now_v7();
+    // Its own statement, before the status rows are touched: waiting here on a racing
+    // session (unique index) while holding no status row keeps lock order deadlock-free.
+    sqlx::query(OPEN_SESSION)
+        .bind(session_id)
+        .bind(work_id)
+        .bind(order.seeker_id)
+        .bind(provider_id)
+        .execute(&mut *tx)
+        .await?;
+    let accepted_at: DateTime<Utc> = sqlx::query_scalar(ACCEPT_ORDER)
+        .bind(work_id)
+        .bind(session_id)
+        .bind(provider_id)
+        .bind(order.seeker_id)
+        .fetch_one(&mut *tx)
+        .await?;
     // The timeline starts with the order's creation (there was no session to append to
     // before) and the acceptance, in the transaction that opened the session.
     timeline::append_plain(
@@ -176,34 +181,37 @@ struct Rejected {
     provider_mobile: Option<String>,
 }
 
-/// Rejecting: one guarded update; when it misses, a read says why.
-async fn reject(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
-    let provider_id = meta.user_id;
-    let rejected: Option<Rejected> = sqlx::query_as(
-        "UPDATE work_orders o SET status = 'rejected', responded_at = now()
+/// Rejects order $1 of provider $2 while pending and younger than $3 seconds; returns what
+/// the seeker is told.
+pub const REJECT_ORDER: &str = "UPDATE work_orders o SET status = 'rejected', responded_at = now()
          FROM users p
          WHERE o.id = $1 AND o.provider_id = $2 AND o.status = 'pending'
            AND o.created_at > now() - make_interval(secs => $3) AND p.id = o.provider_id
          RETURNING o.seeker_id, o.service_type, o.responded_at,
                    COALESCE(p.display_name, p.token_name) AS provider_name,
-                   p.mobile AS provider_mobile",
-    )
-    .bind(work_id)
-    .bind(provider_id)
-    .bind(ctx.settings.order_ttl_secs())
-    .fetch_optional(&ctx.pool)
-    .await?;
-    let Some(rejected) = rejected else {
-        let order: Option<OrderState> = sqlx::query_as(
-            "SELECT seeker_id, status, created_at,
+                   p.mobile AS provider_mobile";
+
+/// Order $1 of provider $2 as it is now ($3: the TTL in seconds), when a rejection missed.
+pub const ORDER_STATE: &str = "SELECT seeker_id, status, created_at,
                 created_at > now() - make_interval(secs => $3) AS fresh
-             FROM work_orders WHERE id = $1 AND provider_id = $2",
-        )
+             FROM work_orders WHERE id = $1 AND provider_id = $2";
+
+/// Rejecting: one guarded update; when it misses, a read says why.
+async fn reject(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
+    let provider_id = meta.user_id;
+    let rejected: Option<Rejected> = sqlx::query_as(REJECT_ORDER)
         .bind(work_id)
         .bind(provider_id)
         .bind(ctx.settings.order_ttl_secs())
         .fetch_optional(&ctx.pool)
         .await?;
+    let Some(rejected) = rejected else {
+        let order: Option<OrderState> = sqlx::query_as(ORDER_STATE)
+            .bind(work_id)
+            .bind(provider_id)
+            .bind(ctx.settings.order_ttl_secs())
+            .fetch_optional(&ctx.pool)
+            .await?;
         answerable(order)?;
         // Pending and fresh now, so it changed under us: report the race as a conflict.
         return Err(WireError::conflict("Work order changed, retry").into());
