@@ -297,7 +297,7 @@ async fn stopping_one_session_instance_mid_session_changes_nothing() {
     let id = session.session_id;
 
     // Stop one of the two instances while requests keep coming. The contract for a
-    // stopping instance (ARCHITECTURE.md) is "processed, or `unavailable` to retry":
+    // stopping instance (docs/architecture.md) is "processed, or `unavailable` to retry":
     // a request NATS routed to it in the instant it unsubscribed can get the latter.
     let path = format!("/api/v1/sessions/{id}");
     let requests = async {

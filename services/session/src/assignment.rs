@@ -37,7 +37,7 @@ pub struct Assignment {
 
 impl Assignment {
     /// The `work_assigned` message; `distance` from the order to the provider's status
-    /// location, coarse (nearest 100 m, at least 100 m, as PROTOCOL.md wants outside a
+    /// location, coarse (nearest 100 m, at least 100 m, as docs/protocol.md wants outside a
     /// session), null when the provider has none.
     pub fn message(&self) -> ServerMessage {
         let distance = match (self.provider_latitude, self.provider_longitude) {

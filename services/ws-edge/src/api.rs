@@ -1,4 +1,4 @@
-//! The HTTP API of PROTOCOL.md: authenticate, rate-limit, parse the body, forward to the
+//! The HTTP API of docs/protocol.md: authenticate, rate-limit, parse the body, forward to the
 //! owning service as an `ApiRequest`, answer with its `ApiReply`.
 
 use std::collections::{BTreeMap, HashMap};

@@ -36,7 +36,7 @@ use crate::relay::{self, CommandAnswer, RelayError};
 use crate::state::EdgeState;
 
 /// Read buffer per socket. tungstenite's default (128 KiB) would cost more than the
-/// whole per-socket budget of TARGETS.md G2; frames larger than this are read in chunks.
+/// whole per-socket budget of docs/targets.md G2; frames larger than this are read in chunks.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Writes go out at once (each `send` flushes); keep the staging buffer small.
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
