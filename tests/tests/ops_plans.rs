@@ -114,6 +114,8 @@ const POOL: Settings = ("force_generic_plan", "off", "off");
 const DEFAULTS: Settings = ("auto", "on", "on");
 /// Generic plans as the pools force them, with sequential scans allowed.
 const GENERIC_WITH_SEQSCAN: Settings = ("force_generic_plan", "on", "off");
+/// The pools' settings with JIT on.
+const POOL_WITH_JIT: Settings = ("force_generic_plan", "off", "on");
 
 async fn measure_with(
     url: &str,
@@ -154,8 +156,9 @@ fn compare(title: &str, ours: &[Figures], theirs: &[Figures]) {
 
 /// The settings decision: the same catalogue on a larger seed (`TETHER_PLANS_SCALE`,
 /// default 0.2) with the pools' settings, with PostgreSQL's defaults (`plan_cache_mode =
-/// auto`, `enable_seqscan = on`, `jit = on`) and with generic plans but sequential scans
-/// allowed; first with the seeding's statistics, then with none. Each case runs twice
+/// auto`, `enable_seqscan = on`, `jit = on`), with generic plans but sequential scans
+/// allowed, and with the pools' settings but JIT on; first with the seeding's statistics,
+/// then with none. Each case runs twice
 /// under forced generic plans (the second run uses the cached plan, as a pooled
 /// connection does) and six times under `auto` (after five custom plans PostgreSQL
 /// settles on the generic plan or keeps planning each execution); the last run counts.
@@ -186,6 +189,7 @@ async fn plans_with_postgres_defaults() {
                 ("pool settings", POOL, 2),
                 ("PostgreSQL defaults", DEFAULTS, 6),
                 ("generic plans, sequential scans on", GENERIC_WITH_SEQSCAN, 2),
+                ("pool settings, JIT on", POOL_WITH_JIT, 2),
             ] {
                 let title = format!("{name}, {statistics}");
                 let figures = measure_with(&url, settings, repeat, no_statistics).await?;
@@ -202,7 +206,7 @@ async fn plans_with_postgres_defaults() {
                 runs.push((title, figures));
             }
         }
-        for pair in [(0, 1), (0, 2), (3, 4), (3, 5)] {
+        for pair in [(0, 1), (0, 2), (0, 3), (4, 5), (4, 6), (4, 7)] {
             let (ours, theirs) = (&runs[pair.0], &runs[pair.1]);
             compare(&format!("{} against {}", ours.0, theirs.0), &ours.1, &theirs.1);
         }

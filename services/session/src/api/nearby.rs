@@ -73,12 +73,15 @@ struct NearbyRow {
 /// `provider_active_status_active_point`: latitude ± $8, longitude ± `b.w`, the widest
 /// longitude a point within $8 of the origin can have (all of them when the cap holds a
 /// pole), the box repeated 360° east and west so a search across the antimeridian finds
-/// what lies beyond it. Without it every active provider on earth was measured.
+/// what lies beyond it. Without it every active provider on earth was measured. Names are
+/// read for the page alone (every status row has its user: a foreign key), not for every
+/// provider in the box.
 pub const NEARBY_PROVIDERS: &str =
-    "SELECT s.provider_id, COALESCE(u.display_name, u.token_name) AS display_name,
-                s.service_types, d.distance_m
+    "SELECT n.provider_id, COALESCE(u.display_name, u.token_name) AS display_name,
+                n.service_types, n.distance_m
+         FROM (
+         SELECT s.provider_id, s.service_types, d.distance_m, c.coarse_m
          FROM provider_active_status s
-         JOIN users u ON u.id = s.provider_id
          CROSS JOIN (
              SELECT CASE WHEN sin(radians($8)) >= cos(radians($1)) THEN 180::float8
                          ELSE degrees(asin(sin(radians($8)) / cos(radians($1)))) END AS w
@@ -103,12 +106,15 @@ pub const NEARBY_PROVIDERS: &str =
                     <@ box(point($2 - b.w - 360, $1 - $8), point($2 + b.w - 360, $1 + $8)))
            AND c.coarse_m <= $5
          ORDER BY c.coarse_m, s.provider_id
-         LIMIT $6";
+         LIMIT $6
+         ) n
+         JOIN users u ON u.id = n.provider_id
+         ORDER BY n.coarse_m, n.provider_id";
 
 /// Active providers whose coarse distance is within the radius, nearest first, never the
 /// caller and never a phone number.
 ///
-/// Distances here are coarse (PROTOCOL.md conventions): `max(100, round(d/100)*100)`, and
+/// Distances here are coarse (docs/protocol.md conventions): `max(100, round(d/100)*100)`, and
 /// the radius and the order apply to that coarse value, ties by provider id. Ordering by
 /// the exact distance would leak it: a caller with a provider account of their own at a
 /// known point could bisect a rival's distance by watching which of the two comes first.
