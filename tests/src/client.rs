@@ -26,6 +26,13 @@ pub struct WsClient {
     pub see_presence: bool,
     /// The `peer_status` frames set aside (not in `received`).
     pub presence: Vec<Value>,
+    /// When false (the default), v1.2 `location_cadence` frames are set aside in
+    /// `cadence` instead of being returned, the way an app hands them to its location
+    /// scheduler: they come on activation, on connect and whenever a distance changes the
+    /// band, which most tests are not about. Cadence tests set it to true.
+    pub see_cadence: bool,
+    /// The `location_cadence` frames set aside (not in `received`).
+    pub cadence: Vec<Value>,
     /// Work orders this socket was assigned. A socket that opens just as an order is
     /// created may get its `work_assigned` twice (live, and again from the re-send on
     /// connect, which cannot tell a missed order from one sent a moment later); apps
@@ -62,6 +69,8 @@ impl WsClient {
                 received: Vec::new(),
                 see_presence: false,
                 presence: Vec::new(),
+                see_cadence: false,
+                cadence: Vec::new(),
                 assigned: Default::default(),
                 repeated_assignments: Vec::new(),
             }),
@@ -91,7 +100,8 @@ impl WsClient {
             .expect("ws send binary");
     }
 
-    /// The next frame, with `peer_status` frames set aside unless `see_presence`.
+    /// The next frame, with `peer_status` frames set aside unless `see_presence` and
+    /// `location_cadence` frames unless `see_cadence`.
     async fn next_frame(&mut self) -> Option<Result<Message, WsError>> {
         loop {
             let next = self.stream.next().await;
@@ -101,6 +111,13 @@ impl WsClient {
                     && let Ok(value) = serde_json::from_str::<Value>(text)
                 {
                     self.presence.push(value);
+                    continue;
+                }
+                if !self.see_cadence
+                    && text.starts_with(r#"{"type":"location_cadence""#)
+                    && let Ok(value) = serde_json::from_str::<Value>(text)
+                {
+                    self.cadence.push(value);
                     continue;
                 }
                 if text.starts_with(r#"{"type":"work_assigned""#)

@@ -215,7 +215,8 @@ macro_rules! write_args {
                     ARRAY[52.53], ARRAY[13.41], ARRAY[false], ARRAY[false],
                     ARRAY[52.52], ARRAY[13.405], ARRAY[52.53], ARRAY[13.41], ARRAY[1250.5],
                     ARRAY[true], ARRAY[false], ARRAY[false], ARRAY[now()],
-                    ARRAY['approaching_500'], ARRAY['{1300,1250.5}'], ARRAY['{1700000000,1700000030}']",
+                    ARRAY['approaching_500'], ARRAY['{1300,1250.5}'], ARRAY['{1700000000,1700000030}'],
+                    ARRAY['near'], ARRAY[52.6], ARRAY[13.5], ARRAY[NULL::float8], ARRAY[NULL::float8]",
             $($tick,)?
             " FROM hot_samples"
         )
@@ -714,7 +715,8 @@ pub const CATALOGUE: &[HotStatement] = &[
         params: &[
             "uuid[]", "float8[]", "float8[]", "bool[]", "bool[]", "float8[]", "float8[]", "bool[]",
             "bool[]", "float8[]", "float8[]", "float8[]", "float8[]", "float8[]", "bool[]", "bool[]",
-            "bool[]", "timestamptz[]", "text[]", "text[]", "text[]",
+            "bool[]", "timestamptz[]", "text[]", "text[]", "text[]", "text[]", "float8[]",
+            "float8[]", "float8[]", "float8[]",
         ],
         allowance: None,
         cases: &[case("the open session", write_args!())],
@@ -726,7 +728,8 @@ pub const CATALOGUE: &[HotStatement] = &[
         params: &[
             "uuid[]", "float8[]", "float8[]", "bool[]", "bool[]", "float8[]", "float8[]", "bool[]",
             "bool[]", "float8[]", "float8[]", "float8[]", "float8[]", "float8[]", "bool[]", "bool[]",
-            "bool[]", "timestamptz[]", "text[]", "text[]", "text[]", "timestamptz[]",
+            "bool[]", "timestamptz[]", "text[]", "text[]", "text[]", "text[]", "float8[]",
+            "float8[]", "float8[]", "float8[]", "timestamptz[]",
         ],
         allowance: None,
         cases: &[case("the open session", write_args!(", ARRAY[now() + interval '30 seconds']"))],

@@ -87,6 +87,16 @@ pub struct StackOptions {
     pub edge_nats_url: Option<String>,
 }
 
+/// The location service's settings for tests: the environment's, with the v1.2
+/// plausibility check off (`TETHER_MAX_SPEED_MPS=0`), because most tests teleport their
+/// parties between fixes, as the contract lets a test client do. Tests of the check set
+/// `location.max_speed_mps` themselves.
+fn test_location_config() -> tether_location::Config {
+    let mut location = tether_location::Config::from_env();
+    location.max_speed_mps = 0.0;
+    location
+}
+
 impl Default for StackOptions {
     fn default() -> Self {
         let mut edge = tether_ws_edge::Config::from_env();
@@ -96,7 +106,7 @@ impl Default for StackOptions {
             edge,
             session: tether_session::Config::from_env(),
             chat: tether_chat::Config::from_env(),
-            location: tether_location::Config::from_env(),
+            location: test_location_config(),
             cleanup: tether_cleanup::Config::from_env(),
             // Two of each service by default: every test also proves that a second
             // instance changes nothing.

@@ -25,6 +25,7 @@ mod ops_plans;
 mod ops_privacy;
 mod ops_shutdown;
 mod protocol_v11;
+mod protocol_v12;
 mod push;
 mod push_online;
 mod schemas_transcript;

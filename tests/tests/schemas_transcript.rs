@@ -1,5 +1,6 @@
 //! One full session from both sides, over the real stack (with presence: the provider's
-//! socket drops and comes back mid-session, and both hear about it as `peer_status`):
+//! socket drops and comes back mid-session, and both hear about it as `peer_status`; and
+//! the v1.2 `location_cadence` on activation, on reconnect and when the band changes):
 //! - every client and server message (and the HTTP bodies used) is validated against the
 //!   committed JSON Schemas in `proto-schemas/`;
 //! - the normalised transcript (ids and timestamps replaced by placeholders) must equal the
@@ -77,8 +78,9 @@ impl Recorder {
     /// Opens `user`'s socket on `role`'s endpoint.
     async fn connect(&mut self, stack: &Stack, user: &TestUser, role: Role) {
         let mut ws = stack.connect(user, role).await;
-        // The transcript shows what a client sees, presence included.
+        // The transcript shows what a client sees, presence and cadence included.
         ws.see_presence = true;
+        ws.see_cadence = true;
         self.lines
             .push(json!({"from": role.as_str(), "connect": ws_path(role)}));
         *self.slot(role) = Some(ws);
@@ -289,8 +291,18 @@ async fn full_session_matches_schemas_and_transcript() {
         s,
         selection,
         &[
-            (s, &["mediums_selected", "distance_update"]),
-            (p, &["seeker_mediums_selected", "distance_update"]),
+            (
+                s,
+                &["mediums_selected", "distance_update", "location_cadence"],
+            ),
+            (
+                p,
+                &[
+                    "seeker_mediums_selected",
+                    "distance_update",
+                    "location_cadence",
+                ],
+            ),
         ],
     )
     .await;
@@ -332,14 +344,15 @@ async fn full_session_matches_schemas_and_transcript() {
         .await;
 
     // The provider's phone loses its connection and gets it back: the seeker sees the
-    // provider go offline and come back; the new socket is told that the seeker is online.
+    // provider go offline and come back; the new socket is told that the seeker is online
+    // and (v1.2) how often to send fixes.
     rec.close(p).await;
     rec.expect(s, &["peer_status"]).await;
     rec.connect(stack, &provider, p).await;
-    rec.expect(p, &["peer_status"]).await;
+    rec.expect(p, &["peer_status", "location_cadence"]).await;
     rec.expect(s, &["peer_status"]).await;
 
-    let near = &["distance_update", "arrival_update"];
+    let near = &["distance_update", "arrival_update", "location_cadence"];
     rec.step(p, at(52.5212), &[(p, near), (s, near)]).await;
 
     let path = format!(

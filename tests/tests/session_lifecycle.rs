@@ -171,6 +171,7 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
             "chat_started_at": null, "cancelled_at": null, "cancelled_by": null,
             "completed_at": null, "completed_by": null,
             "rating_stars": null, "rating_description": null, "rated_at": null,
+            "location_cadence": null,
         })
     );
     assert!(is_timestamp(&seeker_view["created_at"]));

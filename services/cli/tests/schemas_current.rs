@@ -102,7 +102,7 @@ fn server_schemas_require_what_is_always_written() {
         .iter()
         .map(|v| v["properties"]["type"]["const"].as_str().expect("type"))
         .collect();
-    assert_eq!(types.len(), 21);
+    assert_eq!(types.len(), tether_proto::ServerMessage::TYPES.len());
     for type_name in types {
         let schema = json(&artefacts, &format!("server/{type_name}.json"));
         assert_eq!(schema["properties"]["request_id"]["type"], "string");
@@ -115,6 +115,25 @@ fn server_schemas_require_what_is_always_written() {
     let required = cancelled["required"].as_array().expect("required");
     // Only sent to the other party, so optional.
     assert!(!required.contains(&Value::from("cancelled_by")));
+    // v1.2: every field of the cadence is always written.
+    let cadence = json(&artefacts, "server/location_cadence.json");
+    let required = cadence["required"].as_array().expect("required");
+    for field in [
+        "session_id",
+        "band",
+        "interval_s",
+        "min_move_m",
+        "timestamp",
+    ] {
+        assert!(required.contains(&Value::from(field)), "{field}");
+    }
+    let bands: Vec<&str> = cadence["definitions"]["CadenceBand"]["oneOf"]
+        .as_array()
+        .expect("bands")
+        .iter()
+        .filter_map(|band| band["const"].as_str())
+        .collect();
+    assert_eq!(bands, ["far", "near", "close", "arrived"]);
 }
 
 #[test]

@@ -1,9 +1,12 @@
 //! Session activation: when a session becomes active and both positions are already
-//! known, both parties get a `distance_update` at once.
+//! known, both parties get a `distance_update` at once; v1.2: and, in any case, the
+//! session's `location_cadence` (`near`, or the band of that distance), right after it.
 
 use std::sync::Arc;
 
 use chrono::Utc;
+use tether_proto::Role;
+use tether_proto::cadence::CadenceBand;
 use tether_proto::events::{SessionEvent, SessionEventKind};
 use uuid::Uuid;
 
@@ -54,6 +57,10 @@ async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), 
     } else {
         row.record_distance().into_iter().collect()
     };
+    // v1.2: the cadence goes to both parties on activation, whether or not the band
+    // changed: `near`, or the band of the activation's distance.
+    let band = row.cadence().unwrap_or(CadenceBand::INITIAL);
+    row.set_cadence(band);
     let first_look = context.distance_interval.min(context.stale_location);
     let next = chrono::Duration::from_std(first_look)
         .ok()
@@ -62,6 +69,15 @@ async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), 
     positions::write(&mut tx, &[&row], Some(&[Some(next)])).await?;
     positions::append_arrivals(&mut tx, &mut dues, Utc::now()).await?;
     tx.commit().await?;
+    if let Some(due) = dues.first_mut() {
+        due.cadence = Some(band);
+    } else {
+        let parties = [
+            (Role::Seeker, row.seeker_id),
+            (Role::Provider, row.provider_id),
+        ];
+        fanout::send_cadence(&context.outbox, session_id, parties, band).await;
+    }
     for due in &dues {
         fanout::send(&context.outbox, due, Cause::Activation).await;
     }

@@ -34,6 +34,8 @@ use crate::positions::{self, Positions};
 
 /// Metric: updates refused on purpose, by reason (`stale`, `shutdown`).
 pub const DROPPED_METRIC: &str = "tether_location_updates_dropped_total";
+/// Metric: v1.2 precise fixes ignored as implausible (too fast from the stored fix).
+pub const IMPLAUSIBLE_METRIC: &str = "tether_location_fixes_implausible_total";
 /// Metric: updates per batch.
 pub const BATCH_SIZE_METRIC: &str = "tether_location_batch_size";
 
@@ -76,6 +78,9 @@ pub struct WriterConfig {
     pub max_age: Duration,
     /// The tick interval (a new row is first ticked one interval later).
     pub distance_interval: Duration,
+    /// v1.2: above this speed (m/s) from the stored fix a precise fix is implausible
+    /// (0: no check).
+    pub max_speed_mps: f64,
 }
 
 /// Hands updates to the writer of their session.
@@ -223,6 +228,7 @@ impl Shard {
         let mut dues = Vec::new();
         let mut peers = Vec::new();
         let mut missing = Vec::new();
+        let mut implausible = 0u64;
         for job in jobs {
             let Some(row) = rows.get_mut(&job.session_id) else {
                 // Not open, unknown, or (rarely) its row was just removed: decided below.
@@ -236,6 +242,11 @@ impl Shard {
                 outcomes.push(Err(WireError::conflict(SESSION_NOT_OPEN)));
             } else if job.coarse {
                 row.apply_coarse(job.role);
+                outcomes.push(Ok(()));
+            } else if !row.plausible(job.role, job.position, self.config.max_speed_mps) {
+                // Like a coarse fix, and no error to the sender.
+                row.apply_implausible(job.role, job.position);
+                implausible += 1;
                 outcomes.push(Ok(()));
             } else {
                 let was_stale = row.stale(job.role);
@@ -254,6 +265,9 @@ impl Shard {
         positions::write(&mut tx, &changed, None).await?;
         positions::append_arrivals(&mut tx, &mut dues, Utc::now()).await?;
         tx.commit().await?;
+        if implausible > 0 {
+            metrics::counter!(IMPLAUSIBLE_METRIC).increment(implausible);
+        }
 
         if !missing.is_empty() {
             let ids: Vec<Uuid> = missing.iter().map(|&i| jobs[i].session_id).collect();

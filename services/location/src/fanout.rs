@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use tether_platform::{Outbox, Target};
 use tether_proto::approach::{ArrivalStage, Trend};
+use tether_proto::cadence::CadenceBand;
 use tether_proto::distance::format_away;
 use tether_proto::presence::PeerState;
 use tether_proto::{Role, ServerMessage, Timestamp};
@@ -47,6 +48,9 @@ pub struct DistanceDue {
     pub eta_seconds: Option<u64>,
     /// v1.1: a stage this distance announces (recorded in the same transaction).
     pub arrival: Option<ArrivalStage>,
+    /// v1.2: the cadence band this distance moved the session to (recorded in the same
+    /// transaction), sent after the distance and the arrival stage.
+    pub cadence: Option<CadenceBand>,
 }
 
 impl DistanceDue {
@@ -118,25 +122,40 @@ pub async fn send_peer(outbox: &Outbox, due: &PeerDue, target: Target) {
 }
 
 /// Sends a committed distance to every socket of both parties, then the arrival stage it
-/// reached if any (one publisher connection keeps that order per subject). Disconnected
-/// parties miss them: nothing is stored for them (latest-wins, connected clients only).
+/// reached if any, then the cadence band it moved the session to if any (one publisher
+/// connection keeps that order per subject). Disconnected parties miss them: nothing is
+/// stored for them (latest-wins, connected clients only).
 pub async fn send(outbox: &Outbox, due: &DistanceDue, cause: Cause) {
-    let message = due.message();
-    let arrival = due.arrival_message();
-    let to = |role: Role, user: Uuid, message: ServerMessage, arrival: Option<ServerMessage>| async move {
-        outbox.send(role, user, Target::All, message).await;
-        if let Some(arrival) = arrival {
-            outbox.send(role, user, Target::All, arrival).await;
+    let mut messages = vec![due.message()];
+    messages.extend(due.arrival_message());
+    messages.extend(
+        due.cadence
+            .map(|band| ServerMessage::location_cadence(due.session_id, band)),
+    );
+    let to = |role: Role, user: Uuid, messages: Vec<ServerMessage>| async move {
+        for message in messages {
+            outbox.send(role, user, Target::All, message).await;
         }
     };
     tokio::join!(
-        to(
-            Role::Seeker,
-            due.seeker_id,
-            message.clone(),
-            arrival.clone()
-        ),
-        to(Role::Provider, due.provider_id, message, arrival),
+        to(Role::Seeker, due.seeker_id, messages.clone()),
+        to(Role::Provider, due.provider_id, messages),
     );
     metrics::counter!("tether_distance_updates_total", "cause" => cause.as_str()).increment(1);
+}
+
+/// v1.2: sends `band` as `location_cadence` to every socket of both parties of a session
+/// (on activation without a distance).
+pub async fn send_cadence(
+    outbox: &Outbox,
+    session_id: Uuid,
+    parties: [(Role, Uuid); 2],
+    band: CadenceBand,
+) {
+    let message = ServerMessage::location_cadence(session_id, band);
+    let [first, second] = parties;
+    tokio::join!(
+        outbox.send(first.0, first.1, Target::All, message.clone()),
+        outbox.send(second.0, second.1, Target::All, message.clone()),
+    );
 }

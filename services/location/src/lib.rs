@@ -18,6 +18,15 @@
 //!   Every distance update (move, activation or tick) resets both parties' 50 m anchors to
 //!   their positions at that moment, because that is the distance the clients last saw.
 //!
+//! Protocol 1.2 ([`tether_proto::cadence`]): every distance computed moves the session's
+//! adaptive cadence band (stored in `session_positions.cadence_band`, unindexed); a change
+//! is sent as `location_cadence` right after that distance (and its arrival stage). The
+//! activation sends the band in any case, and a new socket of a party of an active
+//! session gets it once ([`presence`]). A precise fix that would take a speed above
+//! `TETHER_MAX_SPEED_MPS` from the party's stored location is implausible and handled
+//! like a coarse fix ([`positions::Positions::plausible`]), counted in
+//! `tether_location_fixes_implausible_total`.
+//!
 //! Storage ([`positions`]): positions live in the narrow table `session_positions`, one
 //! row per session (created by its first `location_update`), never in `work_sessions`
 //! (whose old location columns are no longer written). A move changes only unindexed
@@ -136,6 +145,11 @@ pub struct Config {
     /// users go offline for their peers (edges beat every 5 s; must be longer than that).
     #[arg(long, env = "TETHER_PRESENCE_EDGE_TIMEOUT_S", default_value_t = 15)]
     pub presence_edge_timeout_s: u64,
+    /// v1.2: a precise fix that would take a speed above this (metres per second) from
+    /// the party's stored location is implausible and handled like a coarse fix; 0 turns
+    /// the check off.
+    #[arg(long, env = "TETHER_MAX_SPEED_MPS", default_value_t = 70.0)]
+    pub max_speed_mps: f64,
 }
 
 impl Config {
@@ -197,6 +211,10 @@ impl App {
             "TETHER_MAX_ACCURACY_M must be a number of at least 0"
         );
         anyhow::ensure!(
+            config.max_speed_mps.is_finite() && config.max_speed_mps >= 0.0,
+            "TETHER_MAX_SPEED_MPS must be a number of at least 0"
+        );
+        anyhow::ensure!(
             config.stale_location_s >= 1,
             "TETHER_STALE_LOCATION_S must be at least 1"
         );
@@ -239,6 +257,7 @@ impl App {
                 batch_max: config.location_batch_max,
                 max_age: Duration::from_millis(config.location_max_age_ms),
                 distance_interval: config.distance_interval(),
+                max_speed_mps: config.max_speed_mps,
             },
         );
         let context = Arc::new(Context {

@@ -13,8 +13,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tether_proto::Role;
 use tether_proto::approach::{ArrivalStage, RecentDistances};
-use tether_proto::distance::{Point, distance_meters, haversine_m};
-use tether_proto::limits::DISTANCE_MOVE_THRESHOLD_M;
+use tether_proto::cadence::CadenceBand;
+use tether_proto::distance::{Point, haversine_m, round_meters};
+use tether_proto::limits::{
+    DISTANCE_MOVE_THRESHOLD_M, IMPLAUSIBLE_CONFIRM_M, PLAUSIBLE_MIN_SPAN_S,
+};
 use tether_proto::presence::PeerState;
 use uuid::Uuid;
 
@@ -33,7 +36,9 @@ macro_rules! positions_select {
                     p.seeker_location_at, p.provider_location_at,
                     p.seeker_seen_at, p.provider_seen_at,
                     p.seeker_stale, p.provider_stale, p.activated_at, p.arrival_stage,
-                    p.recent_distances, p.recent_distance_at,
+                    p.recent_distances, p.recent_distance_at, p.cadence_band,
+                    p.seeker_implausible_latitude, p.seeker_implausible_longitude,
+                    p.provider_implausible_latitude, p.provider_implausible_longitude,
                     w.created_at AS session_created_at,
                     p.last_distance_update IS NOT NULL AS distance_sent,
                     p.last_distance_update,
@@ -95,6 +100,16 @@ pub struct Positions {
     pub recent_distances: Vec<f64>,
     /// Their times (epoch seconds).
     pub recent_distance_at: Vec<f64>,
+    /// v1.2: the adaptive cadence band (null: none yet, read as `near`).
+    pub cadence_band: Option<String>,
+    /// v1.2: the seeker's previous precise fix, when it was implausible.
+    pub seeker_implausible_latitude: Option<f64>,
+    /// See `seeker_implausible_latitude`.
+    pub seeker_implausible_longitude: Option<f64>,
+    /// The provider's previous precise fix, when it was implausible.
+    pub provider_implausible_latitude: Option<f64>,
+    /// See `provider_implausible_latitude`.
+    pub provider_implausible_longitude: Option<f64>,
     /// When the session was created (for `last_seen`).
     pub session_created_at: DateTime<Utc>,
     /// Whether any distance was sent since activation (`last_distance_update` is set).
@@ -248,6 +263,88 @@ impl Positions {
         self.arrival_stage.as_deref().and_then(ArrivalStage::parse)
     }
 
+    /// v1.2: the session's cadence band, if one was recorded (none yet reads as `near`).
+    pub fn cadence(&self) -> Option<CadenceBand> {
+        self.cadence_band.as_deref().and_then(CadenceBand::parse)
+    }
+
+    /// v1.2: records `band` as the session's cadence band.
+    pub fn set_cadence(&mut self, band: CadenceBand) {
+        if self.cadence() != Some(band) {
+            self.cadence_band = Some(band.as_str().to_string());
+            self.flags_changed = true;
+        }
+    }
+
+    /// `role`'s stored position, if known.
+    fn position(&self, role: Role) -> Option<Point> {
+        match role {
+            Role::Seeker => self.seeker(),
+            Role::Provider => self.provider(),
+        }
+    }
+
+    /// `role`'s previous precise fix, when it was implausible.
+    fn implausible(&self, role: Role) -> Option<Point> {
+        match role {
+            Role::Seeker => point(
+                self.seeker_implausible_latitude,
+                self.seeker_implausible_longitude,
+            ),
+            Role::Provider => point(
+                self.provider_implausible_latitude,
+                self.provider_implausible_longitude,
+            ),
+        }
+    }
+
+    fn set_implausible(&mut self, role: Role, fix: Option<Point>) {
+        if self.implausible(role) == fix {
+            return;
+        }
+        let (latitude, longitude) = (fix.map(|p| p.latitude), fix.map(|p| p.longitude));
+        match role {
+            Role::Seeker => {
+                self.seeker_implausible_latitude = latitude;
+                self.seeker_implausible_longitude = longitude;
+            }
+            Role::Provider => {
+                self.provider_implausible_latitude = latitude;
+                self.provider_implausible_longitude = longitude;
+            }
+        }
+        self.flags_changed = true;
+    }
+
+    /// v1.2: whether a precise fix of `role` at `to` is plausible: reaching it from the
+    /// party's stored location takes at most `max_speed_mps` (distance over the time since
+    /// the stored fix was received, at least one second; 0 turns the check off). A party's
+    /// first fix is always plausible, and so is a fix within 100 m of the party's previous
+    /// precise fix when that one was implausible (two fixes that agree are a real move).
+    pub fn plausible(&self, role: Role, to: Point, max_speed_mps: f64) -> bool {
+        if max_speed_mps <= 0.0 {
+            return true;
+        }
+        let (Some(from), Some(at)) = (self.position(role), self.location_at(role)) else {
+            return true;
+        };
+        if self
+            .implausible(role)
+            .is_some_and(|previous| haversine_m(previous, to) <= IMPLAUSIBLE_CONFIRM_M)
+        {
+            return true;
+        }
+        let span = (self.db_now - at).num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
+        haversine_m(from, to) / span.max(PLAUSIBLE_MIN_SPAN_S) <= max_speed_mps
+    }
+
+    /// v1.2: an implausible precise fix of `role`: handled like a coarse fix (only the
+    /// last-seen time changes), and remembered so that a next fix agreeing with it counts.
+    pub fn apply_implausible(&mut self, role: Role, fix: Point) {
+        self.apply_coarse(role);
+        self.set_implausible(role, Some(fix));
+    }
+
     /// Applies one precise fix of `role` (an authorised party of an open session), as the
     /// contract says: stored always; while active, with the other party's position known,
     /// a distance is due when none was sent yet or the sender is at least 50 m from their
@@ -273,6 +370,7 @@ impl Positions {
             }
         }
         self.set_stale(role, false);
+        self.set_implausible(role, None);
         if !self.is_active() || self.seeker().is_none() || self.provider().is_none() {
             return None;
         }
@@ -287,10 +385,12 @@ impl Positions {
     /// time, and both anchors reset to the current positions, because that is the distance
     /// the clients last saw. v1.1: the distance joins the last 120 s of distances, which
     /// give its trend and ETA, and it may reach a closer arrival stage (recorded here, so
-    /// each stage is announced once per session whichever writer computes it).
+    /// each stage is announced once per session whichever writer computes it). v1.2: the
+    /// true (unrounded) distance moves the cadence band; a change is sent after it.
     pub fn record_distance(&mut self) -> Option<DistanceDue> {
         let (seeker, provider) = (self.seeker()?, self.provider()?);
-        let distance = distance_meters(seeker, provider);
+        let true_distance = haversine_m(seeker, provider);
+        let distance = round_meters(true_distance);
         let mut recent = RecentDistances {
             at: std::mem::take(&mut self.recent_distance_at),
             meters: std::mem::take(&mut self.recent_distances),
@@ -303,6 +403,13 @@ impl Positions {
         if let Some(stage) = arrival {
             self.arrival_stage = Some(stage.as_str().to_string());
         }
+        let before = self.cadence().unwrap_or(CadenceBand::INITIAL);
+        let band = CadenceBand::next(
+            self.cadence(),
+            true_distance,
+            self.announced_stage() == Some(ArrivalStage::Arrived),
+        );
+        self.set_cadence(band);
         self.current_distance_meters = Some(distance);
         self.seeker_anchor_latitude = Some(seeker.latitude);
         self.seeker_anchor_longitude = Some(seeker.longitude);
@@ -318,6 +425,7 @@ impl Positions {
             trend,
             eta_seconds,
             arrival,
+            cadence: (band != before).then_some(band),
         })
     }
 }
@@ -394,15 +502,20 @@ macro_rules! write_positions {
              last_distance_update = CASE WHEN u.sent THEN now() ELSE p.last_distance_update END,
              seeker_stale = u.sstale, provider_stale = u.pstale,
              activated_at = u.activated_at, arrival_stage = u.stage,
-             recent_distances = u.rd::float8[], recent_distance_at = u.rda::float8[]",
+             recent_distances = u.rd::float8[], recent_distance_at = u.rda::float8[],
+             cadence_band = u.band,
+             seeker_implausible_latitude = u.silat, seeker_implausible_longitude = u.silon,
+             provider_implausible_latitude = u.pilat, provider_implausible_longitude = u.pilon",
             $tick_set,
             " FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::bool[], $5::bool[], \
              $6::float8[], $7::float8[], $8::bool[], $9::bool[], $10::float8[], $11::float8[], \
              $12::float8[], $13::float8[], $14::float8[], $15::bool[], $16::bool[], $17::bool[], \
-             $18::timestamptz[], $19::text[], $20::text[], $21::text[]",
+             $18::timestamptz[], $19::text[], $20::text[], $21::text[], $22::text[], \
+             $23::float8[], $24::float8[], $25::float8[], $26::float8[]",
             $tick_arg,
             ") AS u (id, slat, slon, smoved, sseen, plat, plon, pmoved, pseen, salat, salon,
-                 palat, palon, distance, sent, sstale, pstale, activated_at, stage, rd, rda",
+                 palat, palon, distance, sent, sstale, pstale, activated_at, stage, rd, rda,
+                 band, silat, silon, pilat, pilon",
             $tick_column,
             ") WHERE p.session_id = u.id AND p.session_id = ANY($1::uuid[])"
         )
@@ -410,13 +523,13 @@ macro_rules! write_positions {
 }
 
 /// [`write`] without a schedule (a batch of moves: `tick_at` untouched, so HOT): each
-/// row's final state, one array per column ($1 the sessions ... $21).
+/// row's final state, one array per column ($1 the sessions ... $26).
 pub const WRITE_POSITIONS: &str = write_positions!("", "", "");
 
-/// [`write`] with a schedule: also each row's next look ($22; null: never).
+/// [`write`] with a schedule: also each row's next look ($27; null: never).
 pub const WRITE_POSITIONS_AND_TICK: &str = write_positions!(
     ", tick_at = coalesce(u.tick_at, 'infinity')",
-    ", $22::timestamptz[]",
+    ", $27::timestamptz[]",
     ", tick_at"
 );
 
@@ -501,6 +614,19 @@ pub async fn write(
     ] {
         query = query.bind(values);
     }
+    query = query.bind(
+        rows.iter()
+            .map(|r| r.cadence_band.clone())
+            .collect::<Vec<_>>(),
+    );
+    for values in [
+        column(|r| r.seeker_implausible_latitude),
+        column(|r| r.seeker_implausible_longitude),
+        column(|r| r.provider_implausible_latitude),
+        column(|r| r.provider_implausible_longitude),
+    ] {
+        query = query.bind(values);
+    }
     if let Some(tick_at) = tick_at {
         query = query.bind(tick_at.to_vec());
     }
@@ -576,6 +702,11 @@ mod tests {
             arrival_stage: None,
             recent_distances: Vec::new(),
             recent_distance_at: Vec::new(),
+            cadence_band: None,
+            seeker_implausible_latitude: None,
+            seeker_implausible_longitude: None,
+            provider_implausible_latitude: None,
+            provider_implausible_longitude: None,
             session_created_at: Utc::now(),
             distance_sent: false,
             last_distance_update: None,
@@ -625,5 +756,48 @@ mod tests {
         assert!(!row.distance_sent && row.current_distance_meters.is_none());
         row.connection_state = "active".into();
         assert_eq!(sent(row.record_distance()), Some(500.0));
+    }
+
+    #[test]
+    fn distances_move_the_cadence_band_and_report_only_changes() {
+        let mut row = active();
+        row.apply_move(Role::Seeker, north(0.0));
+        let first = row.apply_move(Role::Provider, north(3000.0)).expect("due");
+        assert_eq!(first.cadence, None, "near, as before any distance");
+        assert_eq!(row.cadence(), Some(CadenceBand::Near));
+        let close = row.apply_move(Role::Provider, north(450.0)).expect("due");
+        assert_eq!(close.cadence, Some(CadenceBand::Close));
+        // 550 m: within the 20 % margin, still close.
+        let margin = row.apply_move(Role::Provider, north(550.0)).expect("due");
+        assert_eq!(margin.cadence, None);
+        let arrived = row.apply_move(Role::Provider, north(30.0)).expect("due");
+        assert_eq!(arrived.arrival, Some(ArrivalStage::Arrived));
+        assert_eq!(arrived.cadence, Some(CadenceBand::Arrived));
+        let away = row.apply_move(Role::Provider, north(9000.0)).expect("due");
+        assert_eq!(away.cadence, None, "arrived is final");
+        assert_eq!(row.cadence_band.as_deref(), Some("arrived"));
+    }
+
+    #[test]
+    fn fixes_too_fast_from_the_stored_one_are_implausible_until_two_agree() {
+        let mut row = active();
+        assert!(row.plausible(Role::Seeker, north(0.0), 70.0), "first fix");
+        row.apply_move(Role::Seeker, north(0.0));
+        // Received at the same moment: the speed is measured over one second.
+        assert!(row.plausible(Role::Seeker, north(69.9), 70.0));
+        assert!(!row.plausible(Role::Seeker, north(70.5), 70.0));
+        assert!(row.plausible(Role::Seeker, north(5000.0), 0.0), "0: off");
+        row.seeker_location_at = Some(row.db_now - chrono::Duration::seconds(100));
+        assert!(row.plausible(Role::Seeker, north(6990.0), 70.0), "69.9 m/s");
+        assert!(!row.plausible(Role::Seeker, north(7100.0), 70.0));
+        row.apply_implausible(Role::Seeker, north(7100.0));
+        assert_eq!(row.seeker(), Some(north(0.0)), "not stored");
+        assert!(row.seeker_seen && row.seeker_implausible_latitude.is_some());
+        // Within 100 m of the implausible fix: plausible, stored, and the memory cleared.
+        assert!(!row.plausible(Role::Seeker, north(7250.0), 70.0));
+        assert!(row.plausible(Role::Seeker, north(7190.0), 70.0));
+        row.apply_move(Role::Seeker, north(7190.0));
+        assert_eq!(row.seeker_implausible_latitude, None);
+        assert_eq!(row.seeker(), Some(north(7190.0)));
     }
 }

@@ -21,7 +21,8 @@
 //! most `TETHER_PRESENCE_EDGE_TIMEOUT_S + EDGE_BEAT_S` seconds after its last beat.
 //!
 //! On connect (`<p>.evt.edge.connected`), the new socket alone gets one `peer_status`
-//! describing the other party of the user's waiting or active session in that role.
+//! describing the other party of the user's waiting or active session in that role, then
+//! (v1.2), when the session is active, its `location_cadence` (read by the same statement).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,9 +31,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tether_platform::Target;
-use tether_proto::Role;
+use tether_proto::cadence::CadenceBand;
 use tether_proto::envelope::ConnectedEvent;
 use tether_proto::presence::{EDGE_BEAT_S, EdgeBeat, PartyPresence, PeerState, PresenceEvent};
+use tether_proto::{Role, ServerMessage};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -238,7 +240,8 @@ pub struct RoleStatements {
     /// Clears the party's stale flag in session $1; when the party came online ($2), the
     /// tick looks at the session within $3 seconds.
     pub clear_stale: &'static str,
-    /// The other party of the party's ($1) open session, with its presence (role $2).
+    /// The other party of the party's ($1) open session, with its presence (role $2),
+    /// and (v1.2) the session's state and cadence band.
     pub peer: &'static str,
 }
 
@@ -276,7 +279,7 @@ macro_rules! role_statements {
                 $other_stale,
                 ", p.",
                 $other_seen,
-                "
+                ", w.connection_state, p.cadence_band
          FROM work_sessions w
          LEFT JOIN user_presence u ON u.user_id = w.",
                 $other,
@@ -321,19 +324,33 @@ impl RoleStatements {
 }
 
 /// A new socket gets one `peer_status` about the other party of the user's waiting or
-/// active session in that role (nothing when there is none).
+/// active session in that role (nothing when there is none), then (v1.2), when that
+/// session is active, its current `location_cadence`.
 pub async fn handle_connected(context: Arc<Context>, event: ConnectedEvent) {
     match peer_of(&context, event.user_id, event.role).await {
-        Ok(Some(due)) => {
-            fanout::send_peer(&context.outbox, &due, Target::Only(event.conn_id)).await;
+        Ok(Some((due, cadence))) => {
+            let target = Target::Only(event.conn_id);
+            fanout::send_peer(&context.outbox, &due, target).await;
+            if let Some(band) = cadence {
+                let message = ServerMessage::location_cadence(due.session_id, band);
+                context
+                    .outbox
+                    .send(event.role, event.user_id, target, message)
+                    .await;
+            }
         }
         Ok(None) => {}
         Err(err) => tracing::warn!(error = %err, "peer status on connect failed"),
     }
 }
 
-/// The other party of `user_id`'s open session in `role`, as it is now.
-async fn peer_of(context: &Context, user_id: Uuid, role: Role) -> sqlx::Result<Option<PeerDue>> {
+/// The other party of `user_id`'s open session in `role`, as it is now, and the
+/// session's cadence band when it is active (one statement).
+async fn peer_of(
+    context: &Context,
+    user_id: Uuid,
+    role: Role,
+) -> sqlx::Result<Option<(PeerDue, Option<CadenceBand>)>> {
     let other = role.other();
     #[allow(clippy::type_complexity)]
     let row: Option<(
@@ -344,27 +361,47 @@ async fn peer_of(context: &Context, user_id: Uuid, role: Role) -> sqlx::Result<O
         Option<DateTime<Utc>>,
         Option<bool>,
         Option<DateTime<Utc>>,
+        String,
+        Option<String>,
     )> = sqlx::query_as(RoleStatements::of(role).peer)
         .bind(user_id)
         .bind(other.as_str())
         .fetch_optional(&context.pool)
         .await?;
-    let Some((session_id, _other_user, created_at, online, transition_at, stale, fix_at)) = row
+    let Some((
+        session_id,
+        _other_user,
+        created_at,
+        online,
+        transition_at,
+        stale,
+        fix_at,
+        state,
+        band,
+    )) = row
     else {
         return Ok(None);
     };
+    let cadence = (state == "active").then(|| {
+        band.as_deref()
+            .and_then(CadenceBand::parse)
+            .unwrap_or(CadenceBand::INITIAL)
+    });
     let peer = PartyPresence {
         online: online.unwrap_or(false),
         transition_at,
         stale: stale.unwrap_or(false),
         fix_at,
     };
-    Ok(peer.status(true).map(|status| PeerDue {
-        session_id,
-        to_role: role,
-        to_user: user_id,
-        status,
-        last_seen: peer.last_seen(created_at),
+    Ok(peer.status(true).map(|status| {
+        let due = PeerDue {
+            session_id,
+            to_role: role,
+            to_user: user_id,
+            status,
+            last_seen: peer.last_seen(created_at),
+        };
+        (due, cadence)
     }))
 }
 

@@ -250,6 +250,13 @@ pub const CATALOG: &[Metric] = &[
         "location_updates not applied, by reason (stale: waited longer than TETHER_LOCATION_MAX_AGE_MS, answered unavailable; shutdown: the writer stopped).",
     ),
     metric(
+        "tether_location_fixes_implausible_total",
+        Counter,
+        Unit::Count,
+        &[],
+        "Precise location fixes ignored as implausible (v1.2): reaching them from the party's stored fix would take a speed above TETHER_MAX_SPEED_MPS; handled like a coarse fix (only last-seen changes), no error to the sender.",
+    ),
+    metric(
         "tether_location_batch_size",
         Histogram,
         Unit::Count,

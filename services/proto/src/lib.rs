@@ -1,15 +1,17 @@
 //! The Tether wire protocol, shared by ws-edge and every service.
 //!
-//! One place for each fact of the contract in `PROTOCOL.md`: message types and fields
+//! One place for each fact of the contract in `docs/protocol.md`: message types and fields
 //! ([`messages`]), error codes and the texts clients match on ([`errors`]), limits
 //! ([`limits`]), distance maths ([`distance`]), mediums ([`mediums`]), the internal
 //! envelope and HTTP-over-NATS shapes ([`envelope`], [`api`]), domain events ([`events`])
 //! NATS subject names ([`subjects`]), the session timeline's chain rules ([`timeline`]),
-//! and protocol 1.1's arrival stages, trend and ETA ([`approach`]), presence
-//! ([`presence`]) and the push webhook's body ([`push`]).
+//! protocol 1.1's arrival stages, trend and ETA ([`approach`]), presence
+//! ([`presence`]) and the push webhook's body ([`push`]), and protocol 1.2's adaptive
+//! location cadence ([`cadence`]).
 
 pub mod api;
 pub mod approach;
+pub mod cadence;
 pub mod distance;
 pub mod envelope;
 pub mod errors;

@@ -22,6 +22,11 @@ pub const RATING_DESCRIPTION_MAX_CHARS: usize = 1000;
 pub const RATING_WINDOW_HOURS: i64 = 24;
 /// A move of at least this many metres since the last distance update triggers a new one.
 pub const DISTANCE_MOVE_THRESHOLD_M: f64 = 50.0;
+/// v1.2: a precise fix within this many metres of the party's previous precise fix,
+/// when that one was implausible, is plausible (two fixes that agree are a real move).
+pub const IMPLAUSIBLE_CONFIRM_M: f64 = 100.0;
+/// v1.2: the least time (seconds) a speed between two fixes is measured over.
+pub const PLAUSIBLE_MIN_SPAN_S: f64 = 1.0;
 /// Earth radius used by every distance (metres).
 pub const EARTH_RADIUS_M: f64 = 6_371_000.0;
 /// Chat history page size: default and maximum.

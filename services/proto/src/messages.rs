@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::approach::{ArrivalStage, Trend};
+use crate::cadence::CadenceBand;
 use crate::errors::{ErrorCode, WireError};
 use crate::mediums::Mediums;
 use crate::model::{ChatMessageView, ConnectionState, DeliveryStatus, Role};
@@ -525,11 +526,25 @@ pub enum ServerMessage {
         /// Send time.
         timestamp: Timestamp,
     },
+    /// v1.2: how often the apps of an active session should send precise fixes (on
+    /// activation, when a distance changes the band, and once on connect).
+    LocationCadence {
+        /// The session.
+        session_id: Uuid,
+        /// `far`, `near`, `close` or `arrived`.
+        band: CadenceBand,
+        /// Seconds between precise fixes (0: stop sending until told otherwise).
+        interval_s: u32,
+        /// Metres of movement worth a fix before the interval is up.
+        min_move_m: u32,
+        /// Send time.
+        timestamp: Timestamp,
+    },
 }
 
 impl ServerMessage {
     /// Every server type name (metrics labels, schemas).
-    pub const TYPES: [&'static str; 21] = [
+    pub const TYPES: [&'static str; 22] = [
         "pong",
         "error",
         "work_assigned",
@@ -551,6 +566,7 @@ impl ServerMessage {
         "distance_update",
         "arrival_update",
         "peer_status",
+        "location_cadence",
     ];
 
     /// The server type of a serialised frame (its leading `"type"` field), as one of
@@ -568,6 +584,17 @@ impl ServerMessage {
             error: err.error.clone(),
             code: err.code,
             retry_after_ms: err.retry_after_ms,
+        }
+    }
+
+    /// v1.2: the `location_cadence` of `band` for `session_id`, stamped now.
+    pub fn location_cadence(session_id: Uuid, band: CadenceBand) -> Self {
+        Self::LocationCadence {
+            session_id,
+            band,
+            interval_s: band.interval_s(),
+            min_move_m: band.min_move_m(),
+            timestamp: Timestamp::now(),
         }
     }
 
@@ -595,6 +622,7 @@ impl ServerMessage {
             Self::DistanceUpdate { .. } => "distance_update",
             Self::ArrivalUpdate { .. } => "arrival_update",
             Self::PeerStatus { .. } => "peer_status",
+            Self::LocationCadence { .. } => "location_cadence",
         }
     }
 

@@ -332,6 +332,9 @@ pub struct SessionSnapshot {
     pub peer_status: Option<PeerState>,
     /// v1.1: the other party's last socket transition or fix, or null.
     pub peer_last_seen: Option<Timestamp>,
+    /// v1.2: how often the apps should send precise fixes while the session is active;
+    /// null otherwise.
+    pub location_cadence: Option<crate::cadence::Cadence>,
 }
 
 /// Chat message object, identical in history and live delivery. Never a name, phone or

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgExecutor;
 use tether_proto::approach::ArrivalStage;
+use tether_proto::cadence::CadenceBand;
 use tether_proto::distance::{format_away, round_meters};
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::mediums::Mediums;
@@ -33,7 +34,9 @@ macro_rules! snapshot_select {
                     coalesce(us.online, false) AS seeker_online, us.seen_at AS seeker_transition_at,
                     coalesce(sp.seeker_stale, false) AS seeker_stale, sp.seeker_seen_at AS seeker_fix_at,
                     coalesce(up.online, false) AS provider_online, up.seen_at AS provider_transition_at,
-                    coalesce(sp.provider_stale, false) AS provider_stale, sp.provider_seen_at AS provider_fix_at
+                    coalesce(sp.provider_stale, false) AS provider_stale, sp.provider_seen_at AS provider_fix_at,
+                    -- v1.2, kept by the location service: the adaptive cadence band.
+                    sp.cadence_band
              FROM work_sessions
              LEFT JOIN session_positions sp ON sp.session_id = work_sessions.id
              LEFT JOIN user_presence us ON us.user_id = work_sessions.seeker_id AND us.role = 'seeker'
@@ -98,6 +101,8 @@ pub struct SessionRow {
     pub provider_stale: bool,
     /// See `seeker_fix_at`.
     pub provider_fix_at: Option<DateTime<Utc>>,
+    /// v1.2: the cadence band (null until the location service records one: `near`).
+    pub cadence_band: Option<String>,
 }
 
 /// The snapshot of session $1 if user $2 is one of its parties.
@@ -253,6 +258,13 @@ impl SessionRow {
             arrival_stage: self.arrival_stage.as_deref().and_then(ArrivalStage::parse),
             peer_status: peer.status(open),
             peer_last_seen: peer.last_seen(self.created_at).map(Into::into),
+            location_cadence: (connection_state == ConnectionState::Active).then(|| {
+                self.cadence_band
+                    .as_deref()
+                    .and_then(CadenceBand::parse)
+                    .unwrap_or(CadenceBand::INITIAL)
+                    .cadence()
+            }),
         })
     }
 }

@@ -2,6 +2,17 @@
 export type ActorRole = "seeker" | "provider" | "system";
 /** An arrival stage, from farthest to closest. */
 export type ArrivalStage = "approaching_500" | "approaching_100" | "arrived";
+/** A band with its advice, as the session snapshot carries it (`location_cadence`). */
+export interface Cadence {
+    /** `far`, `near`, `close` or `arrived`. */
+    band: CadenceBand;
+    /** Seconds between precise fixes (0: stop sending until told otherwise). */
+    interval_s: number;
+    /** Metres of movement worth a fix before the interval is up. */
+    min_move_m: number;
+}
+/** A cadence band, from farthest to closest (`arrived` is final). */
+export type CadenceBand = "far" | "near" | "close" | "arrived";
 /**
  * Chat message object, identical in history and live delivery. Never a name, phone or
  * user id.
@@ -284,6 +295,25 @@ export interface ServerError {
      * command again.
      */
     retry_after_ms?: number | null;
+    /** Echo of the client's `request_id` (direct answers only). */
+    request_id?: string;
+}
+/**
+ * v1.2: how often the apps of an active session should send precise fixes (on
+ * activation, when a distance changes the band, and once on connect).
+ */
+export interface ServerLocationCadence {
+    type: "location_cadence";
+    /** `far`, `near`, `close` or `arrived`. */
+    band: CadenceBand;
+    /** Seconds between precise fixes (0: stop sending until told otherwise). */
+    interval_s: number;
+    /** Metres of movement worth a fix before the interval is up. */
+    min_move_m: number;
+    /** The session. */
+    session_id: string;
+    /** Send time. */
+    timestamp: Timestamp;
     /** Echo of the client's `request_id` (direct answers only). */
     request_id?: string;
 }
@@ -660,6 +690,11 @@ export interface SessionSnapshot {
     current_distance_meters: number | null;
     /** `"450 meters away"` / `"1.3 km away"`, or null. */
     distance_formatted: string | null;
+    /**
+     * v1.2: how often the apps should send precise fixes while the session is active;
+     * null otherwise.
+     */
+    location_cadence: Cadence | null;
     /** v1.1: the other party's last socket transition or fix, or null. */
     peer_last_seen: Timestamp | null;
     /** v1.1: the other party now (`online`, `offline`, `stale`); null once ended. */
@@ -737,7 +772,7 @@ export type SeekerServerMessage = BothServerMessage | ServerMediumsSelected | Se
 /** What a provider receives on /ws/work/provider/. */
 export type ProviderServerMessage = BothServerMessage | ServerMediumsShared | ServerSeekerMediumsSelected | ServerWorkAssigned | ServerWorkRejected;
 /** What a seeker and a provider both receive on their endpoints. */
-type BothServerMessage = ServerArrivalUpdate | ServerChatMessage | ServerChatReady | ServerConnectionCancelled | ServerDistanceUpdate | ServerError | ServerMessageSent | ServerMessageStatusUpdate | ServerPeerStatus | ServerPong | ServerServiceFinished | ServerTypingIndicator | ServerWorkAccepted;
+type BothServerMessage = ServerArrivalUpdate | ServerChatMessage | ServerChatReady | ServerConnectionCancelled | ServerDistanceUpdate | ServerError | ServerLocationCadence | ServerMessageSent | ServerMessageStatusUpdate | ServerPeerStatus | ServerPong | ServerServiceFinished | ServerTypingIndicator | ServerWorkAccepted;
 /** The wire `type` of each server message. */
-export declare const SERVER_MESSAGE_TYPES: readonly ["arrival_update", "chat_message", "chat_ready", "connection_cancelled", "distance_update", "error", "mediums_selected", "mediums_shared", "message_sent", "message_status_update", "peer_status", "pong", "provider_mediums_shared", "seeker_mediums_selected", "service_finished", "typing_indicator", "work_accepted", "work_assigned", "work_expired", "work_rejected", "work_response"];
+export declare const SERVER_MESSAGE_TYPES: readonly ["arrival_update", "chat_message", "chat_ready", "connection_cancelled", "distance_update", "error", "location_cadence", "mediums_selected", "mediums_shared", "message_sent", "message_status_update", "peer_status", "pong", "provider_mediums_shared", "seeker_mediums_selected", "service_finished", "typing_indicator", "work_accepted", "work_assigned", "work_expired", "work_rejected", "work_response"];
 export {};

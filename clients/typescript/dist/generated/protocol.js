@@ -24,6 +24,7 @@ export const SERVER_MESSAGE_TYPES = [
     "connection_cancelled",
     "distance_update",
     "error",
+    "location_cadence",
     "mediums_selected",
     "mediums_shared",
     "message_sent",

@@ -10,6 +10,19 @@ export type ActorRole = "seeker" | "provider" | "system";
 /** An arrival stage, from farthest to closest. */
 export type ArrivalStage = "approaching_500" | "approaching_100" | "arrived";
 
+/** A band with its advice, as the session snapshot carries it (`location_cadence`). */
+export interface Cadence {
+  /** `far`, `near`, `close` or `arrived`. */
+  band: CadenceBand;
+  /** Seconds between precise fixes (0: stop sending until told otherwise). */
+  interval_s: number;
+  /** Metres of movement worth a fix before the interval is up. */
+  min_move_m: number;
+}
+
+/** A cadence band, from farthest to closest (`arrived` is final). */
+export type CadenceBand = "far" | "near" | "close" | "arrived";
+
 /**
  * Chat message object, identical in history and live delivery. Never a name, phone or
  * user id.
@@ -327,6 +340,26 @@ export interface ServerError {
    * command again.
    */
   retry_after_ms?: number | null;
+  /** Echo of the client's `request_id` (direct answers only). */
+  request_id?: string;
+}
+
+/**
+ * v1.2: how often the apps of an active session should send precise fixes (on
+ * activation, when a distance changes the band, and once on connect).
+ */
+export interface ServerLocationCadence {
+  type: "location_cadence";
+  /** `far`, `near`, `close` or `arrived`. */
+  band: CadenceBand;
+  /** Seconds between precise fixes (0: stop sending until told otherwise). */
+  interval_s: number;
+  /** Metres of movement worth a fix before the interval is up. */
+  min_move_m: number;
+  /** The session. */
+  session_id: string;
+  /** Send time. */
+  timestamp: Timestamp;
   /** Echo of the client's `request_id` (direct answers only). */
   request_id?: string;
 }
@@ -734,6 +767,11 @@ export interface SessionSnapshot {
   current_distance_meters: number | null;
   /** `"450 meters away"` / `"1.3 km away"`, or null. */
   distance_formatted: string | null;
+  /**
+   * v1.2: how often the apps should send precise fixes while the session is active;
+   * null otherwise.
+   */
+  location_cadence: Cadence | null;
   /** v1.1: the other party's last socket transition or fix, or null. */
   peer_last_seen: Timestamp | null;
   /** v1.1: the other party now (`online`, `offline`, `stale`); null once ended. */
@@ -864,6 +902,7 @@ type BothServerMessage =
   | ServerConnectionCancelled
   | ServerDistanceUpdate
   | ServerError
+  | ServerLocationCadence
   | ServerMessageSent
   | ServerMessageStatusUpdate
   | ServerPeerStatus
@@ -880,6 +919,7 @@ export const SERVER_MESSAGE_TYPES = [
   "connection_cancelled",
   "distance_update",
   "error",
+  "location_cadence",
   "mediums_selected",
   "mediums_shared",
   "message_sent",

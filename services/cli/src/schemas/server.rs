@@ -12,7 +12,7 @@ const BOTH: &[Role] = &[Role::Seeker, Role::Provider];
 const SEEKER: &[Role] = &[Role::Seeker];
 const PROVIDER: &[Role] = &[Role::Provider];
 
-/// Which endpoint's sockets receive each server message type, as PROTOCOL.md says.
+/// Which endpoint's sockets receive each server message type, as docs/protocol.md says.
 /// The types carry no role, so this is the one hand-kept table; generation fails when a
 /// type is missing here or listed but gone.
 pub const RECEIVERS: &[(&str, &[Role])] = &[
@@ -37,6 +37,7 @@ pub const RECEIVERS: &[(&str, &[Role])] = &[
     ("distance_update", BOTH),
     ("arrival_update", BOTH),
     ("peer_status", BOTH),
+    ("location_cadence", BOTH),
 ];
 
 /// The roles whose sockets receive `type_name`.
