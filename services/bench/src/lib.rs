@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod floor;
+pub mod overload;
 pub mod procstat;
 pub mod report;
 pub mod scenarios;

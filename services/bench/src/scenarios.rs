@@ -41,15 +41,15 @@ impl Ctx {
         }
     }
 
-    fn next_run(&self) -> u64 {
+    pub(crate) fn next_run(&self) -> u64 {
         self.runs.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn cpu(&self) -> CpuSnapshot {
+    pub(crate) fn cpu(&self) -> CpuSnapshot {
         procstat::cpu_snapshot(&self.apps)
     }
 
-    fn outcome(&self, scenario: &str, shape: String) -> Outcome {
+    pub(crate) fn outcome(&self, scenario: &str, shape: String) -> Outcome {
         Outcome {
             scenario: scenario.to_owned(),
             target: self.label.clone(),
@@ -587,12 +587,12 @@ pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 /// The seeker's position after `k` moves: 1 km north of the provider, walking away in
 /// 60 m steps for 100 steps, then back to the start (every move ≥ 50 m, every distance
 /// of a cycle distinct, never within 500 m so no arrival stage fires).
-fn seeker_position(k: u32) -> (f64, f64) {
+pub(crate) fn seeker_position(k: u32) -> (f64, f64) {
     let metres = 1000.0 + 60.0 * f64::from(k % PATH_STEPS);
     (PROVIDER_LAT + metres / METRES_PER_DEGREE, PROVIDER_LON)
 }
 
-fn expected_distance(k: u32) -> f64 {
+pub(crate) fn expected_distance(k: u32) -> f64 {
     let (lat, lon) = seeker_position(k);
     (haversine_m(lat, lon, PROVIDER_LAT, PROVIDER_LON) * 10.0).round() / 10.0
 }

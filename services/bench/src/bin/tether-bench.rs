@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tether_bench::client::Target;
+use tether_bench::overload::{self, OverloadShape};
 use tether_bench::procstat::{self, AppFilter};
 use tether_bench::report::{Outcome, comparison};
 use tether_bench::scenarios::{self, Ctx, PairLoad, SoakShape};
@@ -140,6 +141,54 @@ enum Scenario {
         p99_ms: f64,
         #[arg(long, default_value_t = 2000)]
         max_inflight: usize,
+    },
+    /// G14: one kind of work at --factor × its --capacity for --overload-s, between a
+    /// baseline and a recovery at --comfort × the capacity; goodput, refusals (how many,
+    /// how fast, with or without a retry hint) and the time back to normal p99.
+    Overload {
+        /// The work overloaded.
+        #[arg(long, value_enum)]
+        kind: overload::Kind,
+        /// Its capacity (lifecycles/s, msg/s, updates/s or connects/s), e.g. from the
+        /// same run's *-max search or idle's connects/s.
+        #[arg(long)]
+        capacity: f64,
+        /// The overload as a multiple of the capacity.
+        #[arg(long, default_value_t = 10.0)]
+        factor: f64,
+        /// Baseline and recovery rate as a fraction of the capacity.
+        #[arg(long, default_value_t = 0.5)]
+        comfort: f64,
+        #[arg(long, default_value_t = 10)]
+        baseline_s: u64,
+        #[arg(long, default_value_t = 30)]
+        overload_s: u64,
+        #[arg(long, default_value_t = 20)]
+        recovery_s: u64,
+        /// Sessions the load is spread over (chat, location).
+        #[arg(long, default_value_t = 200)]
+        sessions: usize,
+        /// Units in flight at most (more are shed by the generator and counted);
+        /// default 2,000 lifecycles or connects, 50,000 messages or updates.
+        #[arg(long)]
+        max_inflight: Option<usize>,
+        /// A unit completing later than this after its scheduled time is late, not
+        /// goodput; default 30,000 for lifecycles, 5,000 (the edge's timeout) otherwise.
+        #[arg(long)]
+        deadline_ms: Option<u64>,
+        /// A recovery window is normal at p99 ≤ this × the baseline p99.
+        #[arg(long, default_value_t = 1.5)]
+        normal_factor: f64,
+        /// A refusal within this many ms is fast (G14: 100).
+        #[arg(long, default_value_t = 100)]
+        fast_ms: u64,
+        /// Lifecycles: send a refused step again after its retry_after_ms, while the
+        /// lifecycle's deadline allows (as an app would).
+        #[arg(long)]
+        retry: bool,
+        /// Chat: no message_delivered/message_read.
+        #[arg(long)]
+        no_receipts: bool,
     },
     /// G11: chat probe, mixed traffic with per-interval p99 and dead tuples, probe again.
     Soak {
@@ -282,6 +331,7 @@ fn pair_load(scenario: &Scenario) -> Option<(PairLoad, Pace<'_>)> {
         | Scenario::Lifecycle { .. }
         | Scenario::LifecycleMax { .. }
         | Scenario::Soak { .. }
+        | Scenario::Overload { .. }
         | Scenario::Seed { .. }
         | Scenario::Machine
         | Scenario::Report { .. } => None,
@@ -431,6 +481,41 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 })
                 .await,
             ]
+        }
+        Scenario::Overload {
+            kind,
+            capacity,
+            factor,
+            comfort,
+            baseline_s,
+            overload_s,
+            recovery_s,
+            sessions,
+            max_inflight,
+            deadline_ms,
+            normal_factor,
+            fast_ms,
+            retry,
+            no_receipts,
+        } => {
+            let shape = OverloadShape {
+                kind: *kind,
+                capacity: *capacity,
+                factor: *factor,
+                comfort: *comfort,
+                baseline: secs(*baseline_s),
+                overload: secs(*overload_s),
+                recovery: secs(*recovery_s),
+                sessions: *sessions,
+                max_inflight: max_inflight.unwrap_or_else(|| kind.default_max_inflight()),
+                deadline: deadline_ms
+                    .map_or_else(|| kind.default_deadline(), Duration::from_millis),
+                normal_factor: *normal_factor,
+                fast: Duration::from_millis(*fast_ms),
+                retry: *retry,
+                receipts: !no_receipts,
+            };
+            vec![overload::run(&ctx, &shape, args.setup_concurrency).await?]
         }
         Scenario::Soak {
             duration_min,
