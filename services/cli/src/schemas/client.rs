@@ -32,7 +32,7 @@ pub fn longitude() -> Value {
     json!({"minimum": -180.0, "maximum": 180.0})
 }
 
-/// What PROTOCOL.md requires of each client message's fields.
+/// What docs/protocol.md requires of each client message's fields.
 fn rules(type_name: &str) -> Vec<FieldRule> {
     let session = || FieldRule::required("session_id", uuid());
     match type_name {

@@ -1,4 +1,4 @@
-//! Facts of PROTOCOL.md that the Rust types leave to the handlers, added to the generated
+//! Facts of docs/protocol.md that the Rust types leave to the handlers, added to the generated
 //! schemas so client developers (and code generators) see them.
 //!
 //! The wire types keep fields `Option` so a handler, not serde, words the error for a
