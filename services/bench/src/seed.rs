@@ -952,14 +952,15 @@ const COUNTS: &str = "
 INSERT INTO chat_session_counts (session_id, messages)
 SELECT sid, msgs FROM seed_s WHERE msgs > 0 ORDER BY sid";
 
-/// Open sessions' positions, and those of sessions that ended within the retention.
+/// Open sessions' positions, and those of sessions that ended within the retention, with
+/// the cadence band their last distance gives (protocol 1.2).
 const POSITIONS: &str = "
 INSERT INTO session_positions (
     session_id, seeker_latitude, seeker_longitude, seeker_location_at,
     provider_latitude, provider_longitude, provider_location_at,
     seeker_anchor_latitude, seeker_anchor_longitude, provider_anchor_latitude, provider_anchor_longitude,
     current_distance_meters, last_distance_update, tick_at,
-    seeker_seen_at, provider_seen_at, activated_at, arrival_stage)
+    seeker_seen_at, provider_seen_at, activated_at, arrival_stage, cadence_band)
 SELECT s.sid, p.slat, p.slon, p.seen_s,
        CASE WHEN p.both THEN p.plat END, CASE WHEN p.both THEN p.plon END,
        CASE WHEN p.both THEN p.seen_p END,
@@ -971,7 +972,9 @@ SELECT s.sid, p.slat, p.slon, p.seen_s,
             ELSE @T0@ + make_interval(secs => 30 * pg_temp.u(s.n, 63)) END,
        p.seen_s, CASE WHEN p.both THEN p.seen_p END,
        s.activated,
-       CASE WHEN s.arrivals >= 1 THEN 'arrived' END
+       CASE WHEN s.arrivals >= 1 THEN 'arrived' END,
+       CASE WHEN NOT p.both THEN NULL WHEN s.arrivals >= 1 THEN 'arrived'
+            WHEN s.dist <= 500 THEN 'close' WHEN s.dist <= 5000 THEN 'near' ELSE 'far' END
 FROM seed_s s
 CROSS JOIN LATERAL (
     SELECT s.lat + (pg_temp.u(s.n, 64) - 0.5) * 0.002 AS slat,
