@@ -1,21 +1,30 @@
 // The web console: a seeker pane and a provider pane, each a client of its own built on
-// the SDK, and a grid map between them where dragging a party sends its location.
+// the SDK (a TetherSession keeps each pane's view of the session, a LocationReporter sends
+// its fixes as the server's cadence asks), a grid map between them where dragging a party
+// is that party's device reporting fixes, and the session's timeline, its hash chain
+// verified here in the browser (WebCrypto SHA-256 over RFC 8785 JSON, the server's rules).
 // Built by scripts/build-console.mjs into services/ws-edge/console/console.js (served at
-// /console/); the page it runs in (the #seeker, #provider and #map elements) and its
-// stylesheet are services/ws-edge/console/index.html and console.css.
+// /console/); the page it runs in (the #seeker, #provider, #map and #timeline elements) and
+// its stylesheet are services/ws-edge/console/index.html and console.css.
 
 import {
+  LocationReporter,
   ProviderClient,
   SeekerClient,
   TetherApi,
   TetherError,
+  TetherSession,
   tokenExpiryMs,
+  verifyTimeline,
+  type ArrivalStage,
   type Mediums,
   type Role,
-  type ServerChatMessage,
   type ServerWorkAssigned,
-  type SessionSnapshot,
+  type SessionChangeCause,
+  type SessionMessage,
+  type SessionTimeline,
   type StateInfo,
+  type TimelineEvent,
 } from '../src/index.js';
 
 // ---- tiny DOM helpers ----
@@ -137,6 +146,53 @@ class GridMap {
   }
 }
 
+// ---- what the protocol says, in words ----
+
+const STAGE_TEXT: Record<ArrivalStage, string> = {
+  approaching_500: 'within 500 m',
+  approaching_100: 'within 100 m',
+  arrived: 'arrived',
+};
+
+function durationText(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function timeText(at: string | null | undefined): string {
+  return at ? new Date(at).toLocaleTimeString() : 'never';
+}
+
+function trendText(session: TetherSession): string {
+  const distance = session.distance;
+  if (!distance) return '—';
+  switch (distance.trend) {
+    case null:
+      return '— (after 20 s of distances)';
+    case 'approaching':
+      return distance.etaSeconds === null ? 'approaching' : `approaching · ETA ${durationText(distance.etaSeconds)}`;
+    case 'moving_away':
+      return 'moving away';
+    case 'stationary':
+      return 'stationary';
+  }
+}
+
+function cadenceText(session: TetherSession): string {
+  const cadence = session.cadence;
+  if (!cadence) return session.state === 'active' ? 'not announced (servers send it from protocol 1.2)' : '—';
+  if (cadence.interval_s <= 0) return `${cadence.band} · stop sending fixes`;
+  return `${cadence.band} · a fix every ${cadence.interval_s} s after ${cadence.min_move_m} m`;
+}
+
+function receiptText(message: SessionMessage): string {
+  if (message.error) return `✗ ${message.error.code}`;
+  if (message.pending) return '…';
+  return message.delivery_status === 'read' ? '✓✓ read' : message.delivery_status === 'delivered' ? '✓✓ delivered' : '✓ sent';
+}
+
 // ---- one pane per role ----
 
 const MEDIUMS = ['telegram', 'whatsapp', 'call'] as const;
@@ -144,16 +200,14 @@ const MEDIUMS = ['telegram', 'whatsapp', 'call'] as const;
 class Pane {
   readonly client: SeekerClient | ProviderClient;
   readonly api: TetherApi;
-  sessionId: string | null = null;
+  /** This pane's view of its session, kept current by the SDK. */
+  readonly session: TetherSession;
+  /** Sends this party's map position as the server's cadence asks. */
+  readonly reporter: LocationReporter;
   readonly #el: Record<string, HTMLElement> = {};
   readonly #tokenBox: HTMLInputElement;
-  readonly #ownMessages = new Map<string, HTMLElement>();
-  /**
-   * Receipts by message id. A receipt travels on the user's event stream and the
-   * `message_sent` on the command's reply path, so a fast reader's receipt can arrive
-   * before the `message_sent` that names the message.
-   */
-  readonly #receipts = new Map<string, string>();
+  /** Incoming messages asked to be marked read (each once). */
+  readonly #read = new Set<string>();
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #typing = false;
 
@@ -171,14 +225,23 @@ class Pane {
     const options = { url: base, token: tokenProvider };
     this.client = role === 'seeker' ? new SeekerClient(options) : new ProviderClient(options);
     this.api = new TetherApi(options);
+    // With the API, the session reads the snapshot and history when it is taken up and
+    // after every reconnect (also after a reload).
+    this.session = new TetherSession(this.client, { api: this.api });
+    this.reporter = new LocationReporter(this.session, { onError: (error) => this.#fail(error) });
     this.#build();
     this.#wire();
     if (token) this.connect();
   }
 
+  get sessionId(): string | null {
+    return this.session.id;
+  }
+
   #build(): void {
     const el = this.#el;
     const title = this.role === 'seeker' ? 'Seeker' : 'Provider';
+    const peer = this.role === 'seeker' ? 'provider' : 'seeker';
     el.state = h('span', { class: 'badge', 'data-testid': 'state', 'data-state': 'idle' }, 'idle');
     el.who = h('span', { class: 'muted', 'data-testid': 'who' });
     el.error = h('div', { class: 'error', 'data-testid': 'error', role: 'alert' });
@@ -188,6 +251,11 @@ class Pane {
     el.sessionState = h('span', { class: 'badge', 'data-testid': 'session-state', 'data-state': 'none' }, 'none');
     el.sessionId = h('dd', { 'data-testid': 'session-id' }, '—');
     el.distance = h('dd', { 'data-testid': 'distance' }, '—');
+    el.stage = h('span', { class: 'badge', 'data-testid': 'stage', 'data-stage': 'none' }, '—');
+    el.trend = h('dd', { 'data-testid': 'trend' }, '—');
+    el.presence = h('span', { class: 'badge', 'data-testid': 'presence', 'data-state': 'none' }, '—');
+    el.lastSeen = h('span', { class: 'muted', 'data-testid': 'last-seen' });
+    el.cadence = h('dd', { 'data-testid': 'cadence' }, '—');
     el.peerMediums = h('dd', { 'data-testid': 'peer-mediums' }, '—');
     el.chat = h('ul', { class: 'chat', 'data-testid': 'chat' });
     el.typing = h('div', { class: 'typing', 'data-testid': 'typing' });
@@ -273,7 +341,15 @@ class Pane {
         el.sessionId,
         h('dt', {}, 'distance'),
         el.distance,
-        h('dt', {}, this.role === 'seeker' ? 'provider mediums' : 'seeker mediums'),
+        h('dt', {}, 'stage'),
+        h('dd', {}, el.stage),
+        h('dt', {}, 'trend'),
+        el.trend,
+        h('dt', {}, peer),
+        h('dd', {}, el.presence, ' ', el.lastSeen),
+        h('dt', {}, 'cadence'),
+        el.cadence,
+        h('dt', {}, `${peer} mediums`),
         el.peerMediums,
       ),
       h('div', { class: 'row' }, el.mediumBoxes, el.phone, mediumsButton),
@@ -302,33 +378,34 @@ class Pane {
       this.#el.log!.textContent = (line + this.#el.log!.textContent).slice(0, 4000);
     });
     // Both clients receive these; `on` works on the union of the two.
-    client.on('work_accepted', (m) => {
-      this.sessionId = m.session_id;
-      this.#showSession({ state: 'waiting' });
+    client.on('work_accepted', () => {
       this.#el.orders?.replaceChildren();
       this.#el.providers?.replaceChildren(h('li', { 'data-testid': 'order-status' }, 'accepted: session opened'));
-      this.#sendLocation(true);
-    });
-    client.on('mediums_selected', () => this.#showSession({ state: 'active' }));
-    client.on('seeker_mediums_selected', (m) => this.#showSession({ state: 'active', peerMediums: m.mediums }));
-    client.on('provider_mediums_shared', (m) => this.#showSession({ peerMediums: m.mediums }));
-    client.on('distance_update', (m) => {
-      this.#showSession({ distance: m.distance_formatted });
-      document.querySelector('[data-testid=map-distance]')!.textContent = m.distance_formatted;
-    });
-    client.on('connection_cancelled', () => this.#showSession({ state: 'cancelled' }));
-    client.on('service_finished', () => this.#showSession({ state: 'completed' }));
-    client.on('chat_message', (m) => this.#showIncoming(m));
-    client.on('message_status_update', (m) => {
-      if (this.#receipts.get(m.message_id) !== 'read') this.#receipts.set(m.message_id, m.status);
-      this.#showReceipt(m.message_id);
-    });
-    client.on('typing_indicator', (m) => {
-      this.#el.typing!.textContent = m.is_typing ? `${m.user_type} is typing…` : '';
+      this.moved(); // where this party is now: sent as soon as the session is taken up
     });
     client.on('work_assigned', (m) => this.#showOrder(m));
     client.on('work_expired', () => this.#fail(new Error('The work order expired')));
     client.on('error', (m) => this.#fail(new TetherError(m.code, m.error)));
+
+    // Everything about the session comes from the SDK's session object.
+    const session = this.session;
+    session.on('change', () => this.#showSession());
+    session.on('message', (message) => {
+      // On screen: read (the client keeps the receipt until the server has it).
+      const id = message.message_id;
+      if (!message.mine && id && message.delivery_status !== 'read' && !this.#read.has(id)) {
+        this.#read.add(id);
+        session.markRead(id).catch(() => this.#read.delete(id));
+      }
+      this.#showChat();
+    });
+    session.on('typing', (typing) => {
+      this.#el.typing!.textContent = typing ? `${this.role === 'seeker' ? 'provider' : 'seeker'} is typing…` : '';
+    });
+    session.on('distance', (distance) => {
+      document.querySelector('[data-testid=map-distance]')!.textContent = distance.formatted;
+    });
+    session.on('error', (error) => this.#fail(error));
   }
 
   connect(): void {
@@ -341,22 +418,8 @@ class Pane {
     } catch {
       this.#el.who!.textContent = '';
     }
-    this.client.connect().then(
-      () => this.#restore(),
-      (e) => this.#fail(e),
-    );
-  }
-
-  /** After a (re)load: pick up the session this user is already in. */
-  async #restore(): Promise<void> {
-    const snapshot = await this.api.activeSession(this.role).catch(() => null);
-    if (!snapshot) return;
-    this.sessionId = snapshot.session_id;
-    this.#showSession({
-      state: snapshot.connection_state,
-      distance: snapshot.distance_formatted ?? undefined,
-      peerMediums: (this.role === 'seeker' ? snapshot.provider_mediums : snapshot.seeker_mediums) ?? undefined,
-    });
+    // Once open, the session picks up the session this user is already in (after a reload).
+    this.client.connect().catch((e) => this.#fail(e));
   }
 
   #showState(info: StateInfo): void {
@@ -369,17 +432,44 @@ class Pane {
     }
   }
 
-  #showSession(update: { state?: SessionSnapshot['connection_state']; distance?: string; peerMediums?: Mediums }): void {
+  /** The session's values as the SDK keeps them. */
+  #showSession(): void {
     const el = this.#el;
-    el.sessionId!.textContent = this.sessionId ?? '—';
-    if (update.state) {
-      el.sessionState!.textContent = update.state;
-      el.sessionState!.dataset.state = update.state;
-    }
-    if (update.distance) el.distance!.textContent = update.distance;
-    if (update.peerMediums) {
-      el.peerMediums!.textContent = Object.entries(update.peerMediums).map(([k, v]) => `${k} ${v}`).join(', ') || '(none)';
-    }
+    const session = this.session;
+    el.sessionId!.textContent = session.id ?? '—';
+    const state = session.state ?? 'none';
+    el.sessionState!.textContent = state;
+    el.sessionState!.dataset.state = state;
+    el.distance!.textContent = session.distance?.formatted ?? '—';
+    el.stage!.textContent = session.stage ? STAGE_TEXT[session.stage] : '—';
+    el.stage!.dataset.stage = session.stage ?? 'none';
+    el.trend!.textContent = trendText(session);
+    const presence = session.peer;
+    el.presence!.textContent = presence?.status ?? '—';
+    el.presence!.dataset.state = presence?.status ?? 'none';
+    el.lastSeen!.textContent = presence ? `last seen ${timeText(presence.lastSeen)}` : '';
+    el.cadence!.textContent = cadenceText(session);
+    const mediums = session.peerMediums;
+    el.peerMediums!.textContent = mediums ? Object.entries(mediums).map(([k, v]) => `${k} ${v}`).join(', ') || '(none)' : '—';
+  }
+
+  #showChat(): void {
+    const chat = this.#el.chat!;
+    chat.replaceChildren(
+      ...this.session.messages.map((message) => {
+        const masked =
+          message.redacted &&
+          h(
+            'span',
+            { class: 'masked', 'data-testid': 'redacted', title: 'Phone numbers, messenger links and handles were hidden: the session was still waiting' },
+            message.mine ? 'masked for the other party' : 'masked',
+          );
+        return message.mine
+          ? h('li', { class: 'mine', 'data-testid': 'mine' }, message.message, masked, h('span', { class: 'receipt', 'data-testid': 'receipt' }, receiptText(message)))
+          : h('li', { 'data-testid': 'incoming' }, message.message, masked);
+      }),
+    );
+    chat.scrollTop = chat.scrollHeight;
   }
 
   #fail(error: unknown): void {
@@ -470,8 +560,8 @@ class Pane {
   }
 
   #requireSession(): string {
-    if (!this.sessionId) throw new Error('No session yet');
-    return this.sessionId;
+    if (!this.session.id) throw new Error('No session yet');
+    return this.session.id;
   }
 
   #mediums(): Promise<void> {
@@ -491,39 +581,20 @@ class Pane {
     return this.#do(async () => {
       const text = this.#value('chatInput');
       if (!text) return;
-      const session = this.#requireSession();
+      this.#requireSession();
       (this.#el.chatInput as HTMLInputElement).value = '';
       this.#stopTyping();
-      const receipt = h('span', { class: 'receipt', 'data-testid': 'receipt' }, '…');
-      const item = h('li', { class: 'mine' }, text, receipt);
-      this.#el.chat!.append(item);
-      const sent = await this.client.sendChat(session, text);
-      receipt.textContent = '✓ sent';
-      this.#ownMessages.set(sent.message_id, receipt);
-      this.#showReceipt(sent.message_id);
-      this.#el.chat!.scrollTop = this.#el.chat!.scrollHeight;
+      // Shown at once by the session (pending), then stored, then its receipts.
+      await this.session.sendChat(text);
     });
   }
 
-  #showReceipt(messageId: string): void {
-    const receipt = this.#ownMessages.get(messageId);
-    const status = this.#receipts.get(messageId);
-    if (receipt && status) receipt.textContent = status === 'read' ? '✓✓ read' : '✓✓ delivered';
-  }
-
-  #showIncoming(message: ServerChatMessage): void {
-    this.#el.chat!.append(h('li', { 'data-testid': 'incoming' }, message.message, message.redacted ? h('span', { class: 'receipt' }, '(masked)') : null));
-    this.#el.chat!.scrollTop = this.#el.chat!.scrollHeight;
-    this.#el.typing!.textContent = '';
-    // It is on screen: read (the client keeps the receipt until the server has it).
-    void this.client.markRead(message.message_id);
-  }
-
   #onTyping(): void {
-    if (!this.sessionId) return;
+    const sessionId = this.session.id;
+    if (!sessionId) return;
     if (!this.#typing) {
       this.#typing = true;
-      this.client.typing(this.sessionId, true).catch(() => (this.#typing = false));
+      this.client.typing(sessionId, true).catch(() => (this.#typing = false));
     }
     clearTimeout(this.#typingTimer);
     this.#typingTimer = setTimeout(() => this.#stopTyping(), 2500);
@@ -531,22 +602,17 @@ class Pane {
 
   #stopTyping(): void {
     clearTimeout(this.#typingTimer);
-    if (this.#typing && this.sessionId) void this.client.typing(this.sessionId, false);
+    const sessionId = this.session.id;
+    if (this.#typing && sessionId) void this.client.typing(sessionId, false);
     this.#typing = false;
   }
 
-  /** Sends this party's map position while in a session. */
-  #sendLocation(final: boolean): void {
-    if (!this.sessionId) return;
-    const { latitude, longitude } = toLatLon(this.map.positions[this.role]);
-    this.client.updateLocation(this.sessionId, latitude, longitude).catch((error: TetherError) => {
-      // Server errors show through the `error` handler; say when nothing went out.
-      if (final && error.code === 'not_connected') this.#fail(new Error('Not connected: the position was not sent'));
-    });
-  }
-
-  moved(final: boolean): void {
-    this.#sendLocation(final);
+  /**
+   * This party's map position is a new fix: the reporter sends it now, later or not at all
+   * (the server's cadence), and keeps it while there is no session or no socket.
+   */
+  moved(): void {
+    this.reporter.report(toLatLon(this.map.positions[this.role]));
   }
 
   #finish(): Promise<void> {
@@ -565,6 +631,122 @@ class Pane {
 
   #cancel(): Promise<void> {
     return this.#do(() => this.client.cancel(this.#requireSession()));
+  }
+}
+
+// ---- the session's timeline, verified here ----
+
+/** What appends to the timeline (or may have, after a reconnect): then it is read again. */
+const TIMELINE_CAUSES = new Set<SessionChangeCause>([
+  'work_accepted',
+  'chat_ready',
+  'chat_message',
+  'message_sent',
+  'mediums_selected',
+  'seeker_mediums_selected',
+  'mediums_shared',
+  'provider_mediums_shared',
+  'arrival_update',
+  'connection_cancelled',
+  'service_finished',
+  'refresh',
+]);
+
+function eventData(event: TimelineEvent): string {
+  switch (event.type) {
+    case 'arrival':
+      return STAGE_TEXT[event.data.stage] ?? event.data.stage;
+    case 'mediums_selected':
+    case 'mediums_shared':
+      return event.data.mediums.join(', ') || '(none)';
+    default:
+      return '';
+  }
+}
+
+class TimelinePanel {
+  readonly #status: HTMLElement;
+  readonly #list: HTMLElement;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #generation = 0;
+
+  constructor(
+    readonly root: HTMLElement,
+    readonly panes: Pane[],
+  ) {
+    this.#status = h('span', { class: 'verdict', 'data-testid': 'timeline-status', 'data-verified': 'none' }, 'no session yet');
+    this.#list = h('ol', { class: 'timeline', 'data-testid': 'timeline' });
+    root.append(
+      h('h2', {}, 'Timeline'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Each event’s hash is SHA-256 of the previous hash and the event’s canonical JSON (RFC 8785), recomputed in this browser.',
+      ),
+      h('div', { class: 'row' }, h('button', { 'data-testid': 'timeline-refresh', onclick: () => void this.load() }, 'Verify again'), this.#status),
+      this.#list,
+    );
+    for (const pane of panes) {
+      pane.session.on('change', ({ cause }) => {
+        if (TIMELINE_CAUSES.has(cause)) this.schedule();
+      });
+    }
+  }
+
+  /** Reads the timeline again shortly (events come in bursts). */
+  schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.load(), 300);
+  }
+
+  async load(): Promise<void> {
+    clearTimeout(this.#timer);
+    const pane = this.panes.find((p) => p.session.id);
+    if (!pane) return;
+    const generation = ++this.#generation;
+    let timeline: SessionTimeline;
+    try {
+      timeline = await pane.api.timeline(pane.session.id!);
+    } catch (error) {
+      if (generation === this.#generation) this.#verdict('false', `could not read it: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    let result: Awaited<ReturnType<typeof verifyTimeline>>;
+    try {
+      // The answer as parsed, every field as the server sent it.
+      result = await verifyTimeline(timeline);
+    } catch (error) {
+      if (generation === this.#generation) this.#verdict('false', `cannot verify here: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    if (generation !== this.#generation) return;
+    const broken = result.ok ? Infinity : (result.index ?? timeline.events.length);
+    this.#list.replaceChildren(
+      ...timeline.events.map((event, i) => {
+        const state = i < broken ? 'ok' : i === broken ? 'broken' : 'unchecked';
+        return h(
+          'li',
+          { class: state, 'data-testid': 'timeline-event', 'data-type': event.type, 'data-detail': eventData(event) },
+          h('span', { class: 'check' }, state === 'ok' ? '✓' : state === 'broken' ? '✗' : '·'),
+          h('span', { class: 'seq' }, `#${event.seq}`),
+          h('span', { class: 'at' }, event.at.slice(11, 23)),
+          h('b', {}, event.type),
+          h('span', { class: 'muted' }, event.actor_role),
+          eventData(event) && h('span', {}, eventData(event)),
+          h('code', { title: event.hash }, `${event.hash.slice(0, 6)}…`),
+        );
+      }),
+    );
+    if (result.ok) {
+      this.#verdict('true', `✓ chain verified here: ${result.events} events, head ${result.headHash.slice(0, 12)}…`);
+    } else {
+      this.#verdict('false', `✗ ${result.message}`);
+    }
+  }
+
+  #verdict(verified: 'true' | 'false', text: string): void {
+    this.#status.dataset.verified = verified;
+    this.#status.textContent = text;
   }
 }
 
@@ -589,4 +771,5 @@ const panes: Record<Role, Pane> = {
   seeker: new Pane('seeker', document.getElementById('seeker')!, map, tokens.seeker),
   provider: new Pane('provider', document.getElementById('provider')!, map, tokens.provider),
 };
-map.onMove((role, _point, final) => panes[role].moved(final));
+new TimelinePanel(document.getElementById('timeline')!, [panes.seeker, panes.provider]);
+map.onMove((role) => panes[role].moved());

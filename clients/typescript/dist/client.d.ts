@@ -173,6 +173,12 @@ export declare class TetherClient<Send extends ClientMessage, Receive extends Se
     /** Calls `handler` for every server message (after de-duplication). */
     onAny(handler: (message: Receive) => void): () => void;
     /**
+     * The command a received message answered (matched by its `request_id`), when it was a
+     * direct answer to one of this client's commands: e.g. the `chat_message` (with its text
+     * and `client_message_id`) behind a `message_sent`. Undefined for events.
+     */
+    commandOf(message: Receive): Readonly<Send> | undefined;
+    /**
      * Low level: writes a message as it is (no `request_id`, no confirmation); false when
      * the socket is not open (nothing is sent). Prefer the typed methods.
      */

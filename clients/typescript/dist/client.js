@@ -123,6 +123,8 @@ export class TetherClient {
     #stateListeners = new Set();
     #waiters = new Set();
     #seen;
+    /** Direct answers -> the command they answered (see {@link TetherClient.commandOf}). */
+    #answered = new WeakMap();
     #reconnectTimer;
     #pingTimer;
     #refreshTimer;
@@ -227,6 +229,14 @@ export class TetherClient {
         const listener = handler;
         this.#anyHandlers.add(listener);
         return () => this.#anyHandlers.delete(listener);
+    }
+    /**
+     * The command a received message answered (matched by its `request_id`), when it was a
+     * direct answer to one of this client's commands: e.g. the `chat_message` (with its text
+     * and `client_message_id`) behind a `message_sent`. Undefined for events.
+     */
+    commandOf(message) {
+        return this.#answered.get(message);
     }
     /**
      * Low level: writes a message as it is (no `request_id`, no confirmation); false when
@@ -472,6 +482,7 @@ export class TetherClient {
             this.#settleBefore(seq);
             const pending = this.#pending.get(requestId);
             if (pending?.written && pending.seq === seq) {
+                this.#answered.set(message, pending.frame);
                 this.#answer(pending, message);
                 if (pending.internal && message.type === 'pong')
                     return;

@@ -1,6 +1,6 @@
 import { type FetchLike, type TokenSource } from './common.js';
-import type { CreateWorkOrderBody, MessagePage, NearbyProviders, Profile, ProviderStatus, PutProfileBody, PutSeekerSearchBody, RatingSaved, Role, SeekerSearch, SessionSnapshot, WorkOrder, WorkOrderCreated } from './generated/protocol.js';
-import type { PutProviderStatusBody, Rating, SessionTimeline } from './types.js';
+import type { CreateWorkOrderBody, MessagePage, NearbyProviders, Profile, ProviderStatus, PutProfileBody, PutSeekerSearchBody, RatingSaved, Role, SeekerSearch, WorkOrder, WorkOrderCreated } from './generated/protocol.js';
+import type { PutProviderStatusBody, Rating, SessionSnapshot, SessionTimeline } from './types.js';
 /** Settings of {@link TetherApi}; a socket client's options fit as they are. */
 export interface ApiOptions {
     /** The edge's base URL: `http(s)://host:port` or `ws(s)://host:port`. */
@@ -52,5 +52,9 @@ export declare class TetherApi {
     }): Promise<MessagePage>;
     /** Rates a completed session (seeker; once, within 24 h): the same {@link Rating} `finish` takes. */
     rate(sessionId: string, body: Rating): Promise<RatingSaved>;
+    /**
+     * The session's tamper-evident timeline; check its hash chain with
+     * `verifyTimeline`.
+     */
     timeline(sessionId: string): Promise<SessionTimeline>;
 }

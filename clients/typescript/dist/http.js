@@ -65,6 +65,10 @@ export class TetherApi {
     rate(sessionId, body) {
         return this.#call('POST', `/api/v1/sessions/${encodeURIComponent(sessionId)}/rating`, body);
     }
+    /**
+     * The session's tamper-evident timeline; check its hash chain with
+     * `verifyTimeline`.
+     */
     timeline(sessionId) {
         return this.#call('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}/timeline`);
     }

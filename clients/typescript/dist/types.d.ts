@@ -1,4 +1,4 @@
-import type { ArrivalStage, Mediums, PutProviderStatusBody as GeneratedPutProviderStatusBody, RatingBody, SessionTimeline as GeneratedSessionTimeline, TimelineEvent as GeneratedTimelineEvent, TimelineEventType } from './generated/protocol.js';
+import type { ArrivalStage, Cadence, Mediums, PutProviderStatusBody as GeneratedPutProviderStatusBody, RatingBody, SessionSnapshot as GeneratedSessionSnapshot, SessionTimeline as GeneratedSessionTimeline, TimelineEvent as GeneratedTimelineEvent, TimelineEventType } from './generated/protocol.js';
 /** `telegram`, `whatsapp` or `call`. */
 export type MediumName = keyof Mediums;
 /** `PUT /api/v1/provider/status` body. */
@@ -46,3 +46,10 @@ export type SessionTimeline = Omit<GeneratedSessionTimeline, 'events'> & {
  * `rating_stars` an integer 1-5, `rating_description` at most 1000 characters.
  */
 export type Rating = RatingBody;
+/**
+ * Session snapshot. `location_cadence` (protocol 1.2: `{band, interval_s, min_move_m}` while
+ * active, null otherwise) is optional here: a server before 1.2 does not send it.
+ */
+export type SessionSnapshot = Omit<GeneratedSessionSnapshot, 'location_cadence'> & {
+    location_cadence?: Cadence | null;
+};

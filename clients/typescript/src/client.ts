@@ -347,6 +347,8 @@ export class TetherClient<Send extends ClientMessage, Receive extends ServerMess
   readonly #stateListeners = new Set<(info: StateInfo) => void>();
   readonly #waiters = new Set<(error: TetherError) => void>();
   readonly #seen: RecentKeys;
+  /** Direct answers -> the command they answered (see {@link TetherClient.commandOf}). */
+  readonly #answered = new WeakMap<object, ClientMessage>();
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -478,6 +480,15 @@ export class TetherClient<Send extends ClientMessage, Receive extends ServerMess
     const listener = handler as Listener;
     this.#anyHandlers.add(listener);
     return () => this.#anyHandlers.delete(listener);
+  }
+
+  /**
+   * The command a received message answered (matched by its `request_id`), when it was a
+   * direct answer to one of this client's commands: e.g. the `chat_message` (with its text
+   * and `client_message_id`) behind a `message_sent`. Undefined for events.
+   */
+  commandOf(message: Receive): Readonly<Send> | undefined {
+    return this.#answered.get(message) as Send | undefined;
   }
 
   /**
@@ -726,6 +737,7 @@ export class TetherClient<Send extends ClientMessage, Receive extends ServerMess
       this.#settleBefore(seq);
       const pending = this.#pending.get(requestId);
       if (pending?.written && pending.seq === seq) {
+        this.#answered.set(message, pending.frame);
         this.#answer(pending, message);
         if (pending.internal && message.type === 'pong') return;
       }

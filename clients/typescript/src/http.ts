@@ -12,11 +12,10 @@ import type {
   RatingSaved,
   Role,
   SeekerSearch,
-  SessionSnapshot,
   WorkOrder,
   WorkOrderCreated,
 } from './generated/protocol.js';
-import type { PutProviderStatusBody, Rating, SessionTimeline } from './types.js';
+import type { PutProviderStatusBody, Rating, SessionSnapshot, SessionTimeline } from './types.js';
 
 /** Settings of {@link TetherApi}; a socket client's options fit as they are. */
 export interface ApiOptions {
@@ -106,6 +105,10 @@ export class TetherApi {
   rate(sessionId: string, body: Rating): Promise<RatingSaved> {
     return this.#call('POST', `/api/v1/sessions/${encodeURIComponent(sessionId)}/rating`, body);
   }
+  /**
+   * The session's tamper-evident timeline; check its hash chain with
+   * `verifyTimeline`.
+   */
   timeline(sessionId: string): Promise<SessionTimeline> {
     return this.#call('GET', `/api/v1/sessions/${encodeURIComponent(sessionId)}/timeline`);
   }

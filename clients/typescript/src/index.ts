@@ -1,11 +1,13 @@
-// Tether client SDK: one socket client per role, HTTP API helpers, and the protocol's
-// message types (generated from proto-schemas/; a few refined in types.ts, exported here
-// under their generated names).
+// Tether client SDK: one socket client per role, HTTP API helpers, a session object that
+// keeps itself current, a location reporter that follows the server's cadence, the
+// timeline's verifier, and the protocol's message types (generated from proto-schemas/; a
+// few refined in types.ts, exported here under their generated names).
 export * from './generated/protocol.js';
 export type {
   MediumName,
   PutProviderStatusBody,
   Rating,
+  SessionSnapshot,
   SessionTimeline,
   TimelineEvent,
   TimelineEventDataByType,
@@ -28,6 +30,25 @@ export {
   type WebSocketFactory,
   type WebSocketLike,
 } from './client.js';
+export {
+  TetherSession,
+  type PeerPresence,
+  type SessionChangeCause,
+  type SessionDistance,
+  type SessionEventMap,
+  type SessionMessage,
+  type SessionOptions,
+} from './session.js';
+export { LocationReporter, haversineMeters, type LocationFix, type LocationReporterOptions } from './location.js';
+export {
+  GENESIS_HASH,
+  canonicalJson,
+  timelineEventHash,
+  verifyTimeline,
+  type Sha256,
+  type TimelineVerification,
+  type VerifyTimelineOptions,
+} from './timeline.js';
 export type { FetchLike, FetchResponseLike, TokenProvider, TokenReason, TokenSource } from './common.js';
 export { TetherApi, type ApiOptions, type NearbyQuery } from './http.js';
 export {

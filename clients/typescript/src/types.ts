@@ -1,11 +1,14 @@
 // Refinements of generated types whose schema is looser than the protocol (a JSON Schema
-// cannot say "data depends on type"; one `items` lacks its `type`). The package root
-// exports these under the generated names, so `TimelineEvent` etc. are the precise ones.
+// cannot say "data depends on type"), or stricter than what the SDK must accept (a server
+// before protocol 1.2 sends no `location_cadence`). The package root exports these under
+// the generated names, so `TimelineEvent`, `SessionSnapshot` etc. are the ones to use.
 import type {
   ArrivalStage,
+  Cadence,
   Mediums,
   PutProviderStatusBody as GeneratedPutProviderStatusBody,
   RatingBody,
+  SessionSnapshot as GeneratedSessionSnapshot,
   SessionTimeline as GeneratedSessionTimeline,
   TimelineEvent as GeneratedTimelineEvent,
   TimelineEventType,
@@ -59,3 +62,11 @@ export type SessionTimeline = Omit<GeneratedSessionTimeline, 'events'> & {
  * `rating_stars` an integer 1-5, `rating_description` at most 1000 characters.
  */
 export type Rating = RatingBody;
+
+/**
+ * Session snapshot. `location_cadence` (protocol 1.2: `{band, interval_s, min_move_m}` while
+ * active, null otherwise) is optional here: a server before 1.2 does not send it.
+ */
+export type SessionSnapshot = Omit<GeneratedSessionSnapshot, 'location_cadence'> & {
+  location_cadence?: Cadence | null;
+};

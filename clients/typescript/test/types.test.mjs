@@ -1,7 +1,7 @@
 // Type-level tests: the README's examples (kept as examples/node.ts, with `ws`, and
-// examples/browser.ts, with the DOM's WebSocket) and test/types/sdk-types.ts (what must
-// and must not compile) pass `tsc --strict --noEmit` against the built declarations, as
-// an app developer's project would compile them.
+// examples/browser.ts and examples/session.ts, with the DOM's WebSocket) and
+// test/types/sdk-types.ts (what must and must not compile) pass `tsc --strict --noEmit`
+// against the built declarations, as an app developer's project would compile them.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -26,14 +26,14 @@ test('the README example compiles under strict with ws\'s WebSocket (Node), with
   await typeCheck('tsconfig.node.json');
 });
 
-test('the browser example compiles under strict with the DOM\'s WebSocket', async () => {
+test('the browser examples (the clients, the session object) compile under strict with the DOM\'s WebSocket', async () => {
   await typeCheck('tsconfig.dom.json');
 });
 
 test('the README shows the examples exactly as they are type-checked', () => {
   const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
   const blocks = [...readme.matchAll(/```(?:ts|js)\n([\s\S]*?)```/g)].map((m) => m[1]);
-  for (const file of ['node.ts', 'browser.ts']) {
+  for (const file of ['node.ts', 'browser.ts', 'session.ts']) {
     const text = readFileSync(join(pkg, 'examples', file), 'utf8');
     assert.ok(blocks.includes(text), `README.md has no code block equal to examples/${file}`);
   }

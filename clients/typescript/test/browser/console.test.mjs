@@ -1,5 +1,8 @@
 // The web console in headless Chromium (Debian's `chromium`, driven by playwright-core):
-// one whole session through both panes against the real stack, with a screenshot.
+// one whole session through both panes against the real stack, with a screenshot: chat
+// masked while waiting, the peer's presence, distance, trend and ETA, arrival stage, the
+// cadence row, and the session's timeline with its hash chain verified in the browser
+// (and a tampered one caught).
 // Run with `npm run test:browser` (scripts/test does, after installing Chromium when it
 // is missing). The screenshot goes to $TETHER_SCREENSHOT (default .tether/console.png);
 // TETHER_UPDATE_FIXTURES=1 also rewrites docs/console.png, the one the README shows.
@@ -30,14 +33,18 @@ const ARGS = [
 ];
 
 // A hang fails the test instead of stalling the suite (a per-test option: Debian's
-// Node 18 has no --test-timeout flag).
+// Node 18 has no --test-timeout flag). The whole session waits 20 s for a trend.
 const LIMIT = { timeout: 60_000 };
+const SESSION_LIMIT = { timeout: 150_000 };
+/** The server gives a trend once its distances span this long (protocol 1.1). */
+const TREND_WINDOW_MS = 20_000;
 
 let stack;
 let context;
 let profileDir;
 
 before(async () => {
+  // (The test stack turns 1.2's speed check off: dragging a marker teleports a party.)
   stack = await startStack();
   profileDir = mkdtempSync(join(tmpdir(), 'tether-chromium-'));
   // A persistent context is how playwright takes a --user-data-dir of our own.
@@ -88,13 +95,13 @@ async function drag(page, marker, dx, dy) {
   await page.mouse.up();
 }
 
-test('one whole session through the console, both panes', LIMIT, async () => {
+test('one whole session through the console, both panes', SESSION_LIMIT, async () => {
   const seekerToken = stack.mint({ name: 'Demo Seeker' }).token;
   const providerToken = stack.mint({ name: 'Demo Provider' }).token;
   const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  // Chromium logs every 4xx to the console; the expected one (no active session yet, on
+  // Chromium logs every 4xx to the console; the expected one (no active session, asked on
   // connect) is allowed, any other failed response is an error.
   page.on('response', (response) => {
     const url = new URL(response.url());
@@ -108,6 +115,8 @@ test('one whole session through the console, both panes', LIMIT, async () => {
   await page.goto(`${stack.httpBase}/console/#seeker=${seekerToken}&provider=${providerToken}`);
   const seeker = (id) => page.locator(`#seeker [data-testid=${id}]`);
   const provider = (id) => page.locator(`#provider [data-testid=${id}]`);
+  const timelineStatus = page.locator('[data-testid=timeline-status]');
+  const timelineTypes = () => page.locator('[data-testid=timeline-event]').evaluateAll((items) => items.map((item) => item.dataset.type));
 
   // Both panes connect by themselves with the tokens from the address, which then
   // leaves the address bar.
@@ -139,15 +148,30 @@ test('one whole session through the console, both panes', LIMIT, async () => {
   await provider('accept').click();
   await expectText(seeker('session-state'), /^waiting$/);
   await expectText(provider('session-state'), /^waiting$/);
+  // Each pane's session read the snapshot: the other party is online.
+  await expectText(seeker('presence'), /^online$/);
+  await expectText(provider('presence'), /^online$/);
+  await expectText(timelineStatus, /chain verified here: 2 events/);
+
+  // While the session waits, contact details in chat are masked: both panes say so.
+  await provider('chat-input').fill('Call me on +49 151 2345678');
+  await provider('send').click();
+  await expectText(seeker('incoming'), /^Call me on \[hidden\]masked$/);
+  await expectText(seeker('redacted'), /^masked$/);
+  await expectText(provider('redacted'), /masked for the other party/);
+  await expectText(provider('receipt'), /read/);
 
   // Mediums: the seeker's selection activates the session; the provider shares back.
   await seeker('select-mediums').click();
   await expectText(seeker('session-state'), /^active$/);
+  const activeAt = Date.now();
   await expectText(provider('session-state'), /^active$/);
   await expectText(provider('peer-mediums'), /call \+4915100000001/);
   await provider('medium-whatsapp').check();
   await provider('share-mediums').click();
   await expectText(seeker('peer-mediums'), /whatsapp \+4915100000002/);
+  // The cadence row: the band once a 1.2 server announces one, until then "not announced".
+  await expectText(seeker('cadence'), /not announced|a fix every|stop sending/);
 
   // Both parties on the map: drag each marker; the distance follows.
   await drag(page, page.locator('[data-testid=marker-seeker]'), 10, -10);
@@ -161,6 +185,7 @@ test('one whole session through the console, both panes', LIMIT, async () => {
     const shown = await Promise.all([seeker('distance'), provider('distance'), page.locator('[data-testid=map-distance]')].map((l) => l.textContent()));
     return shown[0] !== first && shown.every((text) => text === shown[0]);
   }, 'both panes and the map show the same new distance');
+  await expectText(seeker('stage'), /within (500|100) m/);
 
   // Chat with typing, receipts both ways.
   await provider('chat-input').pressSequentially('On my');
@@ -168,15 +193,59 @@ test('one whole session through the console, both panes', LIMIT, async () => {
   await provider('chat-input').pressSequentially(' way, 5 minutes');
   await provider('send').click();
   await expectText(seeker('chat'), /On my way, 5 minutes/);
-  await expectText(provider('receipt'), /read/); // the seeker's pane shows it, so reads it
+  await expectText(provider('receipt').last(), /read/); // the seeker's pane shows it, so reads it
   await seeker('chat-input').fill('Great, the door is open');
   await seeker('send').click();
   await expectText(provider('chat'), /the door is open/);
   await expectText(seeker('receipt'), /read/);
 
+  // Presence: the provider's pane disconnects and comes back.
+  await provider('disconnect').click();
+  await expectText(seeker('presence'), /^offline$/);
+  await provider('connect').click();
+  await expectText(provider('state'), /^open$/);
+  await expectText(seeker('presence'), /^online$/);
+
+  // The provider walks up to the seeker once the distances span the trend's window: the
+  // stage is `arrived`, the trend `approaching` with an ETA.
+  const wait = activeAt + TREND_WINDOW_MS + 2_000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const at = await page.locator('[data-testid=marker-seeker]').boundingBox();
+  const from = await page.locator('[data-testid=marker-provider]').boundingBox();
+  await drag(page, page.locator('[data-testid=marker-provider]'), at.x - from.x + 4, at.y - from.y + 4);
+  await expectText(seeker('stage'), /^arrived$/);
+  await expectText(provider('stage'), /^arrived$/);
+  await expectText(seeker('trend'), /^approaching · ETA \d+ s$/);
+  await expectText(provider('trend'), /^approaching/);
+
+  // The timeline, read again after the arrival, verifies in the browser.
+  const arrivals = () => page.locator('[data-testid=timeline-event][data-type=arrival]').evaluateAll((items) => items.map((item) => item.dataset.detail));
+  await until(async () => (await arrivals()).includes('arrived'), 'the arrival in the timeline');
+  await expectText(timelineStatus, /^✓ chain verified here: \d+ events, head [0-9a-f]{12}…$/);
+  const types = await timelineTypes();
+  for (const type of ['work_created', 'work_accepted', 'chat_started', 'mediums_selected', 'session_active', 'mediums_shared', 'arrival']) {
+    assert.ok(types.includes(type), `${type} in ${types}`);
+  }
+  assert.equal(await page.locator('[data-testid=timeline-event].ok').count(), types.length);
+
   mkdirSync(dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   if (process.env.TETHER_UPDATE_FIXTURES === '1') copyFileSync(SCREENSHOT, join(root, 'docs', 'console.png'));
+
+  // A timeline changed on its way (one field of event 3) is caught at that event.
+  await page.route('**/api/v1/sessions/*/timeline', async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    body.events[2].actor_role = body.events[2].actor_role === 'seeker' ? 'provider' : 'seeker';
+    await route.fulfill({ response, json: body });
+  });
+  await page.locator('[data-testid=timeline-refresh]').click();
+  await expectText(timelineStatus, /^✗ event #3 \(seq 3\): hash [0-9a-f]{64} does not match the content/);
+  assert.equal(await page.locator('[data-testid=timeline-event].broken').count(), 1);
+  assert.equal(await page.locator('[data-testid=timeline-event].ok').count(), 2);
+  await page.unroute('**/api/v1/sessions/*/timeline');
+  await page.locator('[data-testid=timeline-refresh]').click();
+  await expectText(timelineStatus, /^✓ chain verified here/);
 
   // The seeker finishes and rates; both panes show the end, and the clients reconnect
   // after the server closes the session's sockets.
@@ -186,6 +255,8 @@ test('one whole session through the console, both panes', LIMIT, async () => {
   await expectText(provider('session-state'), /^completed$/);
   await expectText(seeker('state'), /^open$/);
   await expectText(provider('state'), /^open$/);
+  await until(async () => (await timelineTypes()).at(-1) === 'completed', 'completed ends the timeline');
+  await expectText(timelineStatus, /^✓ chain verified here/);
 
   const sessionId = await seeker('session-id').textContent();
   const snapshot = await fetch(`${stack.httpBase}/api/v1/sessions/${sessionId}`, {
@@ -194,6 +265,7 @@ test('one whole session through the console, both panes', LIMIT, async () => {
   assert.equal(snapshot.connection_state, 'completed');
   assert.equal(snapshot.rating_stars, 5);
   assert.equal(snapshot.rating_description, 'Quick and friendly');
+  assert.equal(snapshot.arrival_stage, 'arrived');
   assert.deepEqual(pageErrors, []);
 });
 

@@ -1,7 +1,9 @@
 // The SDK against the real stack (tether-test-stack: every service, real NATS and
-// PostgreSQL, real sockets): one whole session, the re-send on connect, errors, a token
-// that expires on an open socket, refused and unreachable connections, receipts lost with
-// their socket, errors of commands without an answer, and the README example as it is.
+// PostgreSQL, real sockets): one whole session, the session object (masked chat, presence,
+// arrival, receipts) with the location reporter and the timeline verified, the re-send on
+// connect, errors, a token that expires on an open socket, refused and unreachable
+// connections, receipts lost with their socket, errors of commands without an answer, and
+// the README example as it is.
 // Run with `npm run test:integration`.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -14,7 +16,16 @@ import { fileURLToPath } from 'node:url';
 
 import { WebSocket as NodeWebSocket } from 'ws';
 
-import { ProviderClient, SeekerClient, TetherApi, TetherConnectionError, TetherError } from '../../dist/index.js';
+import {
+  LocationReporter,
+  ProviderClient,
+  SeekerClient,
+  TetherApi,
+  TetherConnectionError,
+  TetherError,
+  TetherSession,
+  verifyTimeline,
+} from '../../dist/index.js';
 import { startStack } from '../stack.mjs';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -141,6 +152,86 @@ test('one whole session through the SDK', LIMIT, async () => {
     const off = seeker.client.onState((info) => info.state === 'open' && (off(), resolve()));
   });
 });
+
+test('the session object, the location reporter and the timeline against the real stack', LIMIT, async () => {
+  const { seeker, provider, sessionId } = await openSession();
+  const seekerSession = new TetherSession(seeker.client, { api: seeker.api });
+  const providerSession = new TetherSession(provider.client, { api: provider.api });
+  try {
+    // Taken up from the snapshot (the socket was already open, the work_accepted came before).
+    await seekerSession.refresh();
+    await providerSession.refresh();
+    assert.equal(seekerSession.id, sessionId);
+    assert.equal(seekerSession.state, 'waiting');
+    assert.equal(seekerSession.peer.status, 'online');
+    assert.equal(providerSession.peer.status, 'online');
+
+    // Chat while waiting: the stored text is masked, both sides know.
+    const masked = seeker.client.waitFor('chat_message', { timeoutMs: 10_000 });
+    const sent = await providerSession.sendChat('Call me on +49 151 2345678');
+    assert.equal(sent.redacted, true);
+    assert.equal((await masked).message, 'Call me on [hidden]');
+    const shown = seekerSession.messages.find((m) => m.message_id === sent.message_id);
+    assert.deepEqual([shown.message, shown.redacted, shown.mine], ['Call me on [hidden]', true, false]);
+    const read = provider.client.waitFor('message_status_update', { timeoutMs: 10_000, filter: (m) => m.status === 'read' });
+    await seekerSession.markRead(sent.message_id);
+    await read;
+    assert.equal(providerSession.messages.find((m) => m.message_id === sent.message_id).delivery_status, 'read');
+
+    // Active; fixes through the reporters, which follow the server's cadence (a 1.1 server
+    // sends none: then every fix goes).
+    await seeker.client.selectMediums(sessionId, { call: '+4915112345678' });
+    await until(() => providerSession.state === 'active');
+    // A 1.2 server announces cadences (the session then holds the last one); a 1.1 server none.
+    const cadences = [];
+    seeker.client.on('location_cadence', ({ band, interval_s, min_move_m }) => cadences.push({ band, interval_s, min_move_m }));
+    const seekerReporter = new LocationReporter(seekerSession);
+    const providerReporter = new LocationReporter(providerSession);
+    const arrived = Promise.all([
+      seeker.client.waitFor('arrival_update', { timeoutMs: 10_000, filter: (m) => m.stage === 'arrived' }),
+      provider.client.waitFor('arrival_update', { timeoutMs: 10_000, filter: (m) => m.stage === 'arrived' }),
+    ]);
+    seekerReporter.report({ latitude: 52.52, longitude: 13.405 });
+    providerReporter.report({ latitude: 52.524, longitude: 13.405 }); // ~445 m
+    await until(() => seekerSession.distance !== null && seekerSession.stage === 'approaching_500');
+    assert.equal(seekerSession.distance.formatted, '445 meters away');
+    providerReporter.report({ latitude: 52.5202, longitude: 13.405 }); // ~22 m
+    await arrived;
+    assert.equal(seekerSession.stage, 'arrived');
+    assert.equal(providerSession.stage, 'arrived');
+    // The reporter waited for the cadence's interval if there was one (the stage came all the same).
+    assert.deepEqual(seekerSession.cadence, cadences.at(-1) ?? null);
+    if (cadences.length > 0) assert.deepEqual(cadences.at(-1), { band: 'arrived', interval_s: 0, min_move_m: 0 });
+    seekerReporter.dispose();
+    providerReporter.dispose();
+
+    // Presence: the provider's socket closes, the seeker is told.
+    provider.client.close();
+    await until(() => seekerSession.peer?.status === 'offline');
+
+    // The timeline, verified with WebCrypto as the console does.
+    const timeline = await seeker.api.timeline(sessionId);
+    const result = await verifyTimeline(timeline);
+    assert.equal(result.ok, true, result.message);
+    assert.deepEqual(
+      timeline.events.map((e) => e.type),
+      ['work_created', 'work_accepted', 'chat_started', 'mediums_selected', 'session_active', 'arrival', 'arrival'],
+    );
+    assert.deepEqual(timeline.events.filter((e) => e.type === 'arrival').map((e) => e.data.stage), ['approaching_500', 'arrived']);
+  } finally {
+    seekerSession.dispose();
+    providerSession.dispose();
+  }
+});
+
+/** Polls until `predicate()` is truthy. */
+async function until(predicate, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms: ${predicate}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 test('a message sent while the recipient was offline arrives on connect and is acknowledged', LIMIT, async () => {
   const { seeker, provider, sessionId } = await openSession();

@@ -94,3 +94,54 @@ const body: ErrorBody = { error: 'e', code: 'unavailable' };
 void body;
 // @ts-expect-error the generated HTTP error body is no longer exported as `Error`
 type Shadow = sdk.Error;
+
+// ---- the session object, the location reporter, the timeline verifier, protocol 1.2 ----
+import {
+  LocationReporter,
+  TetherSession,
+  verifyTimeline,
+  type Cadence,
+  type PeerPresence,
+  type ServerLocationCadence,
+  type SessionMessage,
+  type SessionSnapshot,
+} from '@tether/client';
+
+// location_cadence (protocol 1.2) is a typed event on both clients.
+seeker.on('location_cadence', (m: ServerLocationCadence) => m.interval_s.toFixed());
+either.on('location_cadence', (m) => m.band);
+provider.on('arrival_update', (m) => m.stage);
+seeker.on('peer_status', (m) => m.status);
+seeker.on('distance_update', (m) => `${m.trend ?? ''} ${m.eta_seconds ?? ''}`);
+// @ts-expect-error not a band
+const band: Cadence['band'] = 'very_far';
+void band;
+
+const session = new TetherSession(either, { api });
+session.on('stage', (stage) => stage.toUpperCase());
+session.on('presence', (presence: PeerPresence) => presence.status);
+session.on('cadence', (cadence) => cadence?.interval_s);
+session.on('distance', (d) => [d.trend, d.etaSeconds, d.meters]);
+session.on('message', (m: SessionMessage) => (m.mine ? m.delivery_status : m.message));
+// @ts-expect-error not a session event
+session.on('nope', () => {});
+const messages: readonly SessionMessage[] = session.messages;
+void messages;
+async function chat(): Promise<string | null> {
+  const sent = await session.sendChat('hello');
+  return sent.message_id;
+}
+void chat;
+
+const reporter = new LocationReporter(session, { onError: (error) => error.code });
+reporter.report({ latitude: 52.52, longitude: 13.405, accuracyM: 8 });
+// @ts-expect-error a fix needs both coordinates
+reporter.report({ latitude: 52.52 });
+
+async function snapshotAndTimeline(id: string): Promise<boolean> {
+  const snapshot: SessionSnapshot = await api.getSession(id);
+  const cadence: Cadence | null | undefined = snapshot.location_cadence; // absent before 1.2
+  const result = await verifyTimeline(await api.timeline(id));
+  return result.ok ? result.headHash.length === 64 && cadence !== undefined : result.reason.length > 0;
+}
+void snapshotAndTimeline;
