@@ -128,17 +128,23 @@ pub fn command_headers(meta: &CommandMeta) -> HeaderMap {
     headers
 }
 
+/// The sender of a command, from its headers (see [`command_headers`]); `None` for other
+/// messages or malformed headers.
+fn sender_of(message: &async_nats::Message) -> Option<CommandMeta> {
+    let headers = message.headers.as_ref();
+    CommandMeta::from_headers(|name| {
+        headers
+            .and_then(|headers| headers.get(name))
+            .map(|value| value.as_str())
+    })
+}
+
 /// A command is the client's frame as it arrived, the sender in headers (see
 /// [`command_headers`]); it is parsed here, once.
 impl Decode for CommandEnvelope {
     fn decode(message: &async_nats::Message) -> Result<Self, Rejection> {
-        let headers = message.headers.as_ref();
-        let meta = CommandMeta::from_headers(|name| {
-            headers
-                .and_then(|headers| headers.get(name))
-                .map(|value| value.as_str())
-        })
-        .ok_or_else(|| Rejection::Malformed("command without valid sender headers".into()))?;
+        let meta = sender_of(message)
+            .ok_or_else(|| Rejection::Malformed("command without valid sender headers".into()))?;
         match tether_proto::ClientMessage::from_frame(&message.payload) {
             Ok(command) => Ok(Self { meta, command }),
             Err(error) => Err(Rejection::Client { meta, error }),
@@ -300,12 +306,7 @@ where
         let client = refusals.clone();
         async move {
             metrics::counter!(names::REFUSED, "service" => service).increment(1);
-            let headers = message.headers.as_ref();
-            let meta = CommandMeta::from_headers(|name| {
-                headers
-                    .and_then(|headers| headers.get(name))
-                    .map(|value| value.as_str())
-            });
+            let meta = sender_of(&message);
             if let (Some(reply_to), Some((headers, body))) = (
                 message.reply,
                 Resp::rejected(Rejection::Overloaded { meta, after }).into_nats(),
@@ -420,40 +421,35 @@ where
             message = subscription.next() => message,
         };
         let Some(message) = message else { break };
-        if message.reply.is_none() {
+        // A slot now, or none yet (the request waits in line inside its task).
+        let permit = if message.reply.is_none() {
             let Some(permit) = admission.acquire().await else {
                 break;
             };
-            let work = handle(message);
-            tasks.spawn(async move {
-                work.await;
-                drop(permit);
-            });
-            continue;
-        }
-        match admission.admit() {
-            Admit::Now(permit) => {
-                let work = handle(message);
-                tasks.spawn(async move {
-                    work.await;
-                    drop(permit);
-                });
+            Some(permit)
+        } else {
+            match admission.admit() {
+                Admit::Now(permit) => Some(permit),
+                Admit::Wait => None,
+                Admit::Refuse(after) => {
+                    tasks.spawn(refuse(message, after));
+                    continue;
+                }
             }
-            Admit::Wait => {
-                let work = handle(message);
-                let admission = admission.clone();
-                tasks.spawn(async move {
-                    let Some(permit) = admission.wait().await else {
-                        return;
-                    };
-                    work.await;
-                    drop(permit);
-                });
-            }
-            Admit::Refuse(after) => {
-                tasks.spawn(refuse(message, after));
-            }
-        }
+        };
+        let work = handle(message);
+        let admission = admission.clone();
+        tasks.spawn(async move {
+            let permit = match permit {
+                Some(permit) => permit,
+                None => match admission.wait().await {
+                    Some(permit) => permit,
+                    None => return,
+                },
+            };
+            work.await;
+            drop(permit);
+        });
     }
     // Stop taking work first, then finish what is in flight.
     let _ = subscription.unsubscribe().await;
