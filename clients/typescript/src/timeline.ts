@@ -240,14 +240,24 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** WebCrypto's SHA-256, or a clear error where there is none (an insecure browser context). */
+/**
+ * WebCrypto's SHA-256; in Node without a global `crypto` (Node 18), `node:crypto`'s WebCrypto;
+ * or a clear error where there is neither (an insecure browser context).
+ */
 function webCryptoSha256(): Sha256 {
   type Subtle = { digest(algorithm: string, data: Uint8Array): Promise<ArrayBuffer> };
   const subtle = (globalThis as { crypto?: { subtle?: Subtle } }).crypto?.subtle;
-  if (!subtle) {
-    throw new TypeError(
-      'No WebCrypto SHA-256 (crypto.subtle): browsers offer it only in a secure context (https, or http on localhost); pass options.sha256',
-    );
+  if (subtle) return (data) => subtle.digest('SHA-256', data);
+  const runtime = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (runtime?.versions?.node !== undefined) {
+    // A module name in a variable: bundlers for browsers leave the import alone.
+    const nodeCrypto = 'node:crypto';
+    return async (data) => {
+      const module: { webcrypto: { subtle: Subtle } } = await import(nodeCrypto);
+      return module.webcrypto.subtle.digest('SHA-256', data);
+    };
   }
-  return (data) => subtle.digest('SHA-256', data);
+  throw new TypeError(
+    'No WebCrypto SHA-256 (crypto.subtle): browsers offer it only in a secure context (https, or http on localhost); pass options.sha256',
+  );
 }

@@ -137,7 +137,7 @@ test('re-hashing a changed event breaks the next one; head_hash and the order ru
   }
 });
 
-test('the SHA-256 can be given; without one (an insecure browser context) verifying rejects with a reason', async () => {
+test('the SHA-256 can be given; without one the one of Node is used, and an insecure browser context rejects with a reason', async () => {
   let calls = 0;
   const sha256 = async (data) => {
     calls += 1;
@@ -145,11 +145,24 @@ test('the SHA-256 can be given; without one (an insecure browser context) verify
   };
   assert.equal((await verifyTimeline(fixture(), { sha256 })).ok, true);
   assert.equal(calls, fixture().events.length);
-  const saved = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  // Node without a global crypto (Node 18): node:crypto's WebCrypto is used.
+  const savedCrypto = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
   Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true, writable: true });
   try {
-    await assert.rejects(verifyTimeline(fixture()), /secure context/);
+    assert.equal((await verifyTimeline(fixture())).ok, true);
+    // A browser in an insecure context: no crypto and no Node. `process` is hidden only
+    // while verifyTimeline runs synchronously (it picks its SHA-256 before any await).
+    const savedProcess = Object.getOwnPropertyDescriptor(globalThis, 'process');
+    Object.defineProperty(globalThis, 'process', { value: undefined, configurable: true, writable: true });
+    let verifying;
+    try {
+      verifying = verifyTimeline(fixture());
+    } finally {
+      Object.defineProperty(globalThis, 'process', savedProcess);
+    }
+    await assert.rejects(verifying, /secure context/);
   } finally {
-    Object.defineProperty(globalThis, 'crypto', saved);
+    if (savedCrypto) Object.defineProperty(globalThis, 'crypto', savedCrypto);
+    else delete globalThis.crypto;
   }
 });
