@@ -51,6 +51,7 @@ async fn send_first_distance(context: &Context, session_id: Uuid) -> Result<(), 
         return Ok(());
     }
     row.activated_at = Some(row.db_now);
+    row.trend = context.trend;
     row.flags_changed = true;
     let mut dues: Vec<_> = if row.distance_sent {
         Vec::new()

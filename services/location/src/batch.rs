@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tether_platform::{Outbox, Target};
+use tether_proto::approach::TrendWindows;
 use tether_proto::distance::Point;
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::presence::PeerState;
@@ -81,6 +82,8 @@ pub struct WriterConfig {
     /// v1.2: above this speed (m/s) from the stored fix a precise fix is implausible
     /// (0: no check).
     pub max_speed_mps: f64,
+    /// The trend's windows.
+    pub trend: TrendWindows,
 }
 
 /// Hands updates to the writer of their session.
@@ -219,11 +222,12 @@ impl Shard {
         }
 
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let mut rows: HashMap<Uuid, Positions> = positions::lock(&mut tx, &sessions)
-            .await?
-            .into_iter()
-            .map(|row| (row.session_id, row))
-            .collect();
+        let mut rows: HashMap<Uuid, Positions> =
+            positions::lock(&mut tx, &sessions, self.config.trend)
+                .await?
+                .into_iter()
+                .map(|row| (row.session_id, row))
+                .collect();
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut dues = Vec::new();
         let mut peers = Vec::new();

@@ -99,6 +99,7 @@ use tether_platform::config::admin;
 use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
 use tether_platform::serve::confirm_subscriptions;
+use tether_proto::approach::TrendWindows;
 use tether_proto::messages::Owner;
 use tokio_util::sync::CancellationToken;
 
@@ -150,6 +151,14 @@ pub struct Config {
     /// the check off.
     #[arg(long, env = "TETHER_MAX_SPEED_MPS", default_value_t = 70.0)]
     pub max_speed_mps: f64,
+    /// v1.1: distances computed more than this many seconds ago leave the trend's window
+    /// (the contract's 120; tests shorten it).
+    #[arg(long, env = "TETHER_TREND_WINDOW_S", default_value_t = 120.0)]
+    pub trend_window_s: f64,
+    /// v1.1: trend and ETA stay null until the distances in the window span this many
+    /// seconds (the contract's 20; tests shorten it); at most the window.
+    #[arg(long, env = "TETHER_TREND_MIN_SPAN_S", default_value_t = 20.0)]
+    pub trend_min_span_s: f64,
 }
 
 impl Config {
@@ -161,6 +170,14 @@ impl Config {
     /// The distance interval, never below one second.
     pub fn distance_interval(&self) -> Duration {
         Duration::from_secs(self.distance_interval_s.max(1))
+    }
+
+    /// The trend's windows (`TETHER_TREND_WINDOW_S`, `TETHER_TREND_MIN_SPAN_S`).
+    pub fn trend_windows(&self) -> TrendWindows {
+        TrendWindows {
+            keep_s: self.trend_window_s,
+            min_span_s: self.trend_min_span_s,
+        }
     }
 }
 
@@ -183,6 +200,8 @@ pub struct Context {
     pub stale_location: Duration,
     /// An edge silent this long is dead.
     pub edge_timeout: Duration,
+    /// The trend's windows.
+    pub trend: TrendWindows,
 }
 
 /// A built location service, ready to run.
@@ -213,6 +232,12 @@ impl App {
         anyhow::ensure!(
             config.max_speed_mps.is_finite() && config.max_speed_mps >= 0.0,
             "TETHER_MAX_SPEED_MPS must be a number of at least 0"
+        );
+        anyhow::ensure!(
+            config.trend_min_span_s.is_finite()
+                && config.trend_min_span_s > 0.0
+                && config.trend_min_span_s <= config.trend_window_s,
+            "TETHER_TREND_MIN_SPAN_S must be above 0 and at most TETHER_TREND_WINDOW_S"
         );
         anyhow::ensure!(
             config.stale_location_s >= 1,
@@ -258,6 +283,7 @@ impl App {
                 max_age: Duration::from_millis(config.location_max_age_ms),
                 distance_interval: config.distance_interval(),
                 max_speed_mps: config.max_speed_mps,
+                trend: config.trend_windows(),
             },
         );
         let context = Arc::new(Context {
@@ -269,6 +295,7 @@ impl App {
             max_accuracy_m: config.max_accuracy_m,
             stale_location: Duration::from_secs(config.stale_location_s),
             edge_timeout: Duration::from_secs(config.presence_edge_timeout_s),
+            trend: config.trend_windows(),
         });
         Ok(Self {
             runtime,
@@ -310,5 +337,18 @@ impl App {
             Ok(())
         });
         loops.join().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trend_windows_default_to_the_contracts_20_and_120_seconds() {
+        let config = Config::parse_from(["tether-location"]);
+        assert_eq!(config.trend_window_s, 120.0);
+        assert_eq!(config.trend_min_span_s, 20.0);
+        assert_eq!(config.trend_windows(), TrendWindows::CONTRACT);
     }
 }

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tether_proto::Role;
-use tether_proto::approach::{ArrivalStage, RecentDistances};
+use tether_proto::approach::{ArrivalStage, RecentDistances, TrendWindows};
 use tether_proto::cadence::CadenceBand;
 use tether_proto::distance::{Point, haversine_m, round_meters};
 use tether_proto::limits::{
@@ -96,7 +96,7 @@ pub struct Positions {
     pub activated_at: Option<DateTime<Utc>>,
     /// The closest arrival stage announced.
     pub arrival_stage: Option<String>,
-    /// Distances computed in the last 120 s, oldest first.
+    /// Distances computed in the trend's window (120 s), oldest first.
     pub recent_distances: Vec<f64>,
     /// Their times (epoch seconds).
     pub recent_distance_at: Vec<f64>,
@@ -118,6 +118,10 @@ pub struct Positions {
     pub last_distance_update: Option<DateTime<Utc>>,
     /// PostgreSQL's `now()` for this transaction (the tick's clock).
     pub db_now: DateTime<Utc>,
+    /// The trend's windows (the service's settings; the contract's unless the reader set
+    /// them).
+    #[sqlx(skip)]
+    pub trend: TrendWindows,
     /// The seeker's position changed in this transaction.
     #[sqlx(skip)]
     pub seeker_moved: bool,
@@ -383,7 +387,7 @@ impl Positions {
 
     /// Records the current distance (both positions must be known): the distance, the
     /// time, and both anchors reset to the current positions, because that is the distance
-    /// the clients last saw. v1.1: the distance joins the last 120 s of distances, which
+    /// the clients last saw. v1.1: the distance joins the window's distances, which
     /// give its trend and ETA, and it may reach a closer arrival stage (recorded here, so
     /// each stage is announced once per session whichever writer computes it). v1.2: the
     /// true (unrounded) distance moves the cadence band; a change is sent after it.
@@ -396,7 +400,7 @@ impl Positions {
             meters: std::mem::take(&mut self.recent_distances),
         };
         let now = self.db_now.timestamp_micros() as f64 / 1e6;
-        let (trend, eta_seconds) = recent.record(now, distance);
+        let (trend, eta_seconds) = recent.record(self.trend, now, distance);
         self.recent_distance_at = recent.at;
         self.recent_distances = recent.meters;
         let arrival = ArrivalStage::to_announce(distance, self.announced_stage());
@@ -443,13 +447,21 @@ pub const CLAIM_DUE: &str = positions_select!(
 pub const LOCK_ONE: &str = positions_select!("WHERE p.session_id = $1 FOR UPDATE OF p");
 
 /// Locks and reads the positions rows of `sessions` (sorted ascending by the caller's
-/// `ORDER BY`, so concurrent batches lock in one order). Sessions without a row are
-/// missing from the answer.
-pub async fn lock(conn: &mut PgConnection, sessions: &[Uuid]) -> sqlx::Result<Vec<Positions>> {
-    sqlx::query_as(LOCK_POSITIONS)
+/// `ORDER BY`, so concurrent batches lock in one order), with the trend's windows set.
+/// Sessions without a row are missing from the answer.
+pub async fn lock(
+    conn: &mut PgConnection,
+    sessions: &[Uuid],
+    trend: TrendWindows,
+) -> sqlx::Result<Vec<Positions>> {
+    let mut rows: Vec<Positions> = sqlx::query_as(LOCK_POSITIONS)
         .bind(sessions)
         .fetch_all(conn)
-        .await
+        .await?;
+    for row in &mut rows {
+        row.trend = trend;
+    }
+    Ok(rows)
 }
 
 /// The statement of [`create_missing`]: rows for the open sessions among $1 that have
@@ -711,6 +723,7 @@ mod tests {
             distance_sent: false,
             last_distance_update: None,
             db_now: Utc::now(),
+            trend: TrendWindows::CONTRACT,
             seeker_moved: false,
             provider_moved: false,
             seeker_seen: false,
