@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::chat::SEEKER_PHONE;
+use crate::timing::SILENCE;
 use crate::{Role, Stack, TestUser, WsClient};
 
 /// A seeker and a provider with an accepted work order and their sockets.
@@ -23,9 +24,6 @@ pub struct OpenSession {
     /// The session (waiting, or active after [`OpenSession::activate`]).
     pub session_id: Uuid,
 }
-
-/// How long a party must hear nothing to prove nothing was sent.
-pub const SILENCE: Duration = Duration::from_millis(400);
 
 impl Stack {
     /// `user`'s snapshot of `session_id` (`GET /api/v1/sessions/{id}`), which must be 200.

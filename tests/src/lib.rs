@@ -21,6 +21,7 @@ pub mod plans;
 pub mod procs;
 pub mod proxy;
 pub mod push;
+pub mod timing;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -260,12 +261,11 @@ impl Stack {
         (killable, format!("ws://{addr}"))
     }
 
-    /// Waits (up to 10 s) until presence (`user_presence`, kept by the location service
-    /// from the edges' events, which arrive asynchronously) has `user_id` in `role` online
-    /// or not; a user never seen counts as offline.
+    /// Waits ([`timing::eventually`]) until presence (`user_presence`, kept by the location
+    /// service from the edges' events, which arrive asynchronously) has `user_id` in `role`
+    /// online or not; a user never seen counts as offline.
     pub async fn wait_presence(&self, user_id: Uuid, role: Role, online: bool) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
+        timing::eventually(format!("presence online={online}"), async || {
             let stored: Option<bool> = sqlx::query_scalar(
                 "SELECT online FROM user_presence WHERE user_id = $1 AND role = $2",
             )
@@ -274,15 +274,9 @@ impl Stack {
             .fetch_optional(&self.db)
             .await
             .expect("presence");
-            if stored.unwrap_or(false) == online {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "presence never became online={online}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            stored.unwrap_or(false) == online
+        })
+        .await;
     }
 
     /// Connects `user` as `role` to the ws-edge at `ws_base`.
@@ -595,19 +589,15 @@ impl Stack {
     }
 
     async fn wait_ready(&self) {
-        for _ in 0..100 {
-            if let Ok(response) = self
+        timing::eventually("the stack's /readyz answering 2xx", async || {
+            let response = self
                 .http
                 .get(format!("{}/readyz", self.http_base))
                 .send()
-                .await
-                && response.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("stack did not become ready");
+                .await;
+            response.is_ok_and(|response| response.status().is_success())
+        })
+        .await;
     }
 
     /// A new user with a valid token (`name` claim set).

@@ -13,6 +13,8 @@ use serde_json::Value;
 use sha2::Sha256;
 use tokio::task::JoinHandle;
 
+use crate::timing::eventually;
+
 /// How the receiver answers one POST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
@@ -144,25 +146,12 @@ impl Receiver {
             .collect()
     }
 
-    /// Waits until at least `count` POSTs match `filter` (panics after `within`).
-    pub async fn wait_for(
-        &self,
-        count: usize,
-        within: Duration,
-        filter: impl Fn(&Value) -> bool,
-    ) -> Vec<Post> {
-        let deadline = Instant::now() + within;
-        loop {
+    /// Waits ([`eventually`]) until at least `count` POSTs match `filter`; returns them.
+    pub async fn wait_for(&self, count: usize, filter: impl Fn(&Value) -> bool) -> Vec<Post> {
+        eventually(format!("{count} matching POSTs"), async || {
             let posts = self.posts_where(&filter);
-            if posts.len() >= count {
-                return posts;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {count} matching POSTs within {within:?}, got {}",
-                posts.len()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            (posts.len() >= count).then_some(posts)
+        })
+        .await
     }
 }

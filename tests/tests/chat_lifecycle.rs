@@ -1,17 +1,15 @@
 //! Chat and the session's end: expiry set on cancel and finish, chat refused afterwards,
 //! history still served, and chat's own expiry handler for lifecycle events.
 
-use std::time::Duration;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 use tether_proto::events::{SessionEvent, SessionEventKind};
 use tether_tests::chat::uuid_of;
 use tether_tests::client::Closed;
+use tether_tests::timing::SILENCE;
+use tether_tests::timing::eventually;
 use tether_tests::{OpenSession, Role, Stack};
 use uuid::Uuid;
-
-const SILENCE: Duration = Duration::from_millis(300);
 
 async fn expiries(stack: &Stack, session_id: Uuid) -> Vec<Option<DateTime<Utc>>> {
     sqlx::query_scalar("SELECT expires_at FROM chat_messages WHERE session_id = $1 ORDER BY seq")
@@ -217,14 +215,11 @@ async fn lifecycle_event_sets_missing_expiry_once() {
     let at = Utc::now() - TimeDelta::minutes(10);
     publish(at).await;
     let expected = at + TimeDelta::hours(24);
-    let mut set = Vec::new();
-    for _ in 0..100 {
-        set = expiries(stack, session_id).await;
-        if set.iter().all(Option::is_some) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let set = eventually("the chat service setting every expiry", async || {
+        let set = expiries(stack, session_id).await;
+        set.iter().all(Option::is_some).then_some(set)
+    })
+    .await;
     for expiry in &set {
         let expiry = expiry.expect("expiry set by the chat service");
         assert!(

@@ -1,14 +1,11 @@
 //! Chat over real sockets: start_chat, chat_message, validation, idempotent retries and
 //! anonymity (two chat instances run behind the shared stack).
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use tether_tests::chat::{assert_anonymous, chat_message_keys, keys, time_of, uuid_of};
+use tether_tests::timing::SILENCE;
 use tether_tests::{Role, Stack};
 use uuid::Uuid;
-
-const SILENCE: Duration = Duration::from_millis(300);
 
 #[derive(Debug, sqlx::FromRow)]
 struct StoredMessage {

@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use serde_json::json;
 use tether_tests::chat::{assert_anonymous, uuid_of};
+use tether_tests::timing::SILENCE;
 use tether_tests::{OpenSession, Role, Stack, TestUser, WsClient};
 use uuid::Uuid;
-
-const SILENCE: Duration = Duration::from_millis(300);
 
 /// Reads `count` `chat_message`s and returns their ids and texts.
 async fn read_chat(ws: &mut WsClient, count: usize) -> Vec<(Uuid, String)> {

@@ -1,13 +1,10 @@
 //! Delivery and read receipts: only the recipient, forward only, repeats silent.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use tether_tests::chat::{keys, time_of, uuid_of};
+use tether_tests::timing::SILENCE;
 use tether_tests::{Role, Stack};
 use uuid::Uuid;
-
-const SILENCE: Duration = Duration::from_millis(300);
 
 #[derive(Debug, PartialEq, sqlx::FromRow)]
 struct Status {

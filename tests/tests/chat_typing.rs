@@ -5,10 +5,9 @@ use std::time::Duration;
 use serde_json::json;
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_tests::chat::{keys, time_of};
+use tether_tests::timing::SILENCE;
 use tether_tests::{Role, Stack, StackOptions};
 use uuid::Uuid;
-
-const SILENCE: Duration = Duration::from_millis(300);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_reaches_the_other_party_only() {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_cleanup::jobs::Job;
+use tether_tests::timing::eventually;
 use tether_tests::{OpenSession, Role, Stack, StackOptions, TestUser, WsClient};
 use uuid::Uuid;
 
@@ -34,18 +35,15 @@ fn outcome(job: &str, removed: u64, skipped: bool) -> Value {
 
 /// Polls `sql` (one bigint) until it returns `want`, for rows written asynchronously.
 async fn wait_for_count(stack: &Stack, sql: &'static str, id: Uuid, want: i64) {
-    for _ in 0..100 {
+    eventually(format!("{want} from {sql}"), async || {
         let (count,): (i64,) = sqlx::query_as(sql)
             .bind(id)
             .fetch_one(&stack.db)
             .await
             .expect("count");
-        if count == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("never reached {want}: {sql}");
+        count == want
+    })
+    .await;
 }
 
 /// Sends a chat message and returns its id, skipping the other party's messages that
@@ -148,7 +146,7 @@ async fn chat_job_deletes_only_expired_messages() {
 
 /// Dead row versions of a table, once `until` holds for them (statistics arrive late).
 async fn dead_tuples(stack: &Stack, table: &str, until: impl Fn(i64) -> bool) -> i64 {
-    for _ in 0..100 {
+    eventually(format!("{table}: the expected count of dead tuples"), async || {
         let dead: i64 = sqlx::query_scalar(
             "SELECT coalesce(sum(n_dead_tup), 0)::bigint FROM pg_stat_user_tables WHERE relname = $1",
         )
@@ -156,12 +154,9 @@ async fn dead_tuples(stack: &Stack, table: &str, until: impl Fn(i64) -> bool) ->
         .fetch_one(&stack.db)
         .await
         .expect("stats");
-        if until(dead) {
-            return dead;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{table}: dead tuples never reached the expected count");
+        until(dead).then_some(dead)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

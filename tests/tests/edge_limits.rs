@@ -2,11 +2,11 @@
 //! open sockets when the edge's NATS connection is lost and comes back.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::json;
 use tether_proto::errors::{RATE_LIMITED, TOO_MANY_SOCKETS};
 use tether_tests::client::Closed;
+use tether_tests::timing::{EVENTUALLY, eventually};
 use tether_tests::{Role, Stack, StackOptions, WsClient, ws_path};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
@@ -59,15 +59,11 @@ async fn sockets_per_user_are_capped_with_429() {
     );
     // A closed socket frees its place.
     first.close().await;
-    let mut again = None;
-    for _ in 0..50 {
-        if let Ok(ws) = WsClient::connect(&url, &[]).await {
-            again = Some(ws);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(again.is_some(), "a freed place is usable again");
+    // A freed place is usable again.
+    let _again = eventually("a socket in the freed place", async || {
+        WsClient::connect(&url, &[]).await.ok()
+    })
+    .await;
     stack.stop().await;
 }
 
@@ -165,10 +161,7 @@ async fn sockets_close_with_1012_after_a_nats_reconnect() {
     // Whatever was published while the edge was cut off is gone for these sockets: they
     // are told to reconnect at once.
     for ws in [&mut session.seeker_ws, &mut session.provider_ws] {
-        assert_eq!(
-            ws.expect_close_within(Duration::from_secs(10)).await,
-            Closed::Code(1012)
-        );
+        assert_eq!(ws.expect_close_within(EVENTUALLY).await, Closed::Code(1012));
     }
     // After reconnecting, everything works again.
     let mut seeker = stack.connect(&session.seeker, Role::Seeker).await;

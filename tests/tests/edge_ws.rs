@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tether_tests::client::Closed;
+use tether_tests::timing::EVENTUALLY;
 use tether_tests::{
     Role, Service, Stack, StackOptions, TestUser, WsClient, mint_token, sign_claims, ws_path,
 };
@@ -126,17 +127,23 @@ async fn rate_limit_errors_then_closes_with_1008() {
     let stack = Stack::shared().await;
     let user = stack.user();
     let mut ws = stack.connect(&user, Role::Seeker).await;
-    // The burst (40) passes; then rate_limited errors; a client that keeps going is closed.
+    // The burst (40) passes, and what the rate (20/s) refilled meanwhile; then
+    // rate_limited errors; a client that keeps going is closed.
+    let started = std::time::Instant::now();
     for _ in 0..200 {
         ws.send(json!({"type": "ping"})).await;
     }
     let (messages, closed) = ws.drain_until_close().await;
+    let refilled = (20.0 * started.elapsed().as_secs_f64()).ceil() as usize;
     let pongs = messages.iter().filter(|m| m["type"] == "pong").count();
     let limited = messages
         .iter()
         .filter(|m| m["code"] == "rate_limited")
         .count();
-    assert!((40..=45).contains(&pongs), "pongs: {pongs}");
+    assert!(
+        (40..=40 + refilled).contains(&pongs),
+        "pongs: {pongs}, refilled: {refilled}"
+    );
     assert!(limited >= 1, "no rate_limited error");
     assert_eq!(
         messages
@@ -237,10 +244,7 @@ async fn token_expiry_closes_open_socket_with_4401() {
     let mut ws = WsClient::connect(&url, &[]).await.expect("connect");
     assert_eq!(ws.request(json!({"type": "ping"})).await["type"], "pong");
     let started = std::time::Instant::now();
-    assert_eq!(
-        ws.expect_close_within(Duration::from_secs(10)).await,
-        Closed::Code(4401)
-    );
+    assert_eq!(ws.expect_close_within(EVENTUALLY).await, Closed::Code(4401));
     // Not before exp + the 5 s leeway.
     assert!(
         started.elapsed() >= Duration::from_secs(4),

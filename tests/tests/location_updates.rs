@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tether_proto::distance::{Point, distance_meters, format_away, haversine_m};
 use tether_tests::geo::north;
+use tether_tests::timing::eventually;
 use tether_tests::{OpenSession, Role, Stack};
 use uuid::Uuid;
 
@@ -667,8 +668,7 @@ async fn moves_are_hot_updates_of_session_positions() {
     let sid = session.session_id;
     move_to(&mut session, Role::Seeker, 0.0, 0.0).await;
     // The first update creates the row (an insert); wait until it holds the position.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually("the seeker's position stored", async || {
         let (stored,): (Option<f64>,) = sqlx::query_as(
             "SELECT max(seeker_latitude) FROM session_positions WHERE session_id = $1",
         )
@@ -676,12 +676,9 @@ async fn moves_are_hot_updates_of_session_positions() {
         .fetch_one(&stack.db)
         .await
         .expect("row");
-        if stored.is_some() {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "position not stored");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        stored.is_some()
+    })
+    .await;
     // Then every move is a distance update, waited for, so each is its own row update.
     const MOVES: i64 = 30;
     for i in 0..MOVES {
@@ -690,8 +687,7 @@ async fn moves_are_hot_updates_of_session_positions() {
         expect_distance(&mut session, metres, &format_away(metres)).await;
     }
     // Backends report their counters when idle (within about 10 s); wait for all of them.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let (updates, hot) = loop {
+    let (updates, hot) = eventually("the row updates of every move counted", async || {
         let (updates, hot): (i64, i64) = sqlx::query_as(
             "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
              WHERE relname = 'session_positions'",
@@ -699,11 +695,9 @@ async fn moves_are_hot_updates_of_session_positions() {
         .fetch_one(&stack.db)
         .await
         .expect("stats");
-        if updates > MOVES + 1 || std::time::Instant::now() > deadline {
-            break (updates, hot);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+        (updates > MOVES + 1).then_some((updates, hot))
+    })
+    .await;
     // Activation creates the row and writes its activation time and first tick (an
     // indexed column, so not HOT) once; then one HOT update per move.
     assert_eq!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tether_tests::logs::Capture;
+use tether_tests::timing::{EVENTUALLY, SILENCE};
 use tether_tests::{Role, Stack, StackOptions};
 
 const SEEKER_PHONE: &str = "+4915112345678";
@@ -159,16 +160,6 @@ async fn every_service_answers_the_nats_service_api() {
         .publish_with_reply("$SRV.PING", inbox, "".into())
         .await
         .expect("ping");
-    let mut names = std::collections::BTreeMap::<String, usize>::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
-    while let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await {
-        let ping: Value = serde_json::from_slice(&reply.payload).expect("ping json");
-        if ping["metadata"]["subject_prefix"] == stack.subjects.prefix() {
-            *names
-                .entry(ping["name"].as_str().unwrap_or_default().to_string())
-                .or_default() += 1;
-        }
-    }
     let expected: std::collections::BTreeMap<String, usize> = [
         ("tether-ws-edge", 1),
         ("tether-session", 2),
@@ -179,6 +170,23 @@ async fn every_service_answers_the_nats_service_api() {
     .into_iter()
     .map(|(name, count)| (name.to_string(), count))
     .collect();
+    // Every answer this stack's instances give: until all expected ones came (or
+    // EVENTUALLY passed), then for SILENCE more, so that an extra one is seen too.
+    let mut names = std::collections::BTreeMap::<String, usize>::new();
+    let mut until = tokio::time::Instant::now() + EVENTUALLY;
+    let mut complete = false;
+    while let Ok(Some(reply)) = tokio::time::timeout_at(until, replies.next()).await {
+        let ping: Value = serde_json::from_slice(&reply.payload).expect("ping json");
+        if ping["metadata"]["subject_prefix"] == stack.subjects.prefix() {
+            *names
+                .entry(ping["name"].as_str().unwrap_or_default().to_string())
+                .or_default() += 1;
+        }
+        if !complete && names == expected {
+            complete = true;
+            until = tokio::time::Instant::now() + SILENCE;
+        }
+    }
     assert_eq!(names, expected);
 }
 

@@ -6,10 +6,11 @@
 //! The shared stack runs with the plausibility check off (its parties teleport); the
 //! plausibility tests start a stack of their own with the default limit, 70 m/s.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_tests::geo;
+use tether_tests::timing::eventually;
 use tether_tests::{OpenSession, Role, Stack, StackOptions, WsClient};
 use uuid::Uuid;
 
@@ -76,17 +77,16 @@ async fn expect_cadence(session: &mut OpenSession, band: &str) {
 }
 
 /// The first `location_cadence` set aside by `ws` (which does not see cadence frames),
-/// waiting up to 5 s; nothing else may arrive meanwhile.
+/// waiting for it ([`eventually`]); nothing else may arrive meanwhile.
 async fn set_aside_cadence(ws: &mut WsClient) -> Value {
-    let started = Instant::now();
-    while ws.cadence.is_empty() {
-        let got = ws.recv_for(Duration::from_millis(100)).await;
-        assert!(got.is_empty(), "unexpected: {got:?}");
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "no location_cadence"
-        );
-    }
+    eventually("a location_cadence set aside", async || {
+        if ws.cadence.is_empty() {
+            let got = ws.recv_for(Duration::from_millis(100)).await;
+            assert!(got.is_empty(), "unexpected: {got:?}");
+        }
+        ws.cadence.first().cloned()
+    })
+    .await;
     ws.cadence.remove(0)
 }
 
@@ -208,12 +208,14 @@ async fn a_new_socket_gets_the_current_cadence_once_while_active() {
     let mut session = stack.open_session().await;
     let mut phone = stack.connect(&session.seeker, Role::Seeker).await;
     phone.see_cadence = true;
-    let started = Instant::now();
-    while phone.presence.is_empty() {
-        let got = phone.recv_for(Duration::from_millis(100)).await;
-        assert!(got.is_empty(), "unexpected: {got:?}");
-        assert!(started.elapsed() < Duration::from_secs(5), "no peer_status");
-    }
+    eventually("a peer_status set aside", async || {
+        if phone.presence.is_empty() {
+            let got = phone.recv_for(Duration::from_millis(100)).await;
+            assert!(got.is_empty(), "unexpected: {got:?}");
+        }
+        !phone.presence.is_empty()
+    })
+    .await;
     phone.expect_silence(Duration::from_millis(600)).await;
     phone.close().await;
 
@@ -324,8 +326,7 @@ async fn provider_row(
     Option<f64>,
     Option<chrono::DateTime<chrono::Utc>>,
 ) {
-    let started = Instant::now();
-    loop {
+    eventually("the provider's fix handled", async || {
         let row: (
             Option<f64>,
             Option<f64>,
@@ -338,15 +339,9 @@ async fn provider_row(
         .fetch_one(&stack.db)
         .await
         .expect("row");
-        if row.2.is_some() && row.2 > after {
-            return row;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "fix not handled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (row.2.is_some() && row.2 > after).then_some(row)
+    })
+    .await
 }
 
 fn assert_close_to(latitude: Option<f64>, metres: f64) {

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use tether_proto::events::{SessionEvent, SessionEventKind};
 use tether_tests::client::Closed;
 use tether_tests::events::session_event_for;
+use tether_tests::timing::{EVENTUALLY, SILENCE};
 use tether_tests::{OpenSession, Role, Stack, TestUser, WsClient};
 use uuid::Uuid;
 
-const SILENCE: Duration = Duration::from_millis(300);
 const NOT_OPEN: &str = "Session is not waiting or active";
 const INVALID_MEDIUMS: &str = "Invalid mediums. Select 0-3 from: telegram, whatsapp, call";
 
@@ -106,7 +106,7 @@ async fn assert_end_seen(
             .await
             .expect("expiry");
     assert_eq!(expires_at, Some(ended_at + TimeDelta::hours(24)));
-    let event = session_event_for(events, id, Duration::from_secs(5))
+    let event = session_event_for(events, id, EVENTUALLY)
         .await
         .expect("end event");
     assert_eq!(
@@ -204,7 +204,7 @@ async fn medium_selection_activates_and_reveals_mediums_to_the_provider_only_aft
         (row.connection_state.as_str(), row.seeker_mediums),
         ("active", Some(mediums.clone()))
     );
-    let event = session_event_for(&mut activated, id, Duration::from_secs(5))
+    let event = session_event_for(&mut activated, id, EVENTUALLY)
         .await
         .expect("activated event");
     assert_eq!(

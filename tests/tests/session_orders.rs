@@ -7,10 +7,9 @@ use serde_json::{Value, json};
 use tether_proto::events::SessionEventKind;
 use tether_tests::events::session_event_for;
 use tether_tests::geo::M_PER_DEG;
+use tether_tests::timing::{EVENTUALLY, SILENCE};
 use tether_tests::{Role, Stack, TestUser};
 use uuid::Uuid;
-
-const SILENCE: Duration = Duration::from_millis(300);
 
 fn order_body(provider: Uuid, latitude: f64, longitude: f64) -> Value {
     json!({"provider_id": provider, "service_type": "plumbing", "message": "Kitchen sink leaks", "latitude": latitude, "longitude": longitude})
@@ -386,7 +385,7 @@ async fn accept_opens_a_waiting_session_and_takes_both_off_the_market() {
                "message": "Provider accepted your request"})
     );
 
-    let event = session_event_for(&mut events, session_id, Duration::from_secs(5))
+    let event = session_event_for(&mut events, session_id, EVENTUALLY)
         .await
         .expect("no session event");
     assert_eq!(
