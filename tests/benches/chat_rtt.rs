@@ -172,12 +172,7 @@ async fn main() {
     } = session;
     seeker_ws.close().await;
     provider_ws.close().await;
-    let mut outbound = stack
-        .nats
-        .subscribe(stack.subjects.outbound(Role::Provider, provider.id))
-        .await
-        .expect("subscribe");
-    stack.nats.flush().await.expect("flush");
+    let mut outbound = stack.watch_outbound(Role::Provider, provider.id).await;
     for i in 0..WARM_UP {
         one_over_nats(&stack, &mut outbound, seeker.id, session_id, i).await;
     }

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use tether_proto::events::{SessionEvent, SessionEventKind};
 use uuid::Uuid;
 
-use crate::Stack;
+use crate::{Role, Stack};
 
 impl Stack {
     /// Subscribes to this stack's session events of `kind`; the server has the
@@ -15,6 +15,18 @@ impl Stack {
         let subscriber = self
             .nats
             .subscribe(self.subjects.session_event(kind))
+            .await
+            .expect("subscribe");
+        self.nats.flush().await.expect("flush");
+        subscriber
+    }
+
+    /// Subscribes to what the services send to (role, user)'s sockets, as an edge does;
+    /// the server has the subscription when this returns.
+    pub async fn watch_outbound(&self, role: Role, user_id: Uuid) -> async_nats::Subscriber {
+        let subscriber = self
+            .nats
+            .subscribe(self.subjects.outbound(role, user_id))
             .await
             .expect("subscribe");
         self.nats.flush().await.expect("flush");

@@ -108,16 +108,14 @@ async fn the_resend_on_connect_is_skipped_for_a_connection_already_closed() {
     session.provider_ws.recv_type("chat_message").await;
 
     let mut outbound = stack
-        .nats
-        .subscribe(stack.subjects.outbound(Role::Provider, session.provider.id))
-        .await
-        .expect("subscribe");
-    stack.nats.flush().await.expect("flush");
+        .watch_outbound(Role::Provider, session.provider.id)
+        .await;
     let connected = |conn_id| ConnectedEvent {
         user_id: session.provider.id,
         role: Role::Provider,
         conn_id,
         token_name: None,
+        presence: None,
     };
 
     // A connection that closed before its connect event was handled gets nothing.

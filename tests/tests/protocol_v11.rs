@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_tests::geo;
-use tether_tests::timing::eventually;
+use tether_tests::timing::{EVENTUALLY, SILENCE, eventually};
 use tether_tests::{OpenSession, Role, Stack, StackOptions, WsClient};
 use uuid::Uuid;
 
@@ -448,5 +448,108 @@ async fn the_users_of_a_dead_edge_go_offline_within_the_timeout() {
     assert_eq!(heard.len(), 1, "{heard:?}");
     assert_peer(&heard[0], id, "provider", "offline");
     assert_eq!(stack.snapshot(&seeker, id).await["peer_status"], "offline");
+    stack.stop().await;
+}
+
+/// Publishes `payload` as JSON on `subject`, as an edge would.
+async fn publish_as_edge(stack: &Stack, subject: String, payload: &impl serde::Serialize) {
+    let bytes = serde_json::to_vec(payload).expect("json");
+    stack
+        .nats
+        .publish(subject, bytes.into())
+        .await
+        .expect("publish");
+    stack.nats.flush().await.expect("flush");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_heard_from_the_server_keeps_its_user_online_whatever_order_edges_report_in()
+{
+    use futures::StreamExt;
+    use tether_proto::envelope::{ConnectedEvent, HEADER_ONLY_CONN};
+    use tether_proto::presence::{EdgeBeat, PresenceEvent, PresenceMark};
+    use tether_proto::time::Timestamp;
+
+    let stack = presence_stack().await;
+    let session = stack.open_session().await;
+    let id = session.session_id;
+    let OpenSession {
+        provider,
+        mut seeker_ws,
+        provider_ws,
+        ..
+    } = session;
+    seeker_ws.see_presence = true;
+    // The provider's phone opens a socket on another edge ("phone_edge", played here over
+    // NATS). Its connect event arrives, but that edge's presence event ("online", seq 1)
+    // is late: it is handled after the laptop's close below, as can happen when two
+    // edges' events go to different instances and the database is slow.
+    let phone_edge = Uuid::new_v4();
+    let phone = Uuid::new_v4();
+    publish_as_edge(
+        &stack,
+        stack.subjects.edge_beat(),
+        &EdgeBeat {
+            edge_id: phone_edge,
+            at: Timestamp::now(),
+        },
+    )
+    .await;
+    let mut outbound = stack.watch_outbound(Role::Provider, provider.id).await;
+    publish_as_edge(
+        &stack,
+        stack.subjects.connected(),
+        &ConnectedEvent {
+            user_id: provider.id,
+            role: Role::Provider,
+            conn_id: phone,
+            token_name: None,
+            presence: Some(PresenceMark {
+                edge_id: phone_edge,
+                seq: 1,
+            }),
+        },
+    )
+    .await;
+    // The phone hears from the server: its peer_status on connect.
+    let heard = tokio::time::timeout(EVENTUALLY, async {
+        loop {
+            let message = outbound.next().await.expect("subscription open");
+            let only = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(HEADER_ONLY_CONN));
+            let body: Value = serde_json::from_slice(&message.payload).expect("json");
+            if only.map(|v| v.as_str()) == Some(phone.to_string().as_str())
+                && body["type"] == "peer_status"
+            {
+                return body;
+            }
+        }
+    })
+    .await
+    .expect("the phone's peer_status on connect");
+    assert_peer(&heard, id, "seeker", "online");
+
+    // The laptop (on the stack's edge) closes: the phone still counts, nobody goes offline.
+    provider_ws.close().await;
+    seeker_ws.expect_silence(Duration::from_millis(1500)).await;
+    // The late "online" changes nothing; the phone's close makes the provider offline.
+    let online = |seq, online| PresenceEvent {
+        edge_id: phone_edge,
+        seq,
+        user_id: provider.id,
+        role: Role::Provider,
+        online,
+    };
+    publish_as_edge(&stack, stack.subjects.presence(), &online(1, true)).await;
+    seeker_ws.expect_silence(SILENCE).await;
+    publish_as_edge(&stack, stack.subjects.presence(), &online(2, false)).await;
+    assert_peer(
+        &peer_status(&mut seeker_ws).await,
+        id,
+        "provider",
+        "offline",
+    );
     stack.stop().await;
 }

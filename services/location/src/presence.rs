@@ -20,7 +20,9 @@
 //! after), then forgets the edge. So a dead edge's users go offline for their peers at
 //! most `TETHER_PRESENCE_EDGE_TIMEOUT_S + EDGE_BEAT_S` seconds after its last beat.
 //!
-//! On connect (`<p>.evt.edge.connected`), the new socket alone gets one `peer_status`
+//! On connect (`<p>.evt.edge.connected`), the edge's "online" transition that the event
+//! names is applied first (see [`PresenceMark`](tether_proto::presence::PresenceMark)),
+//! then the new socket alone gets one `peer_status`
 //! describing the other party of the user's waiting or active session in that role, then
 //! (v1.2), when the session is active, its `location_cadence` (read by the same statement).
 
@@ -327,6 +329,19 @@ impl RoleStatements {
 /// active session in that role (nothing when there is none), then (v1.2), when that
 /// session is active, its current `location_cadence`.
 pub async fn handle_connected(context: Arc<Context>, event: ConnectedEvent) {
+    // The edge's "online" for this user is applied first (its presence event may still be
+    // on its way, or be handled after another edge's "offline" of the same user): once
+    // this socket has heard from the server, it counts as open, so a close of the user's
+    // other device elsewhere cannot report the user offline meanwhile. Applying it again
+    // when the event arrives changes nothing (the sequence number is not newer).
+    if let Some(mark) = event.presence {
+        let seq = i64::try_from(mark.seq).unwrap_or(i64::MAX);
+        match apply(&context, mark.edge_id, seq, event.user_id, event.role, true).await {
+            Ok(Some(due)) => fanout::send_peer(&context.outbox, &due, Target::All).await,
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "presence on connect not applied"),
+        }
+    }
     match peer_of(&context, event.user_id, event.role).await {
         Ok(Some((due, cadence))) => {
             let target = Target::Only(event.conn_id);

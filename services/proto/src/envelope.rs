@@ -204,6 +204,9 @@ pub struct ConnectedEvent {
     pub conn_id: Uuid,
     /// The token's `name` claim, used as display-name fallback.
     pub token_name: Option<String>,
+    /// The edge's "online" transition of this user and role (absent from older edges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<crate::presence::PresenceMark>,
 }
 
 /// Published by ws-edge when a socket closed (`<p>.evt.edge.closed`), so that work queued

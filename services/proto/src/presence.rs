@@ -40,6 +40,19 @@ pub struct PresenceEvent {
     pub online: bool,
 }
 
+/// Which transition of an edge made a user online there: carried by the connected event of
+/// every socket, so that the service answering the connect applies that transition before
+/// it tells the socket anything. Presence events of different edges may be handled in any
+/// order; this keeps a socket that has heard from the server counted as open (a second
+/// device's close handled before its "online" must not report the user offline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PresenceMark {
+    /// The edge process.
+    pub edge_id: Uuid,
+    /// The [`PresenceEvent::seq`] of the edge's "online" transition for the user and role.
+    pub seq: u64,
+}
+
 /// Payload of `<p>.evt.edge.beat`, every [`EDGE_BEAT_S`]: the edge is alive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EdgeBeat {

@@ -12,6 +12,7 @@
 mod presence;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_nats::{Client, HeaderMap};
@@ -19,6 +20,7 @@ use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
 use tether_proto::Role;
 use tether_proto::envelope::{HEADER_CLOSE, HEADER_EXCEPT_CONN, HEADER_ONLY_CONN, close_code};
+use tether_proto::presence::PresenceMark;
 use tether_proto::subjects::Subjects;
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
@@ -34,13 +36,26 @@ pub struct Outbound {
 
 type Key = (Role, Uuid);
 
-type Conns = Vec<(Uuid, mpsc::Sender<Outbound>)>;
+/// The sockets of one (role, user) on this edge.
+#[derive(Default)]
+struct Conns {
+    sockets: Vec<(Uuid, mpsc::Sender<Outbound>)>,
+    /// The sequence number of the transition that made the user online here.
+    online_seq: u64,
+}
+
+/// One presence transition of this edge: (role, user), online, its sequence number.
+type Transition = (Key, bool, u64);
 
 /// The routing table of one edge.
 pub struct Hub {
     users: Mutex<HashMap<Key, Conns>>,
+    /// This edge process (a new id at every start, see [`presence`]).
+    edge_id: Uuid,
+    /// The last presence sequence number given (only under the `users` lock).
+    last_seq: AtomicU64,
     /// This edge's presence transitions, in the order they happened (see [`presence`]).
-    presence: mpsc::UnboundedSender<(Key, bool)>,
+    presence: mpsc::UnboundedSender<Transition>,
     /// true once the wildcard subscription is in place (sockets wait for it).
     subscribed: watch::Receiver<bool>,
 }
@@ -56,6 +71,14 @@ pub struct Registration {
     hub: Arc<Hub>,
     key: Key,
     conn_id: Uuid,
+    presence: PresenceMark,
+}
+
+impl Registration {
+    /// The transition that made the socket's user online on this edge.
+    pub fn presence(&self) -> PresenceMark {
+        self.presence
+    }
 }
 
 impl Drop for Registration {
@@ -99,10 +122,13 @@ impl Hub {
         let (presence, transitions) = mpsc::unbounded_channel();
         let hub = Arc::new(Self {
             users: Mutex::new(HashMap::new()),
+            edge_id: Uuid::new_v4(),
+            last_seq: AtomicU64::new(0),
             presence,
             subscribed,
         });
         presence::spawn(
+            hub.edge_id,
             client.clone(),
             subjects.clone(),
             transitions,
@@ -149,7 +175,9 @@ impl Hub {
 
     /// Open sockets of `(role, user_id)` on this edge.
     pub fn sockets_of(&self, role: Role, user_id: Uuid) -> usize {
-        self.lock().get(&(role, user_id)).map_or(0, Vec::len)
+        self.lock()
+            .get(&(role, user_id))
+            .map_or(0, |conns| conns.sockets.len())
     }
 
     /// Registers a socket: from now on it gets what is published for `(role, user_id)`.
@@ -168,22 +196,26 @@ impl Hub {
             .await
             .map_err(|_| RegisterError::NotSubscribed)?;
         let key = (role, user_id);
-        {
+        let seq = {
             let mut users = self.lock();
             let conns = users.entry(key).or_default();
-            if conns.len() >= max_sockets {
+            if conns.sockets.len() >= max_sockets {
                 return Err(RegisterError::TooManySockets);
             }
-            if conns.is_empty() {
-                // Sent under the lock, so transitions of one key leave in order.
-                let _ = self.presence.send((key, true));
+            if conns.sockets.is_empty() {
+                conns.online_seq = self.transition(key, true);
             }
-            conns.push((conn_id, sender));
-        }
+            conns.sockets.push((conn_id, sender));
+            conns.online_seq
+        };
         Ok(Registration {
             hub: self.clone(),
             key,
             conn_id,
+            presence: PresenceMark {
+                edge_id: self.edge_id,
+                seq,
+            },
         })
     }
 
@@ -200,8 +232,8 @@ impl Hub {
         let Some(conns) = users.get_mut(&key) else {
             return;
         };
-        conns.retain(|(id, _)| *id != conn_id);
-        if conns.is_empty() {
+        conns.sockets.retain(|(id, _)| *id != conn_id);
+        if conns.sockets.is_empty() {
             self.forget(&mut users, key);
         }
     }
@@ -210,13 +242,21 @@ impl Hub {
     /// lock, like the registration that reported it online, so the two leave in order).
     fn forget(&self, users: &mut HashMap<Key, Conns>, key: Key) {
         users.remove(&key);
-        let _ = self.presence.send((key, false));
+        self.transition(key, false);
+    }
+
+    /// Numbers a presence transition and queues it for publishing. Called only under the
+    /// `users` lock, so transitions are numbered and leave in the order they happened.
+    fn transition(&self, key: Key, online: bool) -> u64 {
+        let seq = self.last_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let _ = self.presence.send((key, online, seq));
+        seq
     }
 
     /// Closes every socket with `code` (after what is already queued for it).
     fn close_all(&self, code: u16) {
         let mut users = self.lock();
-        let sockets: usize = users.values().map(Vec::len).sum();
+        let sockets: usize = users.values().map(|conns| conns.sockets.len()).sum();
         tracing::warn!(
             sockets,
             code,
@@ -229,11 +269,13 @@ impl Hub {
         };
         for conns in users.values_mut() {
             // A full queue: dropping the sender closes that socket (1013) just as well.
-            conns.retain(|(_, sender)| sender.try_send(close.clone()).is_ok());
+            conns
+                .sockets
+                .retain(|(_, sender)| sender.try_send(close.clone()).is_ok());
         }
         let gone: Vec<Key> = users
             .iter()
-            .filter(|(_, conns)| conns.is_empty())
+            .filter(|(_, conns)| conns.sockets.is_empty())
             .map(|(key, _)| *key)
             .collect();
         for key in gone {
@@ -268,8 +310,8 @@ impl Hub {
         let Some(conns) = users.get_mut(&key) else {
             return;
         };
-        let before = conns.len();
-        conns.retain(|(conn_id, sender)| {
+        let before = conns.sockets.len();
+        conns.sockets.retain(|(conn_id, sender)| {
             let wanted = only.is_none_or(|id| id == *conn_id) && except != Some(*conn_id);
             if !wanted {
                 return true;
@@ -286,7 +328,7 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
             }
         });
-        if before > 0 && conns.is_empty() {
+        if before > 0 && conns.sockets.is_empty() {
             self.forget(&mut users, key);
         }
     }

@@ -224,6 +224,7 @@ impl Connection {
             role,
             conn_id,
             token_name: connection.user.token_name.clone(),
+            presence: Some(registration.presence()),
         };
         if let Ok(payload) = serde_json::to_vec(&connected) {
             let _ = state

@@ -9,7 +9,6 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use async_nats::Client;
-use tether_proto::Role;
 use tether_proto::Timestamp;
 use tether_proto::presence::{EDGE_BEAT_S, EdgeBeat, PresenceEvent};
 use tether_proto::subjects::Subjects;
@@ -20,12 +19,12 @@ use super::Hub;
 
 /// Starts the publisher of transitions and the beat; both stop with the hub.
 pub(super) fn spawn(
+    edge_id: Uuid,
     client: Client,
     subjects: Subjects,
-    mut transitions: mpsc::UnboundedReceiver<((Role, Uuid), bool)>,
+    mut transitions: mpsc::UnboundedReceiver<super::Transition>,
     hub: Weak<Hub>,
 ) {
-    let edge_id = Uuid::new_v4();
     let beat_client = client.clone();
     let beat_subject = subjects.edge_beat();
     tokio::spawn(async move {
@@ -49,10 +48,8 @@ pub(super) fn spawn(
     });
     tokio::spawn(async move {
         let subject = subjects.presence();
-        let mut seq: u64 = 0;
         // Ends when the hub (the only sender) is dropped.
-        while let Some(((role, user_id), online)) = transitions.recv().await {
-            seq += 1;
+        while let Some(((role, user_id), online, seq)) = transitions.recv().await {
             let event = PresenceEvent {
                 edge_id,
                 seq,
