@@ -109,6 +109,7 @@ async fn run_round(context: &Context) -> Result<(u64, u64), sqlx::Error> {
     let mut peers = Vec::new();
     let mut schedule = Vec::with_capacity(rows.len());
     for row in &mut rows {
+        row.trend = context.trend;
         let now = row.db_now;
         let one_interval_on = |at: chrono::DateTime<chrono::Utc>| at.checked_add_signed(interval);
         let mut next = if !row.is_open() {
