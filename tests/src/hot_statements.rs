@@ -17,7 +17,7 @@
 use tether_chat::commands::{chat_message, receipts, start_chat};
 use tether_chat::{history, lifecycle, reconnect, sessions as chat_sessions};
 use tether_cleanup::jobs::{chat_messages, session_locations, work_orders as order_jobs};
-use tether_location::{batch, positions, presence};
+use tether_location::{batch, positions, presence, presence_batch};
 use tether_platform::push::events as push_events;
 use tether_platform::timeline;
 use tether_session::api::{
@@ -781,7 +781,7 @@ pub const CATALOGUE: &[HotStatement] = &[
     },
     HotStatement {
         name: "location: ensure a presence row",
-        path: "presence transition",
+        path: "presence transition (one by one, when a batch failed)",
         sql: presence::ENSURE_PRESENCE,
         params: &["uuid", "text"],
         allowance: None,
@@ -792,7 +792,7 @@ pub const CATALOGUE: &[HotStatement] = &[
     },
     HotStatement {
         name: "location: lock a presence row",
-        path: "presence transition",
+        path: "presence transition (one by one, when a batch failed)",
         sql: presence::LOCK_PRESENCE,
         params: &["uuid", "text"],
         allowance: None,
@@ -800,7 +800,7 @@ pub const CATALOGUE: &[HotStatement] = &[
     },
     HotStatement {
         name: "location: apply an edge's transition",
-        path: "presence transition",
+        path: "presence transition (one by one, when a batch failed)",
         sql: presence::APPLY_SOCKET,
         params: &["uuid", "text", "uuid", "bool", "int8"],
         allowance: None,
@@ -811,7 +811,7 @@ pub const CATALOGUE: &[HotStatement] = &[
     },
     HotStatement {
         name: "location: set presence",
-        path: "presence transition",
+        path: "presence transition (one by one, when a batch failed)",
         sql: presence::SET_PRESENCE,
         params: &["uuid", "text", "bool"],
         allowance: None,
@@ -819,7 +819,7 @@ pub const CATALOGUE: &[HotStatement] = &[
     },
     HotStatement {
         name: "location: open session of a seeker (presence)",
-        path: "presence transition (seeker)",
+        path: "presence transition (seeker; one by one, when a batch failed)",
         sql: presence::SEEKER_STATEMENTS.open_session,
         params: &["uuid"],
         allowance: None,
@@ -830,7 +830,7 @@ pub const CATALOGUE: &[HotStatement] = &[
     },
     HotStatement {
         name: "location: open session of a provider (presence)",
-        path: "presence transition (provider)",
+        path: "presence transition (provider; one by one, when a batch failed)",
         sql: presence::PROVIDER_STATEMENTS.open_session,
         params: &["uuid"],
         allowance: None,
@@ -841,7 +841,7 @@ pub const CATALOGUE: &[HotStatement] = &[
     },
     HotStatement {
         name: "location: clear a seeker's stale flag",
-        path: "presence transition (seeker)",
+        path: "presence transition (seeker; one by one, when a batch failed)",
         sql: presence::SEEKER_STATEMENTS.clear_stale,
         params: &["uuid", "bool", "float8"],
         allowance: None,
@@ -849,11 +849,94 @@ pub const CATALOGUE: &[HotStatement] = &[
     },
     HotStatement {
         name: "location: clear a provider's stale flag",
-        path: "presence transition (provider)",
+        path: "presence transition (provider; one by one, when a batch failed)",
         sql: presence::PROVIDER_STATEMENTS.clear_stale,
         params: &["uuid", "bool", "float8"],
         allowance: None,
         cases: &[case("open session", "SELECT open_id, false, 60::float8 FROM hot_samples")],
+    },
+    HotStatement {
+        name: "location: ensure presence rows (batch)",
+        path: "presence transitions (batched)",
+        sql: presence_batch::ENSURE_MANY,
+        params: &["uuid[]", "text[]"],
+        allowance: None,
+        cases: &[case(
+            "known and new",
+            "SELECT ARRAY[open_seeker, nobody], ARRAY['seeker', 'provider'] FROM hot_samples",
+        )],
+    },
+    HotStatement {
+        name: "location: lock presence rows (batch)",
+        path: "presence transitions (batched)",
+        sql: presence_batch::LOCK_MANY,
+        params: &["uuid[]", "text[]"],
+        allowance: None,
+        cases: &[case(
+            "two parties",
+            "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'] FROM hot_samples",
+        )],
+    },
+    HotStatement {
+        name: "location: apply edges' transitions (batch)",
+        path: "presence transitions (batched)",
+        sql: presence_batch::APPLY_MANY,
+        params: &["uuid[]", "text[]", "uuid[]", "bool[]", "int8[]"],
+        allowance: None,
+        cases: &[case(
+            "on the busiest edge and a new one",
+            "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'], ARRAY[edge_id, nobody],
+                    ARRAY[true, false], ARRAY[9000000000000000000, 1]::int8[] FROM hot_samples",
+        )],
+    },
+    HotStatement {
+        name: "location: record changed presence (batch)",
+        path: "presence transitions (batched)",
+        sql: presence_batch::SET_CHANGED,
+        params: &["uuid[]", "text[]"],
+        allowance: None,
+        cases: &[case(
+            "two parties",
+            "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'] FROM hot_samples",
+        )],
+    },
+    HotStatement {
+        name: "location: open sessions of seekers (batch)",
+        path: "presence transitions (batched, seekers)",
+        sql: presence::SEEKER_STATEMENTS.open_sessions,
+        params: &["uuid[]"],
+        allowance: None,
+        cases: &[case(
+            "one open, one with the most history and none open",
+            "SELECT ARRAY[open_seeker, idle_seeker] FROM hot_samples",
+        )],
+    },
+    HotStatement {
+        name: "location: open sessions of providers (batch)",
+        path: "presence transitions (batched, providers)",
+        sql: presence::PROVIDER_STATEMENTS.open_sessions,
+        params: &["uuid[]"],
+        allowance: None,
+        cases: &[case(
+            "one open, one with the most history and none open",
+            "SELECT ARRAY[open_provider, idle_provider] FROM hot_samples",
+        )],
+    },
+    HotStatement {
+        name: "location: clear seekers' stale flags (batch)",
+        path: "presence transitions (batched, seekers)",
+        sql: presence::SEEKER_STATEMENTS.clear_stale_many,
+        params: &["uuid[]", "bool", "float8"],
+        allowance: None,
+        cases: &[case("open session", "SELECT ARRAY[open_id], true, 60::float8 FROM hot_samples")],
+    },
+    HotStatement {
+        name: "location: clear providers' stale flags (batch)",
+        path: "presence transitions (batched, providers)",
+        sql: presence::PROVIDER_STATEMENTS.clear_stale_many,
+        params: &["uuid[]", "bool", "float8"],
+        allowance: None,
+        cases: &[case("open session", "SELECT ARRAY[open_id], false, 60::float8 FROM hot_samples")],
     },
     HotStatement {
         name: "location: peer of a seeker",

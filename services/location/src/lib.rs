@@ -86,6 +86,7 @@ pub mod batch;
 pub mod fanout;
 pub mod positions;
 pub mod presence;
+pub mod presence_batch;
 pub mod tick;
 pub mod update;
 
@@ -202,6 +203,8 @@ pub struct Context {
     pub edge_timeout: Duration,
     /// The trend's windows.
     pub trend: TrendWindows,
+    /// The writer of presence transitions (batched).
+    pub presence: presence_batch::PresenceWriter,
 }
 
 /// A built location service, ready to run.
@@ -286,6 +289,8 @@ impl App {
                 trend: config.trend_windows(),
             },
         );
+        let presence =
+            presence_batch::spawn(pool.clone(), Duration::from_secs(config.stale_location_s));
         let context = Arc::new(Context {
             pool,
             outbox: runtime.outbox.clone(),
@@ -296,6 +301,7 @@ impl App {
             stale_location: Duration::from_secs(config.stale_location_s),
             edge_timeout: Duration::from_secs(config.presence_edge_timeout_s),
             trend: config.trend_windows(),
+            presence,
         });
         Ok(Self {
             runtime,

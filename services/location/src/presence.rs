@@ -43,6 +43,7 @@ use uuid::Uuid;
 use crate::Context;
 use crate::fanout::{self, PeerDue};
 use crate::positions::Positions;
+use crate::presence_batch::Transition;
 
 /// Which of the (user $1, role $2) pairs are online, and since when.
 pub const ONLINE_PARTIES: &str = "SELECT u.user_id, u.role, u.seen_at
@@ -80,17 +81,20 @@ pub async fn online_parties<'a>(
 
 /// Handles one edge's transition; logs failures (the next transition or the sweep heals).
 pub async fn handle_event(context: Arc<Context>, event: PresenceEvent) {
-    let seq = i64::try_from(event.seq).unwrap_or(i64::MAX);
-    match apply(
-        &context,
-        event.edge_id,
-        seq,
-        event.user_id,
-        event.role,
-        event.online,
-    )
-    .await
-    {
+    let transition = Transition {
+        edge_id: event.edge_id,
+        seq: i64::try_from(event.seq).unwrap_or(i64::MAX),
+        user_id: event.user_id,
+        role: event.role,
+        online: event.online,
+    };
+    apply_and_tell(&context, transition).await;
+}
+
+/// Applies `transition` (in a batch with whatever else is queued) and tells the other
+/// party when the user's presence changed.
+async fn apply_and_tell(context: &Context, transition: Transition) {
+    match context.presence.submit(transition).await {
         Ok(Some(due)) => fanout::send_peer(&context.outbox, &due, Target::All).await,
         Ok(None) => {}
         Err(err) => tracing::warn!(error = %err, "presence event not applied"),
@@ -139,15 +143,16 @@ pub const APPLY_SOCKET: &str = "WITH applied AS (
 
 /// Applies one edge's transition; returns the `peer_status` to send when the user's
 /// presence changed and they have an open session in that role.
-async fn apply(
-    context: &Context,
+pub(crate) async fn apply(
+    pool: &sqlx::PgPool,
+    stale_location: Duration,
     edge_id: Uuid,
     seq: i64,
     user_id: Uuid,
     role: Role,
     online: bool,
 ) -> sqlx::Result<Option<PeerDue>> {
-    let mut tx = context.pool.begin().await?;
+    let mut tx = pool.begin().await?;
     sqlx::query(ENSURE_PRESENCE)
         .bind(user_id)
         .bind(role.as_str())
@@ -170,7 +175,7 @@ async fn apply(
         tx.commit().await?;
         return Ok(None);
     }
-    let due = transition(&mut tx, context, user_id, role, now_online).await?;
+    let due = transition(&mut tx, stale_location, user_id, role, now_online).await?;
     tx.commit().await?;
     Ok(due)
 }
@@ -184,7 +189,7 @@ pub const SET_PRESENCE: &str = "UPDATE user_presence SET online = $3, seen_at = 
 /// stale, and builds the other party's `peer_status`.
 async fn transition(
     tx: &mut PgConnection,
-    context: &Context,
+    stale_location: Duration,
     user_id: Uuid,
     role: Role,
     online: bool,
@@ -196,7 +201,6 @@ async fn transition(
         .fetch_one(&mut *tx)
         .await?;
     let statements = RoleStatements::of(role);
-    let other = role.other();
     let session: Option<OpenSession> = sqlx::query_as(statements.open_session)
         .bind(user_id)
         .fetch_optional(&mut *tx)
@@ -204,30 +208,54 @@ async fn transition(
     let Some((session_id, other_user, created_at, fix_at)) = session else {
         return Ok(None);
     };
-    let stale_after = context.stale_location.as_secs_f64();
+    let stale_after = stale_location.as_secs_f64();
     sqlx::query(statements.clear_stale)
         .bind(session_id)
         .bind(online)
         .bind(stale_after)
         .execute(&mut *tx)
         .await?;
-    let party = PartyPresence {
-        online,
-        transition_at: Some(seen_at),
-        stale: false,
+    let opened = OpenSessionOf {
+        session_id,
+        other_user,
+        created_at,
         fix_at,
     };
-    Ok(Some(PeerDue {
-        session_id,
-        to_role: other,
-        to_user: other_user,
-        status: if online {
-            PeerState::Online
-        } else {
-            PeerState::Offline
-        },
-        last_seen: party.last_seen(created_at),
-    }))
+    Ok(Some(opened.peer_due(role, online, seen_at)))
+}
+
+/// A party's open session, as the presence statements read it.
+pub(crate) struct OpenSessionOf {
+    pub session_id: Uuid,
+    /// The other party.
+    pub other_user: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// The party's last fix.
+    pub fix_at: Option<DateTime<Utc>>,
+}
+
+impl OpenSessionOf {
+    /// The other party's `peer_status` once the party (in `role`) went online or offline
+    /// at `seen_at`.
+    pub(crate) fn peer_due(&self, role: Role, online: bool, seen_at: DateTime<Utc>) -> PeerDue {
+        let party = PartyPresence {
+            online,
+            transition_at: Some(seen_at),
+            stale: false,
+            fix_at: self.fix_at,
+        };
+        PeerDue {
+            session_id: self.session_id,
+            to_role: role.other(),
+            to_user: self.other_user,
+            status: if online {
+                PeerState::Online
+            } else {
+                PeerState::Offline
+            },
+            last_seen: party.last_seen(self.created_at),
+        }
+    }
 }
 
 /// An open session of a party: id, the other party, creation, the party's last fix.
@@ -245,6 +273,12 @@ pub struct RoleStatements {
     /// The other party of the party's ($1) open session, with its presence (role $2),
     /// and (v1.2) the session's state and cadence band.
     pub peer: &'static str,
+    /// [`RoleStatements::open_session`] of many parties ($1), each row led by the party.
+    pub open_sessions: &'static str,
+    /// [`RoleStatements::clear_stale`] of many sessions ($1) whose party came online or
+    /// went offline alike ($2); $3 as there. (`= ANY`, not a join with an array of
+    /// flags: the generic plan of such a join walks the whole table.)
+    pub clear_stale_many: &'static str,
 }
 
 /// [`RoleStatements`] of the role whose `work_sessions` party column is `$party` and whose
@@ -291,6 +325,26 @@ macro_rules! role_statements {
                 $party,
                 " = $1 AND w.connection_state IN ('waiting', 'active')"
             ),
+            open_sessions: concat!(
+                "SELECT k.user_id, w.id, w.",
+                $other,
+                ", w.created_at, p.",
+                $seen,
+                "
+         FROM unnest($1::uuid[]) AS k (user_id)
+         JOIN work_sessions w ON w.",
+                $party,
+                " = k.user_id AND w.connection_state IN ('waiting', 'active')
+         LEFT JOIN session_positions p ON p.session_id = w.id"
+            ),
+            clear_stale_many: concat!(
+                "UPDATE session_positions SET ",
+                $stale,
+                " = false,
+             tick_at = CASE WHEN $2 THEN least(tick_at, now() + make_interval(secs => $3))
+                            ELSE tick_at END
+         WHERE session_id = ANY($1::uuid[])"
+            ),
         }
     };
 }
@@ -335,12 +389,14 @@ pub async fn handle_connected(context: Arc<Context>, event: ConnectedEvent) {
     // other device elsewhere cannot report the user offline meanwhile. Applying it again
     // when the event arrives changes nothing (the sequence number is not newer).
     if let Some(mark) = event.presence {
-        let seq = i64::try_from(mark.seq).unwrap_or(i64::MAX);
-        match apply(&context, mark.edge_id, seq, event.user_id, event.role, true).await {
-            Ok(Some(due)) => fanout::send_peer(&context.outbox, &due, Target::All).await,
-            Ok(None) => {}
-            Err(err) => tracing::warn!(error = %err, "presence on connect not applied"),
-        }
+        let transition = Transition {
+            edge_id: mark.edge_id,
+            seq: i64::try_from(mark.seq).unwrap_or(i64::MAX),
+            user_id: event.user_id,
+            role: event.role,
+            online: true,
+        };
+        apply_and_tell(&context, transition).await;
     }
     match peer_of(&context, event.user_id, event.role).await {
         Ok(Some((due, cadence))) => {
@@ -478,14 +534,18 @@ pub async fn sweep(context: &Context) -> sqlx::Result<()> {
             sockets = sockets.len(),
             "an edge stopped beating: its sockets go offline"
         );
-        for (user_id, role) in sockets {
-            let Some(role) = Role::parse(&role) else {
-                continue;
+        // All at once: the writer applies them in batches.
+        let offline = sockets.iter().filter_map(|(user_id, role)| {
+            let transition = Transition {
+                edge_id,
+                seq: i64::MAX,
+                user_id: *user_id,
+                role: Role::parse(role)?,
+                online: false,
             };
-            if let Some(due) = apply(context, edge_id, i64::MAX, user_id, role, false).await? {
-                fanout::send_peer(&context.outbox, &due, Target::All).await;
-            }
-        }
+            Some(apply_and_tell(context, transition))
+        });
+        futures::future::join_all(offline).await;
         sqlx::query(MARK_EDGE_GONE)
             .bind(edge_id)
             .bind(timeout)

@@ -1,0 +1,241 @@
+//! Presence transitions applied together (group commit, [`tether_platform::batch`]).
+//!
+//! A socket storm (thousands of users connecting or leaving at once, an edge restarting)
+//! is thousands of transitions, and one transaction of six statements each kept
+//! PostgreSQL busy for tens of seconds after the sockets were gone. Here every transition
+//! queued while a batch is written goes into the next one: the same steps as
+//! [`presence::apply`](crate::presence) (ensure the rows, lock them, apply each edge's
+//! transition unless it holds a later one, record who changed, clear their stale flags),
+//! each as one statement over arrays, so a batch costs about eight round trips whatever
+//! its size. Rows are locked in (user, role) order, so two instances' batches never wait
+//! on each other in a cycle; when a batch fails anyway, its transitions are applied one by
+//! one.
+//!
+//! Within a batch only the latest transition of each (user, role, edge) counts (an edge
+//! numbers them), and a user who went offline and online again within it is told to
+//! nobody: the peer hears about changes of the user's state from one batch to the next.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tether_platform::batch::{BatchSettings, Batcher};
+use tether_proto::Role;
+use uuid::Uuid;
+
+use crate::fanout::PeerDue;
+use crate::presence::{self, OpenSessionOf, RoleStatements};
+
+/// One edge's transition of one (user, role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    /// The edge.
+    pub edge_id: Uuid,
+    /// The edge's sequence number of the transition.
+    pub seq: i64,
+    /// The user.
+    pub user_id: Uuid,
+    /// The endpoint's role.
+    pub role: Role,
+    /// true: the edge's first socket of the user opened; false: its last one closed.
+    pub online: bool,
+}
+
+/// The transitions' writer: each answer is the `peer_status` to send (to every socket of
+/// the other party) when that transition changed the user's presence.
+pub type PresenceWriter = Batcher<Transition, Option<PeerDue>>;
+
+/// Most transitions one batch carries.
+const MAX_BATCH: usize = 512;
+
+/// Starts the writer.
+pub fn spawn(pool: PgPool, stale_location: Duration) -> PresenceWriter {
+    let settings = BatchSettings {
+        name: "presence",
+        max_batch: MAX_BATCH,
+        writers: 2,
+    };
+    Batcher::spawn(settings, move |batch: Vec<Transition>| {
+        let pool = pool.clone();
+        async move {
+            match apply_batch(&pool, stale_location, &batch).await {
+                Ok(dues) => dues,
+                Err(err) => {
+                    tracing::warn!(error = %err, transitions = batch.len(), "presence batch failed; applying one by one");
+                    let mut dues = Vec::with_capacity(batch.len());
+                    for t in &batch {
+                        let due = presence::apply(
+                            &pool,
+                            stale_location,
+                            t.edge_id,
+                            t.seq,
+                            t.user_id,
+                            t.role,
+                            t.online,
+                        )
+                        .await;
+                        dues.push(due.unwrap_or_else(|err| {
+                            tracing::warn!(error = %err, "presence event not applied");
+                            None
+                        }));
+                    }
+                    dues
+                }
+            }
+        }
+    })
+}
+
+/// Creates the missing (user $1[i], role $2[i]) presence rows, offline.
+pub const ENSURE_MANY: &str = "INSERT INTO user_presence (user_id, role, online, seen_at)
+         SELECT k.user_id, k.role, false, now() FROM unnest($1::uuid[], $2::text[]) AS k (user_id, role)
+         ON CONFLICT (user_id, role) DO NOTHING";
+
+/// Locks the (user $1[i], role $2[i]) presence rows, in key order.
+pub const LOCK_MANY: &str = "SELECT u.user_id FROM user_presence u
+         JOIN unnest($1::uuid[], $2::text[]) AS k (user_id, role)
+           ON u.user_id = k.user_id AND u.role = k.role
+         ORDER BY u.user_id, u.role FOR UPDATE OF u";
+
+/// Applies edge $3[i]'s transition (online $4[i], sequence $5[i]) of (user $1[i], role
+/// $2[i]) unless the edge's row holds a later one. One element per (user, role, edge).
+pub const APPLY_MANY: &str = "INSERT INTO presence_sockets (user_id, role, edge_id, online, seq)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bool[], $5::int8[])
+         ON CONFLICT (user_id, role, edge_id) DO UPDATE
+             SET online = excluded.online, seq = excluded.seq, changed_at = now()
+             WHERE presence_sockets.seq < excluded.seq";
+
+/// Records the presence of each (user $1[i], role $2[i]) whose sockets now say otherwise
+/// (online = any edge holds one); returns those that changed.
+pub const SET_CHANGED: &str = "UPDATE user_presence AS u SET online = n.online, seen_at = now()
+         FROM (SELECT k.user_id, k.role,
+                      EXISTS (SELECT 1 FROM presence_sockets s
+                              WHERE s.user_id = k.user_id AND s.role = k.role AND s.online) AS online
+               FROM unnest($1::uuid[], $2::text[]) AS k (user_id, role)) AS n
+         WHERE u.user_id = n.user_id AND u.role = n.role AND u.online <> n.online
+         RETURNING u.user_id, u.role, u.online, u.seen_at";
+
+/// (User, role) as the database spells it; ordered, so rows are locked in one order.
+type Key = (Uuid, &'static str);
+
+/// Applies `batch` in one transaction; one answer per transition, in order.
+async fn apply_batch(
+    pool: &PgPool,
+    stale_location: Duration,
+    batch: &[Transition],
+) -> sqlx::Result<Vec<Option<PeerDue>>> {
+    // The latest transition of each (user, role, edge), and the last one of each (user,
+    // role): that one carries the user's peer_status, if any.
+    let mut latest: BTreeMap<(Key, Uuid), &Transition> = BTreeMap::new();
+    let mut last_of_key: HashMap<Key, usize> = HashMap::new();
+    for (index, t) in batch.iter().enumerate() {
+        let key = (t.user_id, t.role.as_str());
+        let kept = latest.entry((key, t.edge_id)).or_insert(t);
+        if t.seq > kept.seq {
+            *kept = t;
+        }
+        last_of_key.insert(key, index);
+    }
+    let mut keys: Vec<Key> = last_of_key.keys().copied().collect();
+    keys.sort_unstable();
+    let (users, roles): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
+
+    let mut tx = pool.begin().await?;
+    sqlx::query(ENSURE_MANY)
+        .bind(&users)
+        .bind(&roles)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(LOCK_MANY)
+        .bind(&users)
+        .bind(&roles)
+        .execute(&mut *tx)
+        .await?;
+    let applied = latest.values();
+    sqlx::query(APPLY_MANY)
+        .bind(applied.clone().map(|t| t.user_id).collect::<Vec<_>>())
+        .bind(applied.clone().map(|t| t.role.as_str()).collect::<Vec<_>>())
+        .bind(applied.clone().map(|t| t.edge_id).collect::<Vec<_>>())
+        .bind(applied.clone().map(|t| t.online).collect::<Vec<_>>())
+        .bind(applied.map(|t| t.seq).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    let changed: Vec<(Uuid, String, bool, DateTime<Utc>)> = sqlx::query_as(SET_CHANGED)
+        .bind(&users)
+        .bind(&roles)
+        .fetch_all(&mut *tx)
+        .await?;
+
+    let mut dues: HashMap<Key, PeerDue> = HashMap::new();
+    for role in [Role::Seeker, Role::Provider] {
+        let of_role: HashMap<Uuid, (bool, DateTime<Utc>)> = changed
+            .iter()
+            .filter(|(_, r, _, _)| r == role.as_str())
+            .map(|(user, _, online, seen_at)| (*user, (*online, *seen_at)))
+            .collect();
+        if of_role.is_empty() {
+            continue;
+        }
+        let statements = RoleStatements::of(role);
+        let parties: Vec<Uuid> = of_role.keys().copied().collect();
+        type Row = (Uuid, Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
+        let open: Vec<Row> = sqlx::query_as(statements.open_sessions)
+            .bind(&parties)
+            .fetch_all(&mut *tx)
+            .await?;
+        if open.is_empty() {
+            continue;
+        }
+        let mut sessions = Vec::with_capacity(open.len());
+        let mut onlines = Vec::with_capacity(open.len());
+        for (user_id, session_id, other_user, created_at, fix_at) in open {
+            let Some(&(online, seen_at)) = of_role.get(&user_id) else {
+                continue;
+            };
+            sessions.push(session_id);
+            onlines.push(online);
+            let opened = OpenSessionOf {
+                session_id,
+                other_user,
+                created_at,
+                fix_at,
+            };
+            dues.insert(
+                (user_id, role.as_str()),
+                opened.peer_due(role, online, seen_at),
+            );
+        }
+        for online in [true, false] {
+            let these: Vec<Uuid> = sessions
+                .iter()
+                .zip(&onlines)
+                .filter(|(_, o)| **o == online)
+                .map(|(session, _)| *session)
+                .collect();
+            if these.is_empty() {
+                continue;
+            }
+            sqlx::query(statements.clear_stale_many)
+                .bind(&these)
+                .bind(online)
+                .bind(stale_location.as_secs_f64())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+
+    Ok(batch
+        .iter()
+        .enumerate()
+        .map(|(index, t)| {
+            let key = (t.user_id, t.role.as_str());
+            if last_of_key.get(&key) == Some(&index) {
+                dues.remove(&key)
+            } else {
+                None
+            }
+        })
+        .collect())
+}
