@@ -182,17 +182,18 @@ async fn the_resend_on_connect_is_skipped_for_a_connection_already_closed() {
     assert!(resent_to_open, "the open connection got no re-send");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_full_service_refuses_at_once_with_a_retry_hint() {
-    // One chat instance with one slot and no waiting line; its first message is held
-    // after commit (a slow statement) until the test lets it go, so the next one finds it
-    // full.
-    let mut options = StackOptions {
-        chat_instances: 1,
-        ..StackOptions::default()
-    };
-    options.chat.service.common.concurrency = 1;
-    options.chat.service.common.backlog = 0;
+/// The texts stored in `session_id`'s chat, in order.
+async fn stored_texts(stack: &Stack, session_id: Uuid) -> Vec<String> {
+    sqlx::query_scalar("SELECT message FROM chat_messages WHERE session_id = $1 ORDER BY seq")
+        .bind(session_id)
+        .fetch_all(&stack.db)
+        .await
+        .expect("messages")
+}
+
+/// Holds chat's first message after its commit (a slow statement) until the second flag
+/// is set; the first flag tells when it is held.
+fn hold_first_commit(options: &mut StackOptions) -> (Arc<AtomicBool>, Arc<AtomicBool>) {
     let held = Arc::new(AtomicBool::new(false));
     let released = Arc::new(AtomicBool::new(false));
     let (hold_once, release) = (held.clone(), released.clone());
@@ -205,6 +206,21 @@ async fn a_full_service_refuses_at_once_with_a_retry_hint() {
         }
         false
     }));
+    (held, released)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_service_refuses_at_once_with_a_retry_hint() {
+    // One chat instance with one slot and no waiting line; its first message is held
+    // after commit (a slow statement) until the test lets it go, so the next one finds it
+    // full.
+    let mut options = StackOptions {
+        chat_instances: 1,
+        ..StackOptions::default()
+    };
+    options.chat.service.common.concurrency = 1;
+    options.chat.service.common.backlog = 0;
+    let (held, released) = hold_first_commit(&mut options);
     let stack = Stack::start(options).await;
     let mut session = stack.active_session().await;
 
@@ -237,12 +253,7 @@ async fn a_full_service_refuses_at_once_with_a_retry_hint() {
     assert_eq!(sent["request_id"], "a");
     let delivered = session.provider_ws.recv_type("chat_message").await;
     assert_eq!(delivered["message"], "first");
-    let texts: Vec<String> =
-        sqlx::query_scalar("SELECT message FROM chat_messages WHERE session_id = $1 ORDER BY seq")
-            .bind(session.session_id)
-            .fetch_all(&stack.db)
-            .await
-            .expect("messages");
+    let texts = stored_texts(&stack, session.session_id).await;
     assert_eq!(texts, ["first"]);
     // Once the slot is free, the retry goes through.
     session
@@ -251,6 +262,50 @@ async fn a_full_service_refuses_at_once_with_a_retry_hint() {
         .await;
     let sent = session.provider_ws.recv_type("message_sent").await;
     assert_eq!(sent["request_id"], "b2");
+    drop(session);
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_command_that_would_wait_too_long_behind_its_socket_is_refused_at_once() {
+    // The seeker's first message is held after commit (a slow statement) until the test
+    // lets it go; the edge relays a socket's commands one at a time, so the next ones
+    // wait behind it at the edge.
+    let mut options = StackOptions {
+        chat_instances: 1,
+        ..StackOptions::default()
+    };
+    let (held, released) = hold_first_commit(&mut options);
+    let max_wait = options.edge.ws_queue_max();
+    let stack = Stack::start(options).await;
+    let mut session = stack.active_session().await;
+    let send = |text: &str, request_id: &str| json!({"type": "chat_message", "session_id": session.session_id, "message": text, "request_id": request_id});
+    session.seeker_ws.send(send("first", "a")).await;
+    eventually("the first message held", async || {
+        held.load(Ordering::SeqCst)
+    })
+    .await;
+    // The second waits its turn; once it has waited longer than the edge allows, a third
+    // is refused at once, while the first is still held.
+    session.seeker_ws.send(send("second", "b")).await;
+    tokio::time::sleep(max_wait + Duration::from_millis(150)).await;
+    session.seeker_ws.send(send("third", "c")).await;
+    let refused = session.seeker_ws.recv_type("error").await;
+    released.store(true, Ordering::SeqCst);
+    assert_eq!(refused["code"], "unavailable", "{refused}");
+    assert_eq!(refused["request_id"], "c", "{refused}");
+    assert_eq!(
+        refused["retry_after_ms"].as_u64(),
+        Some(u64::try_from(max_wait.as_millis()).expect("ms")),
+        "{refused}"
+    );
+    // The first and the second complete, in order; the third was never stored.
+    for request_id in ["a", "b"] {
+        let sent = session.seeker_ws.recv_type("message_sent").await;
+        assert_eq!(sent["request_id"], request_id, "{sent}");
+    }
+    let texts = stored_texts(&stack, session.session_id).await;
+    assert_eq!(texts, ["first", "second"]);
     drop(session);
     stack.stop().await;
 }

@@ -94,6 +94,12 @@ pub struct Config {
     /// closed with 1013 instead of buffering without bound.
     #[arg(long, env = "TETHER_WS_OUTBOUND_QUEUE", default_value_t = 256)]
     pub ws_outbound_queue: usize,
+    /// Milliseconds a client command may wait behind the same socket's earlier commands
+    /// (relayed one at a time, in order); a command that would wait longer is refused at
+    /// once with `unavailable` and this as its retry hint.
+    #[arg(long, env = "TETHER_WS_QUEUE_MAX_MS", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_queue_max_ms: u64,
     /// Milliseconds to wait for a service's answer before telling the client `unavailable`.
     #[arg(long, env = "TETHER_REQUEST_TIMEOUT_MS", default_value_t = 5000)]
     pub request_timeout_ms: u64,
@@ -179,6 +185,11 @@ impl Config {
         Duration::from_secs(self.http_header_timeout_s)
     }
 
+    /// [`Config::ws_queue_max_ms`] as a duration.
+    pub fn ws_queue_max(&self) -> Duration {
+        Duration::from_millis(self.ws_queue_max_ms)
+    }
+
     /// [`Config::http_idle_timeout_s`] as a duration.
     pub fn http_idle_timeout(&self) -> Duration {
         Duration::from_secs(self.http_idle_timeout_s)
@@ -207,6 +218,7 @@ impl std::fmt::Debug for Config {
             ws_max_sockets_per_user,
             ws_idle_timeout_s,
             ws_outbound_queue,
+            ws_queue_max_ms,
             request_timeout_ms,
             http_rate,
             http_header_timeout_s,
@@ -228,6 +240,7 @@ impl std::fmt::Debug for Config {
             .field("ws_max_sockets_per_user", ws_max_sockets_per_user)
             .field("ws_idle_timeout_s", ws_idle_timeout_s)
             .field("ws_outbound_queue", ws_outbound_queue)
+            .field("ws_queue_max_ms", ws_queue_max_ms)
             .field("request_timeout_ms", request_timeout_ms)
             .field("http_rate", http_rate)
             .field("http_header_timeout_s", http_header_timeout_s)

@@ -2,7 +2,7 @@
 //! client frames, relays commands (one at a time, so answers keep the order of the
 //! commands), and writes what the hub routes to it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -42,6 +42,10 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
 /// A write that cannot complete in this time means the peer stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Frames read ahead of the command in flight, waiting for their turn (each already
+/// passed the rate limits). Past this the socket is not read: TCP pushes back.
+const READ_AHEAD: usize = 16;
 
 /// What an upgrade request carries, extracted as the endpoints always did: state,
 /// headers, query, then the upgrade (its rejection answered by [`upgrade_for`]).
@@ -260,6 +264,14 @@ impl Connection {
         tokio::pin!(expiry);
         let shutdown = self.state.shutdown.clone();
         let mut in_flight: Option<InFlight> = None;
+        // A socket's commands are relayed one at a time, in order. Frames that arrive
+        // meanwhile are read and wait here; a command that finds the oldest of them
+        // waiting longer than `TETHER_WS_QUEUE_MAX_MS` is refused at once (`unavailable`,
+        // with a retry hint) instead of queueing behind a service that cannot keep up.
+        let mut queued: VecDeque<(Instant, Step)> = VecDeque::new();
+        let max_wait = self.state.config.ws_queue_max();
+        // A close or the end of the stream was read: nothing more to read.
+        let mut read_done = false;
         // A close that arrived while a command was in flight: the command's answer is
         // written first (the contract's "answers before close").
         let mut pending_close: Option<u16> = None;
@@ -267,6 +279,14 @@ impl Connection {
         loop {
             // A close arrived for this socket: frames the client sent before it are
             // answered first (a loser of a race gets its `conflict`), then it closes.
+            if in_flight.is_none()
+                && let Some((_, step)) = queued.pop_front()
+            {
+                if let Some(end) = self.apply(step, &mut in_flight).await {
+                    return end;
+                }
+                continue;
+            }
             if let Some(code) = pending_close
                 && in_flight.is_none()
             {
@@ -314,15 +334,27 @@ impl Connection {
                     pending_close = message.close;
                 }
                 _ = &mut idle => return End::Close(close_code::NORMAL, "Idle timeout"),
-                frame = self.socket.recv(), if in_flight.is_none() && pending_close.is_none() => {
+                frame = self.socket.recv(), if !read_done && queued.len() < READ_AHEAD && pending_close.is_none() => {
                     idle.as_mut().reset(Instant::now() + idle_timeout);
                     let step = match frame {
-                        None => return End::Gone,
-                        Some(Err(err)) => return read_error_end(err),
+                        None => Step::Gone,
+                        Some(Err(err)) => Step::End(read_error_end(err)),
                         Some(Ok(frame)) => self.on_frame(frame),
                     };
-                    if let Some(end) = self.apply(step, &mut in_flight).await {
-                        return end;
+                    read_done = matches!(step, Step::Gone | Step::End(_) | Step::Close(..));
+                    if in_flight.is_none() && queued.is_empty() {
+                        if let Some(end) = self.apply(step, &mut in_flight).await {
+                            return end;
+                        }
+                    } else if let Step::Relay(request_id, _) = &step
+                        && queued.front().is_some_and(|(at, _)| at.elapsed() > max_wait)
+                    {
+                        let refusal = self.reject(WireError::unavailable().retry_after(max_wait), request_id.clone());
+                        if let Some(end) = self.apply(refusal, &mut in_flight).await {
+                            return end;
+                        }
+                    } else {
+                        queued.push_back((Instant::now(), step));
                     }
                 }
             }
@@ -354,13 +386,14 @@ impl Connection {
     async fn apply(&mut self, step: Step, in_flight: &mut Option<InFlight>) -> Option<End> {
         match step {
             Step::Reply(text) => (!self.write(text).await).then_some(End::Gone),
-            Step::Relay(future) => {
+            Step::Relay(_, future) => {
                 *in_flight = Some(future);
                 None
             }
             Step::Close(code, reason) => Some(End::Close(code, reason)),
             Step::Nothing => None,
             Step::Gone => Some(End::Gone),
+            Step::End(end) => Some(end),
         }
     }
 
@@ -458,11 +491,14 @@ impl Connection {
         let client = self.state.client.clone();
         let subject = self.state.subjects.command(owner, type_name);
         let timeout = self.state.request_timeout();
-        Step::Relay(Box::pin(async move {
-            let answer =
-                relay::command(&client, subject, &meta, text.into(), timeout, type_name).await;
-            (request_id, answer)
-        }))
+        Step::Relay(
+            request_id.clone(),
+            Box::pin(async move {
+                let answer =
+                    relay::command(&client, subject, &meta, text.into(), timeout, type_name).await;
+                (request_id, answer)
+            }),
+        )
     }
 
     fn reject(&self, err: WireError, request_id: Option<String>) -> Step {
@@ -498,14 +534,16 @@ impl Connection {
 enum Step {
     /// Write this to the sender now.
     Reply(Utf8Bytes),
-    /// Wait for the owning service's answer.
-    Relay(InFlight),
+    /// Wait for the owning service's answer (to the command with this `request_id`).
+    Relay(Option<String>, InFlight),
     /// Close the socket.
     Close(u16, &'static str),
     /// Nothing to do (control frames).
     Nothing,
     /// The peer closed.
     Gone,
+    /// The stream ended so (a read error).
+    End(End),
 }
 
 fn read_error_end(err: axum::Error) -> End {
