@@ -207,6 +207,12 @@ WHERE id IN (SELECT m.id FROM chat_messages m, hot_samples h
              WHERE m.session_id = h.open_id AND m.sender_type = 'provider'
              ORDER BY m.seq DESC LIMIT 5)";
 
+/// A socket storm: thousands of sockets online that the statistics (seeded with every
+/// user offline) know nothing of.
+const MANY_ONLINE: &str = "
+UPDATE presence_sockets SET online = true
+WHERE ctid IN (SELECT ctid FROM presence_sockets LIMIT 5000)";
+
 /// Positions arrays for [`positions::WRITE_POSITIONS`]: one row, the open session.
 macro_rules! write_args {
     ($($tick:literal)?) => {
@@ -807,6 +813,11 @@ pub const CATALOGUE: &[HotStatement] = &[
         cases: &[
             case("online on the busiest edge", "SELECT open_seeker, 'seeker', edge_id, true, 9000000000000000000::int8 FROM hot_samples"),
             case("offline, new edge", "SELECT open_provider, 'provider', nobody, false, 1::int8 FROM hot_samples"),
+            with_setup(
+                "offline during a storm (thousands online, statistics from before)",
+                MANY_ONLINE,
+                "SELECT open_provider, 'provider', nobody, false, 1::int8 FROM hot_samples",
+            ),
         ],
     },
     HotStatement {
@@ -895,10 +906,17 @@ pub const CATALOGUE: &[HotStatement] = &[
         sql: presence_batch::SET_CHANGED,
         params: &["uuid[]", "text[]"],
         allowance: None,
-        cases: &[case(
-            "two parties",
-            "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'] FROM hot_samples",
-        )],
+        cases: &[
+            case(
+                "two parties",
+                "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'] FROM hot_samples",
+            ),
+            with_setup(
+                "two parties during a storm (thousands online, statistics from before)",
+                MANY_ONLINE,
+                "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'] FROM hot_samples",
+            ),
+        ],
     },
     HotStatement {
         name: "location: open sessions of seekers (batch)",

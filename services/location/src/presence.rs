@@ -126,7 +126,9 @@ pub const LOCK_PRESENCE: &str =
     "SELECT online FROM user_presence WHERE user_id = $1 AND role = $2 FOR UPDATE";
 
 /// Applies edge $3's transition (online $4, sequence $5) of (user $1, role $2) unless the
-/// edge's row holds a later one; answers whether any edge now holds a socket.
+/// edge's row holds a later one; answers whether any edge now holds a socket. (The user's
+/// rows are aggregated through the primary key: with `AND online`, the generic plan may
+/// walk the partial index of every online socket.)
 pub const APPLY_SOCKET: &str = "WITH applied AS (
              INSERT INTO presence_sockets (user_id, role, edge_id, online, seq)
              VALUES ($1, $2, $3, $4, $5)
@@ -135,11 +137,11 @@ pub const APPLY_SOCKET: &str = "WITH applied AS (
                  WHERE presence_sockets.seq < excluded.seq
              RETURNING online)
          SELECT coalesce((SELECT online FROM applied), false)
-             OR EXISTS (SELECT 1 FROM presence_sockets
-                        WHERE user_id = $1 AND role = $2 AND online AND edge_id <> $3)
+             OR coalesce((SELECT bool_or(online) FROM presence_sockets
+                          WHERE user_id = $1 AND role = $2 AND edge_id <> $3), false)
              OR (NOT EXISTS (SELECT 1 FROM applied)
-                 AND EXISTS (SELECT 1 FROM presence_sockets
-                             WHERE user_id = $1 AND role = $2 AND online AND edge_id = $3))";
+                 AND coalesce((SELECT bool_or(online) FROM presence_sockets
+                               WHERE user_id = $1 AND role = $2 AND edge_id = $3), false))";
 
 /// Applies one edge's transition; returns the `peer_status` to send when the user's
 /// presence changed and they have an open session in that role.
