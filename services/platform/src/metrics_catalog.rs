@@ -297,14 +297,14 @@ pub const CATALOG: &[Metric] = &[
         "tether_cleanup_removed_total",
         Counter,
         Unit::Count,
-        &["job"],
-        "Rows a cleanup job removed or cleared (for job=vacuum: tables vacuumed), by job.",
+        &["cleanup_job"],
+        "Rows a cleanup job removed or cleared (for cleanup_job=vacuum: tables vacuumed), by job (not `job`: Prometheus keeps that label for its scrape job).",
     ),
     metric(
         "tether_cleanup_skipped_total",
         Counter,
         Unit::Count,
-        &["job"],
+        &["cleanup_job"],
         "Cleanup job runs skipped because another instance held the job's lock, by job.",
     ),
 ];

@@ -114,7 +114,7 @@ pub struct Outcome {
 fn skipped(job: Job) -> Outcome {
     let name = job.name();
     tracing::info!(job = name, "cleanup job skipped: another instance runs it");
-    metrics::counter!("tether_cleanup_skipped_total", "job" => name).increment(1);
+    metrics::counter!("tether_cleanup_skipped_total", "cleanup_job" => name).increment(1);
     Outcome {
         job: name,
         removed: 0,
@@ -131,7 +131,7 @@ pub async fn run(context: &Context, job: Job) -> sqlx::Result<Outcome> {
             return Ok(skipped(job));
         };
         tracing::info!(job = name, tables = vacuumed, "cleanup job finished");
-        metrics::counter!("tether_cleanup_removed_total", "job" => name).increment(vacuumed);
+        metrics::counter!("tether_cleanup_removed_total", "cleanup_job" => name).increment(vacuumed);
         return Ok(Outcome {
             job: name,
             removed: vacuumed,
@@ -167,7 +167,7 @@ pub async fn run(context: &Context, job: Job) -> sqlx::Result<Outcome> {
         }
     }
     tracing::info!(job = name, removed, "cleanup job finished");
-    metrics::counter!("tether_cleanup_removed_total", "job" => name).increment(removed);
+    metrics::counter!("tether_cleanup_removed_total", "cleanup_job" => name).increment(removed);
     Ok(Outcome {
         job: name,
         removed,
