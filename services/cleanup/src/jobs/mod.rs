@@ -131,7 +131,8 @@ pub async fn run(context: &Context, job: Job) -> sqlx::Result<Outcome> {
             return Ok(skipped(job));
         };
         tracing::info!(job = name, tables = vacuumed, "cleanup job finished");
-        metrics::counter!("tether_cleanup_removed_total", "cleanup_job" => name).increment(vacuumed);
+        metrics::counter!("tether_cleanup_removed_total", "cleanup_job" => name)
+            .increment(vacuumed);
         return Ok(Outcome {
             job: name,
             removed: vacuumed,
