@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The workspace's root directory.
-pub fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     crate_dir
         .ancestors()
