@@ -23,20 +23,18 @@
 //! start of the first recovery window from which on every window's p99 is at most
 //! `normal_factor` × the baseline's p99.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite;
 
 use crate::client::{Conn, ConnShared, Handler, PROVIDER_LAT, PROVIDER_LON, Pair, Role, Target};
 use crate::procstat::CpuSnapshot;
 use crate::report::{CpuPerUnit, Latency, Outcome, fmt_num};
-use crate::scenarios::{Ctx, PairLoad, expected_distance, seeker_position};
+use crate::scenarios::{Ctx, Frame, PairLoad, expected_distance, seeker_position};
 
 /// The work that is overloaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -477,6 +475,16 @@ impl Tracker {
         }
     }
 
+    /// An error frame of run `run`: the unit its `request_id` names, else a stray one.
+    fn any_error_frame(&self, run: u64, frame: &Frame, text: &str) {
+        match seq_of(run, frame.request_id.as_deref()) {
+            Some(seq) => self.error_frame(seq, frame, text, self.now_us()),
+            None => {
+                self.stray_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// An error frame answering unit `seq`.
     fn error_frame(&self, seq: u64, frame: &Frame, text: &str, now: u64) {
         if frame.code.as_deref() == Some("unavailable") {
@@ -511,25 +519,6 @@ impl Tracker {
         }
         out
     }
-}
-
-/// The fields of a server frame the handlers look at.
-#[derive(Deserialize)]
-struct Frame<'a> {
-    #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
-    #[serde(borrow, default)]
-    request_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    message_id: Option<Cow<'a, str>>,
-    #[serde(default)]
-    distance_meters: Option<f64>,
-    #[serde(borrow, default)]
-    code: Option<Cow<'a, str>>,
-    #[serde(default)]
-    retry_after_ms: Option<u64>,
 }
 
 /// `<run>:<seq>` of this run → seq.
@@ -620,15 +609,7 @@ impl Handler for ChatLoad {
                     a.store(true, Ordering::Relaxed);
                 }
             }
-            "error" => match seq_of(self.run, frame.request_id.as_deref()) {
-                Some(seq) => {
-                    self.tracker
-                        .error_frame(seq, &frame, text, self.tracker.now_us());
-                }
-                None => {
-                    self.tracker.stray_errors.fetch_add(1, Ordering::Relaxed);
-                }
-            },
+            "error" => self.tracker.any_error_frame(self.run, &frame, text),
             _ => {}
         }
     }
@@ -734,15 +715,7 @@ impl Handler for LocationLoad {
                     }
                 }
             }
-            "error" => match seq_of(self.run, frame.request_id.as_deref()) {
-                Some(seq) => {
-                    self.tracker
-                        .error_frame(seq, &frame, text, self.tracker.now_us());
-                }
-                None => {
-                    self.tracker.stray_errors.fetch_add(1, Ordering::Relaxed);
-                }
-            },
+            "error" => self.tracker.any_error_frame(self.run, &frame, text),
             _ => {}
         }
     }

@@ -59,21 +59,23 @@ impl Ctx {
     }
 }
 
-/// The fields of a server frame the handlers look at.
+/// The fields of a server frame the handlers look at (here and in [`crate::overload`]).
 #[derive(Deserialize)]
-struct Frame<'a> {
+pub(crate) struct Frame<'a> {
     #[serde(rename = "type", borrow)]
-    ty: Cow<'a, str>,
+    pub(crate) ty: Cow<'a, str>,
     #[serde(borrow, default)]
-    request_id: Option<Cow<'a, str>>,
+    pub(crate) request_id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
+    pub(crate) message: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    message_id: Option<Cow<'a, str>>,
+    pub(crate) message_id: Option<Cow<'a, str>>,
     #[serde(default)]
-    distance_meters: Option<f64>,
+    pub(crate) distance_meters: Option<f64>,
     #[serde(borrow, default)]
-    code: Option<Cow<'a, str>>,
+    pub(crate) code: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub(crate) retry_after_ms: Option<u64>,
 }
 
 fn micros_since(t0: Instant) -> u64 {
