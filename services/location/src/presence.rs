@@ -116,116 +116,6 @@ pub async fn handle_beat(context: Arc<Context>, beat: EdgeBeat) {
     }
 }
 
-/// Creates (user $1, role $2)'s presence row, offline, when missing.
-pub const ENSURE_PRESENCE: &str =
-    "INSERT INTO user_presence (user_id, role, online, seen_at) VALUES ($1, $2, false, now())
-         ON CONFLICT (user_id, role) DO NOTHING";
-
-/// Locks (user $1, role $2)'s presence row.
-pub const LOCK_PRESENCE: &str =
-    "SELECT online FROM user_presence WHERE user_id = $1 AND role = $2 FOR UPDATE";
-
-/// Applies edge $3's transition (online $4, sequence $5) of (user $1, role $2) unless the
-/// edge's row holds a later one; answers whether any edge now holds a socket. (The user's
-/// rows are aggregated through the primary key: with `AND online`, the generic plan may
-/// walk the partial index of every online socket.)
-pub const APPLY_SOCKET: &str = "WITH applied AS (
-             INSERT INTO presence_sockets (user_id, role, edge_id, online, seq)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (user_id, role, edge_id) DO UPDATE
-                 SET online = excluded.online, seq = excluded.seq, changed_at = now()
-                 WHERE presence_sockets.seq < excluded.seq
-             RETURNING online)
-         SELECT coalesce((SELECT online FROM applied), false)
-             OR coalesce((SELECT bool_or(online) FROM presence_sockets
-                          WHERE user_id = $1 AND role = $2 AND edge_id <> $3), false)
-             OR (NOT EXISTS (SELECT 1 FROM applied)
-                 AND coalesce((SELECT bool_or(online) FROM presence_sockets
-                               WHERE user_id = $1 AND role = $2 AND edge_id = $3), false))";
-
-/// Applies one edge's transition; returns the `peer_status` to send when the user's
-/// presence changed and they have an open session in that role.
-pub(crate) async fn apply(
-    pool: &sqlx::PgPool,
-    stale_location: Duration,
-    edge_id: Uuid,
-    seq: i64,
-    user_id: Uuid,
-    role: Role,
-    online: bool,
-) -> sqlx::Result<Option<PeerDue>> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(ENSURE_PRESENCE)
-        .bind(user_id)
-        .bind(role.as_str())
-        .execute(&mut *tx)
-        .await?;
-    let (was_online,): (bool,) = sqlx::query_as(LOCK_PRESENCE)
-        .bind(user_id)
-        .bind(role.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-    let (now_online,): (bool,) = sqlx::query_as(APPLY_SOCKET)
-        .bind(user_id)
-        .bind(role.as_str())
-        .bind(edge_id)
-        .bind(online)
-        .bind(seq)
-        .fetch_one(&mut *tx)
-        .await?;
-    if was_online == now_online {
-        tx.commit().await?;
-        return Ok(None);
-    }
-    let due = transition(&mut tx, stale_location, user_id, role, now_online).await?;
-    tx.commit().await?;
-    Ok(due)
-}
-
-/// (User $1, role $2) goes online or offline ($3).
-pub const SET_PRESENCE: &str = "UPDATE user_presence SET online = $3, seen_at = now()
-         WHERE user_id = $1 AND role = $2 RETURNING seen_at";
-
-/// Records that (user, role) went online or offline, clears the party's stale flag in
-/// its open session, has the tick look at the session when the party could first go
-/// stale, and builds the other party's `peer_status`.
-async fn transition(
-    tx: &mut PgConnection,
-    stale_location: Duration,
-    user_id: Uuid,
-    role: Role,
-    online: bool,
-) -> sqlx::Result<Option<PeerDue>> {
-    let (seen_at,): (DateTime<Utc>,) = sqlx::query_as(SET_PRESENCE)
-        .bind(user_id)
-        .bind(role.as_str())
-        .bind(online)
-        .fetch_one(&mut *tx)
-        .await?;
-    let statements = RoleStatements::of(role);
-    let session: Option<OpenSession> = sqlx::query_as(statements.open_session)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((session_id, other_user, created_at, fix_at)) = session else {
-        return Ok(None);
-    };
-    let stale_after = stale_location.as_secs_f64();
-    sqlx::query(statements.clear_stale)
-        .bind(session_id)
-        .bind(online)
-        .bind(stale_after)
-        .execute(&mut *tx)
-        .await?;
-    let opened = OpenSessionOf {
-        session_id,
-        other_user,
-        created_at,
-        fix_at,
-    };
-    Ok(Some(opened.peer_due(role, online, seen_at)))
-}
-
 /// A party's open session, as the presence statements read it.
 pub(crate) struct OpenSessionOf {
     pub session_id: Uuid,
@@ -260,26 +150,19 @@ impl OpenSessionOf {
     }
 }
 
-/// An open session of a party: id, the other party, creation, the party's last fix.
-type OpenSession = (Uuid, Uuid, DateTime<Utc>, Option<DateTime<Utc>>);
-
 /// The statements that name a party's columns, one text per role.
 #[derive(Debug, Clone, Copy)]
 pub struct RoleStatements {
-    /// The party's ($1) open session: its id, the other party, its creation and the
-    /// party's last fix.
-    pub open_session: &'static str,
-    /// Clears the party's stale flag in session $1; when the party came online ($2), the
-    /// tick looks at the session within $3 seconds.
-    pub clear_stale: &'static str,
     /// The other party of the party's ($1) open session, with its presence (role $2),
     /// and (v1.2) the session's state and cadence band.
     pub peer: &'static str,
-    /// [`RoleStatements::open_session`] of many parties ($1), each row led by the party.
+    /// The open session of each party ($1): the party, the session's id, the other
+    /// party, its creation and the party's last fix.
     pub open_sessions: &'static str,
-    /// [`RoleStatements::clear_stale`] of many sessions ($1) whose party came online or
-    /// went offline alike ($2); $3 as there. (`= ANY`, not a join with an array of
-    /// flags: the generic plan of such a join walks the whole table.)
+    /// Clears the party's stale flag in sessions $1, whose party came online or went
+    /// offline alike ($2); when online, the tick looks at each session within $3 seconds.
+    /// (`= ANY`, not a join with an array of flags: the generic plan of such a join walks
+    /// the whole table.)
     pub clear_stale_many: &'static str,
 }
 
@@ -290,25 +173,6 @@ macro_rules! role_statements {
     ($party:literal, $stale:literal, $seen:literal,
      $other:literal, $other_stale:literal, $other_seen:literal) => {
         RoleStatements {
-            open_session: concat!(
-                "SELECT w.id, w.",
-                $other,
-                ", w.created_at, p.",
-                $seen,
-                "
-         FROM work_sessions w LEFT JOIN session_positions p ON p.session_id = w.id
-         WHERE w.",
-                $party,
-                " = $1 AND w.connection_state IN ('waiting', 'active')"
-            ),
-            clear_stale: concat!(
-                "UPDATE session_positions SET ",
-                $stale,
-                " = false,
-             tick_at = CASE WHEN $2 THEN least(tick_at, now() + make_interval(secs => $3))
-                            ELSE tick_at END
-         WHERE session_id = $1"
-            ),
             peer: concat!(
                 "SELECT w.id, w.",
                 $other,

@@ -3,10 +3,9 @@
 //! A socket storm (thousands of users connecting or leaving at once, an edge restarting)
 //! is thousands of transitions, and one transaction of six statements each kept
 //! PostgreSQL busy for tens of seconds after the sockets were gone. Here every transition
-//! queued while a batch is written goes into the next one: the same steps as
-//! [`presence::apply`](crate::presence) (ensure the rows, lock them, apply each edge's
-//! transition unless it holds a later one, record who changed, clear their stale flags),
-//! each as one statement over arrays, so a batch costs about eight round trips whatever
+//! queued while a batch is written goes into the next one: ensure the rows, lock them,
+//! apply each edge's transition unless it holds a later one, record who changed, clear
+//! their stale flags, each as one statement over arrays, so a batch costs about eight round trips whatever
 //! its size. Rows are locked in (user, role) order, so two instances' batches never wait
 //! on each other in a cycle; when a batch fails anyway, its transitions are applied one by
 //! one.
@@ -25,7 +24,7 @@ use tether_proto::Role;
 use uuid::Uuid;
 
 use crate::fanout::PeerDue;
-use crate::presence::{self, OpenSessionOf, RoleStatements};
+use crate::presence::{OpenSessionOf, RoleStatements};
 
 /// One edge's transition of one (user, role).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,20 +64,14 @@ pub fn spawn(pool: PgPool, stale_location: Duration) -> PresenceWriter {
                     tracing::warn!(error = %err, transitions = batch.len(), "presence batch failed; applying one by one");
                     let mut dues = Vec::with_capacity(batch.len());
                     for t in &batch {
-                        let due = presence::apply(
-                            &pool,
-                            stale_location,
-                            t.edge_id,
-                            t.seq,
-                            t.user_id,
-                            t.role,
-                            t.online,
-                        )
-                        .await;
-                        dues.push(due.unwrap_or_else(|err| {
-                            tracing::warn!(error = %err, "presence event not applied");
-                            None
-                        }));
+                        let due = apply_batch(&pool, stale_location, std::slice::from_ref(t)).await;
+                        dues.push(due.map_or_else(
+                            |err| {
+                                tracing::warn!(error = %err, "presence event not applied");
+                                None
+                            },
+                            |mut due| due.pop().flatten(),
+                        ));
                     }
                     dues
                 }
