@@ -257,6 +257,11 @@ async fn full_session_matches_schemas_and_transcript() {
     .await;
     rec.connect(stack, &provider, p).await;
     rec.connect(stack, &seeker, s).await;
+    // Presence is applied asynchronously; an "online" applied only after the order was
+    // accepted would (rightly) reach the other party as a `peer_status`, which this
+    // transcript does not expect there. So both are online before the order exists.
+    stack.wait_presence(provider.id, p, true).await;
+    stack.wait_presence(seeker.id, s, true).await;
 
     let order = rec.http(stack, (&seeker, s), "POST /api/v1/work-orders",
             Some(json!({"provider_id": provider.id, "service_type": "plumbing", "message": "Kitchen sink leaks", "latitude": 52.52, "longitude": 13.405})),
