@@ -2,7 +2,7 @@
 //!
 //! What it serves, and the decisions the contract leaves open:
 //! - `location_update` (both endpoints, queue group `location`): stores the sender's
-//!   position ([`update`], [`batch`]). On success the sending connection gets **no
+//!   position ([`commands`], [`batch`]). On success the sending connection gets **no
 //!   direct answer** (like `typing_indicator`): a client that wants confirmation sees the
 //!   `distance_update` when one is due. Errors are direct answers as usual.
 //! - `distance_update` always goes to **every socket of both parties** (`Target::All` on
@@ -83,12 +83,12 @@
 
 pub mod activation;
 pub mod batch;
+pub mod commands;
 pub mod fanout;
 pub mod positions;
 pub mod presence;
 pub mod presence_batch;
 pub mod tick;
-pub mod update;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -324,7 +324,7 @@ impl App {
     /// finishes and sends).
     pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut loops = Loops::start(&mut self.runtime, &shutdown);
-        loops.serve(self.commands, &self.context, update::handle);
+        loops.serve(self.commands, &self.context, commands::handle);
         loops.serve(self.session_events, &self.context, activation::handle);
         loops.serve_ops(self.operator_ticks, &self.context, |context, _, _| {
             tick::handle_request(context)

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::messages::ClientMessage;
+use crate::commands::ClientMessage;
 use crate::model::Role;
 use crate::time::Timestamp;
 

@@ -1,7 +1,7 @@
 //! The Tether wire protocol, shared by ws-edge and every service.
 //!
-//! One place for each fact of the contract in `docs/protocol.md`: message types and fields
-//! ([`messages`]), error codes and the texts clients match on ([`errors`]), limits
+//! One place for each fact of the contract in `docs/protocol.md`: client commands, one type
+//! each ([`commands`]), server messages ([`messages`]), error codes and the texts clients match on ([`errors`]), limits
 //! ([`limits`]), distance maths ([`distance`]), mediums ([`mediums`]), the internal
 //! envelope and HTTP-over-NATS shapes ([`envelope`], [`api`]), domain events ([`events`])
 //! NATS subject names ([`subjects`]), the session timeline's chain rules ([`timeline`]),
@@ -12,6 +12,7 @@
 pub mod api;
 pub mod approach;
 pub mod cadence;
+pub mod commands;
 pub mod distance;
 pub mod envelope;
 pub mod errors;
@@ -22,12 +23,14 @@ pub mod messages;
 pub mod model;
 pub mod presence;
 pub mod push;
+pub mod schema_rules;
 pub mod subjects;
 pub mod time;
 pub mod timeline;
 pub mod validate;
 
+pub use commands::{ClientMessage, Command};
 pub use errors::{ErrorCode, WireError};
-pub use messages::{ClientMessage, ServerFrame, ServerMessage};
+pub use messages::{ServerFrame, ServerMessage};
 pub use model::{ConnectionState, Role, WorkOrderStatus};
 pub use time::Timestamp;

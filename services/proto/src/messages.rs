@@ -1,26 +1,16 @@
-//! Every WebSocket message of the contract, client -> server and server -> client.
-//!
-//! Client fields are `Option` where the contract prescribes a specific error for a missing
-//! value (e.g. `session_id is required`), so the service, not serde, words the answer.
+//! Every WebSocket message the server sends, and [`Owner`], the services that handle
+//! client commands (the commands themselves are in [`crate::commands`]).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::approach::{ArrivalStage, Trend};
 use crate::cadence::CadenceBand;
-use crate::errors::{ErrorCode, WireError};
 use crate::mediums::Mediums;
 use crate::model::{ChatMessageView, ConnectionState, DeliveryStatus, Role};
 use crate::presence::PeerState;
 use crate::time::Timestamp;
-
-/// Deserialises a field that is present, `null` included, as `Some` (absent stays `None`
-/// through `#[serde(default)]`), so a validator can refuse an explicit `null`.
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Some)
-}
 
 /// Which service owns a client message type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,249 +34,6 @@ impl Owner {
             Self::Chat => "chat",
             Self::Location => "location",
         }
-    }
-}
-
-/// Which service owns each client command, as patterns: each service's dispatcher matches
-/// its own types one by one and the others' through these, with no `_` arm, so a new
-/// command does not compile until its owner's handler exists. [`ClientMessage::owner`]
-/// checks that every type has exactly one owner.
-#[macro_export]
-macro_rules! session_commands {
-    () => {
-        $crate::ClientMessage::WorkResponse { .. }
-            | $crate::ClientMessage::MediumSelection { .. }
-            | $crate::ClientMessage::MediumShare { .. }
-            | $crate::ClientMessage::CancelConnection { .. }
-            | $crate::ClientMessage::FinishService { .. }
-    };
-}
-
-/// The chat service's commands (see [`session_commands!`]).
-#[macro_export]
-macro_rules! chat_commands {
-    () => {
-        $crate::ClientMessage::StartChat { .. }
-            | $crate::ClientMessage::ChatMessage { .. }
-            | $crate::ClientMessage::MessageDelivered { .. }
-            | $crate::ClientMessage::MessageRead { .. }
-            | $crate::ClientMessage::TypingIndicator { .. }
-    };
-}
-
-/// The location service's commands (see [`session_commands!`]).
-#[macro_export]
-macro_rules! location_commands {
-    () => {
-        $crate::ClientMessage::LocationUpdate { .. }
-    };
-}
-
-/// The commands ws-edge answers itself (see [`session_commands!`]).
-#[macro_export]
-macro_rules! edge_commands {
-    () => {
-        $crate::ClientMessage::Ping {}
-    };
-}
-
-/// A message from a client. `request_id` travels beside it in the envelope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientMessage {
-    /// Keep-alive; answered with `pong`.
-    Ping {},
-    /// Provider accepts or rejects a pending work order.
-    WorkResponse {
-        /// The order.
-        work_id: Option<i64>,
-        /// true to accept.
-        accepted: Option<bool>,
-    },
-    /// Either party reports where they are.
-    LocationUpdate {
-        /// The session.
-        session_id: Option<String>,
-        /// Degrees, [-90, 90].
-        latitude: Option<f64>,
-        /// Degrees, [-180, 180].
-        longitude: Option<f64>,
-        /// v1.1: the fix's accuracy radius in metres, a finite number ≥ 0. Absent: a
-        /// precise fix. Above `TETHER_MAX_ACCURACY_M`: a coarse fix (only the last-seen
-        /// time is kept). `null` is refused like any other non-number.
-        #[serde(
-            default,
-            deserialize_with = "present",
-            skip_serializing_if = "Option::is_none"
-        )]
-        #[schemars(with = "Option<f64>")]
-        accuracy_m: Option<Value>,
-    },
-    /// Seeker selects mediums; activates a waiting session.
-    MediumSelection {
-        /// The session.
-        session_id: Option<String>,
-        /// Object with 0-3 keys of telegram/whatsapp/call, each a phone number.
-        #[schemars(with = "Option<Mediums>")]
-        mediums: Option<Value>,
-    },
-    /// Provider shares mediums.
-    MediumShare {
-        /// The session.
-        session_id: Option<String>,
-        /// Object with 0-3 keys of telegram/whatsapp/call, each a phone number.
-        #[schemars(with = "Option<Mediums>")]
-        mediums: Option<Value>,
-    },
-    /// Opens the session's chat.
-    StartChat {
-        /// The session.
-        session_id: Option<String>,
-    },
-    /// Sends a chat message.
-    ChatMessage {
-        /// The session.
-        session_id: Option<String>,
-        /// 1-2000 characters after trimming.
-        message: Option<String>,
-        /// Client's idempotency key; a retry with the same key stores nothing new.
-        client_message_id: Option<String>,
-    },
-    /// Recipient's device has the message.
-    MessageDelivered {
-        /// The message.
-        message_id: Option<String>,
-    },
-    /// Recipient has read the message.
-    MessageRead {
-        /// The message.
-        message_id: Option<String>,
-    },
-    /// Typing started or stopped.
-    TypingIndicator {
-        /// The session.
-        session_id: Option<String>,
-        /// true while typing.
-        is_typing: Option<bool>,
-    },
-    /// Ends the session as cancelled.
-    CancelConnection {
-        /// The session.
-        session_id: Option<String>,
-    },
-    /// Ends the session as completed, optionally rating it (seeker only).
-    FinishService {
-        /// The session.
-        session_id: Option<String>,
-        /// Integer 1-5, seeker only.
-        #[schemars(with = "Option<i64>")]
-        rating_stars: Option<Value>,
-        /// At most 1000 characters, seeker only.
-        #[schemars(with = "Option<String>")]
-        rating_description: Option<Value>,
-    },
-}
-
-impl ClientMessage {
-    /// Parses a client's frame as ws-edge forwarded it (the edge checked that it is a JSON
-    /// object of a known type for the sender's endpoint, and its `request_id`). Errors
-    /// are the `validation` answers the sender gets.
-    pub fn from_frame(frame: &[u8]) -> Result<Self, WireError> {
-        // U+0000 can only arrive escaped; the exact check runs only when the escape is there.
-        let maybe_nul = frame.windows(6).any(|window| window == br"\u0000");
-        if !maybe_nul && let Ok(command) = serde_json::from_slice(frame) {
-            return Ok(command);
-        }
-        // The slow path, on failures only, words the answer from the parsed object, as the
-        // edge did when it parsed commands itself (no line and column in the text).
-        let mut value: Value = serde_json::from_slice(frame)
-            .map_err(|_| WireError::new(ErrorCode::InvalidJson, "Message is not valid JSON"))?;
-        if let Some(fields) = value.as_object_mut() {
-            fields.remove("request_id");
-        }
-        if crate::validate::json_has_nul(&value) {
-            return Err(WireError::validation(crate::validate::NUL_IN_TEXT));
-        }
-        let type_name = value
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("message");
-        let type_name = Self::TYPES
-            .into_iter()
-            .find(|known| *known == type_name)
-            .unwrap_or("message");
-        serde_json::from_value(value)
-            .map_err(|err| WireError::validation(format!("Invalid {type_name}: {err}")))
-    }
-
-    /// The service that owns this command.
-    pub fn owner(&self) -> Owner {
-        match self {
-            crate::edge_commands!() => Owner::Edge,
-            crate::session_commands!() => Owner::Session,
-            crate::chat_commands!() => Owner::Chat,
-            crate::location_commands!() => Owner::Location,
-        }
-    }
-
-    /// The answer of a service handed a command it does not own: ws-edge routes by type
-    /// and endpoint, so this is a routing bug upstream, answered the same way everywhere.
-    pub fn not_routed_here(&self) -> WireError {
-        WireError::new(
-            ErrorCode::UnknownType,
-            format!("Unknown message type: {}", self.type_name()),
-        )
-    }
-
-    /// Every client type name, for parsing and schemas.
-    pub const TYPES: [&'static str; 12] = [
-        "ping",
-        "work_response",
-        "location_update",
-        "medium_selection",
-        "medium_share",
-        "start_chat",
-        "chat_message",
-        "message_delivered",
-        "message_read",
-        "typing_indicator",
-        "cancel_connection",
-        "finish_service",
-    ];
-
-    /// The `type` of this message.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Self::Ping {} => "ping",
-            Self::WorkResponse { .. } => "work_response",
-            Self::LocationUpdate { .. } => "location_update",
-            Self::MediumSelection { .. } => "medium_selection",
-            Self::MediumShare { .. } => "medium_share",
-            Self::StartChat { .. } => "start_chat",
-            Self::ChatMessage { .. } => "chat_message",
-            Self::MessageDelivered { .. } => "message_delivered",
-            Self::MessageRead { .. } => "message_read",
-            Self::TypingIndicator { .. } => "typing_indicator",
-            Self::CancelConnection { .. } => "cancel_connection",
-            Self::FinishService { .. } => "finish_service",
-        }
-    }
-
-    /// Which service handles a type, and whether `role`'s endpoint accepts it.
-    /// `None` means the endpoint does not accept it (`unknown_type`).
-    pub fn route(type_name: &str, role: Role) -> Option<Owner> {
-        let owner = match type_name {
-            "ping" => Owner::Edge,
-            "work_response" if role == Role::Provider => Owner::Session,
-            "medium_selection" if role == Role::Seeker => Owner::Session,
-            "medium_share" if role == Role::Provider => Owner::Session,
-            "cancel_connection" | "finish_service" => Owner::Session,
-            "location_update" => Owner::Location,
-            "start_chat" | "chat_message" | "message_delivered" | "message_read"
-            | "typing_indicator" => Owner::Chat,
-            _ => return None,
-        };
-        Some(owner)
     }
 }
 
@@ -658,26 +405,8 @@ impl ServerFrame {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn every_type_has_one_owner_and_the_route_table_agrees() {
-        for type_name in ClientMessage::TYPES {
-            let message: ClientMessage =
-                serde_json::from_value(serde_json::json!({ "type": type_name })).expect(type_name);
-            assert_eq!(message.type_name(), type_name);
-            let routes: Vec<Owner> = [Role::Seeker, Role::Provider]
-                .into_iter()
-                .filter_map(|role| ClientMessage::route(type_name, role))
-                .collect();
-            assert!(!routes.is_empty(), "{type_name} is accepted nowhere");
-            assert!(
-                routes.iter().all(|owner| *owner == message.owner()),
-                "{type_name}"
-            );
-        }
-    }
-
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn frame_echoes_request_id_flat() {
@@ -725,30 +454,5 @@ mod tests {
         assert_eq!(value["sender_type"], "seeker");
         assert_eq!(value["message"], "hi");
         assert!(value.get("request_id").is_none());
-    }
-
-    #[test]
-    fn parses_client_messages_and_routes() {
-        let msg: ClientMessage =
-            serde_json::from_value(json!({"type": "start_chat", "session_id": "x", "extra": 1}))
-                .expect("parse");
-        assert_eq!(msg.type_name(), "start_chat");
-        assert_eq!(ClientMessage::route("work_response", Role::Seeker), None);
-        assert_eq!(
-            ClientMessage::route("medium_selection", Role::Provider),
-            None
-        );
-        assert_eq!(ClientMessage::route("medium_share", Role::Seeker), None);
-        assert_eq!(
-            ClientMessage::route("finish_service", Role::Seeker),
-            Some(Owner::Session)
-        );
-        assert_eq!(ClientMessage::route("nope", Role::Seeker), None);
-        for name in ClientMessage::TYPES {
-            assert!(
-                ClientMessage::route(name, Role::Seeker).is_some()
-                    || ClientMessage::route(name, Role::Provider).is_some()
-            );
-        }
     }
 }

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
+use tether_proto::commands::{EdgeCommand, Routed, not_routed};
 use tether_proto::envelope::{CommandMeta, ConnectedEvent, ConnectionClosed, close_code};
 use tether_proto::errors::{RATE_LIMITED, TOO_MANY_SOCKETS};
 use tether_proto::limits::{MAX_REQUEST_ID_CHARS, MAX_WS_MESSAGE_BYTES};
@@ -472,14 +473,18 @@ impl Connection {
         metrics::counter!("tether_ws_frames_in_total", "type" => type_name).increment(1);
         if owner == Owner::Edge {
             // `ping` is the edge's own: it answers the same refusals a service would.
-            if let Err(err) = ClientMessage::from_frame(text.as_bytes()) {
-                return self.reject(err, request_id);
-            }
-            let pong = ServerMessage::Pong {
-                timestamp: Timestamp::now(),
-            }
-            .frame(request_id);
-            return Step::Reply(frame_text(pong.to_json()));
+            let command = match ClientMessage::from_frame(text.as_bytes()) {
+                Ok(command) => command,
+                Err(err) => return self.reject(err, request_id),
+            };
+            // Exhaustive, like every service's dispatcher.
+            let answer = match command.routed() {
+                Routed::Edge(EdgeCommand::Ping(_)) => ServerMessage::Pong {
+                    timestamp: Timestamp::now(),
+                },
+                _ => return self.reject(not_routed(type_name), request_id),
+            };
+            return Step::Reply(frame_text(answer.frame(request_id).to_json()));
         }
         let meta = CommandMeta {
             user_id: self.user.user_id,

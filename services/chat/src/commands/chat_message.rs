@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Reply, Target, timeline};
+use tether_proto::commands::ChatMessage;
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{SESSION_MESSAGE_LIMIT, SESSION_NOT_OPEN};
 use tether_proto::limits::{
@@ -34,9 +35,11 @@ pub struct NewMessage {
 impl NewMessage {
     /// Checks the fields in the order a client reads the errors: session first.
     pub fn parse(
-        session_id: Option<String>,
-        message: Option<String>,
-        client_message_id: Option<String>,
+        ChatMessage {
+            session_id,
+            message,
+            client_message_id,
+        }: ChatMessage,
     ) -> Result<Self, WireError> {
         let session_id = validate::session_id(session_id.as_deref())?;
         let text = message.ok_or_else(|| WireError::validation("message is required"))?;
@@ -265,8 +268,9 @@ async fn store(
 pub async fn handle(
     chat: &Chat,
     meta: &CommandMeta,
-    request: NewMessage,
+    command: ChatMessage,
 ) -> Result<Reply, HandlerError> {
+    let request = NewMessage::parse(command)?;
     // v7: time-ordered ids keep the primary key index append-mostly.
     let message_id = Uuid::now_v7();
     // Masked up front (the state is known only under the store's lock), cheap: a few
@@ -425,11 +429,11 @@ mod tests {
     const SESSION: &str = "6f1c1f9e-1d3c-4a57-9b53-0b7b0f0e8a11";
 
     fn parse(message: Option<&str>, key: Option<&str>) -> Result<NewMessage, WireError> {
-        NewMessage::parse(
-            Some(SESSION.into()),
-            message.map(Into::into),
-            key.map(Into::into),
-        )
+        NewMessage::parse(ChatMessage {
+            session_id: Some(SESSION.into()),
+            message: message.map(Into::into),
+            client_message_id: key.map(Into::into),
+        })
     }
 
     #[test]
@@ -451,7 +455,12 @@ mod tests {
 
     #[test]
     fn session_first() {
-        let err = NewMessage::parse(None, None, None).expect_err("missing session");
+        let empty = ChatMessage {
+            session_id: None,
+            message: None,
+            client_message_id: None,
+        };
+        let err = NewMessage::parse(empty).expect_err("missing session");
         assert_eq!(err.error, tether_proto::errors::SESSION_ID_REQUIRED);
     }
 }

@@ -11,9 +11,10 @@ pub mod typing;
 mod group_write;
 
 use tether_platform::Reply;
+use tether_proto::WireError;
+use tether_proto::commands::{ChatCommand, MessageDelivered, MessageRead, Routed, not_routed};
 use tether_proto::envelope::CommandEnvelope;
 use tether_proto::errors::MESSAGE_NOT_FOUND;
-use tether_proto::{ClientMessage, WireError};
 use uuid::Uuid;
 
 use crate::context::Chat;
@@ -23,32 +24,21 @@ use tether_platform::HandlerError;
 pub async fn handle(chat: &Chat, envelope: CommandEnvelope) -> Reply {
     let CommandEnvelope { meta, command } = envelope;
     let kind = command.type_name();
-    let result = match command {
-        ClientMessage::StartChat { session_id } => {
-            start_chat::handle(chat, &meta, session_id.as_deref()).await
-        }
-        ClientMessage::ChatMessage {
-            session_id,
-            message,
-            client_message_id,
-        } => match chat_message::NewMessage::parse(session_id, message, client_message_id) {
-            Ok(request) => chat_message::handle(chat, &meta, request).await,
-            Err(err) => Err(err.into()),
+    let result = match command.routed() {
+        // Exhaustive: a command registered for this service does not compile until it is
+        // handled here.
+        Routed::Chat(command) => match command {
+            ChatCommand::StartChat(command) => start_chat::handle(chat, &meta, command).await,
+            ChatCommand::ChatMessage(command) => chat_message::handle(chat, &meta, command).await,
+            ChatCommand::MessageDelivered(MessageDelivered { message_id }) => {
+                receipts::handle(chat, &meta, receipts::Receipt::Delivered, message_id).await
+            }
+            ChatCommand::MessageRead(MessageRead { message_id }) => {
+                receipts::handle(chat, &meta, receipts::Receipt::Read, message_id).await
+            }
+            ChatCommand::TypingIndicator(command) => typing::handle(chat, &meta, command).await,
         },
-        ClientMessage::MessageDelivered { message_id } => {
-            receipts::handle(chat, &meta, receipts::Receipt::Delivered, message_id).await
-        }
-        ClientMessage::MessageRead { message_id } => {
-            receipts::handle(chat, &meta, receipts::Receipt::Read, message_id).await
-        }
-        ClientMessage::TypingIndicator {
-            session_id,
-            is_typing,
-        } => typing::handle(chat, &meta, session_id.as_deref(), is_typing).await,
-        // No `_`: a new command does not compile until its owner handles it.
-        other @ (tether_proto::edge_commands!()
-        | tether_proto::session_commands!()
-        | tether_proto::location_commands!()) => Err(other.not_routed_here().into()),
+        _ => Err(not_routed(kind).into()),
     };
     match result {
         Ok(reply) => reply,

@@ -1,6 +1,7 @@
 //! `start_chat`: opens the session's chat and tells both parties `chat_ready`.
 
 use tether_platform::{Reply, Target, timeline};
+use tether_proto::commands::StartChat;
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::model::Parties;
@@ -49,9 +50,9 @@ struct StartRow {
 pub async fn handle(
     chat: &Chat,
     meta: &CommandMeta,
-    session_id: Option<&str>,
+    StartChat { session_id }: StartChat,
 ) -> Result<Reply, HandlerError> {
-    let session_id = validate::session_id(session_id)?;
+    let session_id = validate::session_id(session_id.as_deref())?;
     let mut tx = chat.pool.begin().await?;
     let row: Option<StartRow> = sqlx::query_as(START_CHAT)
         .bind(session_id)

@@ -3,6 +3,7 @@
 //! so an indicator costs no PostgreSQL round trip once the session is known.
 
 use tether_platform::{Reply, Target};
+use tether_proto::commands::TypingIndicator;
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::{ServerMessage, Timestamp, WireError, validate};
@@ -14,10 +15,12 @@ use tether_platform::HandlerError;
 pub async fn handle(
     chat: &Chat,
     meta: &CommandMeta,
-    session_id: Option<&str>,
-    is_typing: Option<bool>,
+    TypingIndicator {
+        session_id,
+        is_typing,
+    }: TypingIndicator,
 ) -> Result<Reply, HandlerError> {
-    let session_id = validate::session_id(session_id)?;
+    let session_id = validate::session_id(session_id.as_deref())?;
     let is_typing = is_typing.ok_or_else(|| WireError::validation("is_typing is required"))?;
     let session = chat.sessions.get(&chat.pool, session_id).await?;
     let Some(session) = session.filter(|s| s.is_party(meta.role, meta.user_id)) else {

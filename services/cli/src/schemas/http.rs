@@ -19,9 +19,9 @@ use tether_proto::push::PushEvent;
 use tether_proto::timeline::SessionTimeline;
 
 use super::Artefacts;
-use super::client::{latitude, longitude};
 use super::generator::{Direction, root_schema};
 use super::refine::{self, FieldRule, phone_pattern, uuid};
+use tether_proto::schema_rules::{latitude, longitude};
 
 /// One HTTP schema file.
 struct Entry {

@@ -6,52 +6,17 @@
 //! would mislead. Every rule names an existing property: a renamed field fails generation
 //! (and so CI) instead of leaving a stale rule behind.
 
-use anyhow::{Context, bail};
 use serde_json::{Map, Value, json};
 use tether_proto::limits::{PHONE_MAX_DIGITS, PHONE_MIN_DIGITS};
 use tether_proto::mediums::MediumKind;
 
 use super::generator::{Direction, root_schema};
 
-/// A refinement of one property.
-#[derive(Debug, Clone)]
-pub struct FieldRule {
-    /// The property.
-    pub field: &'static str,
-    /// Whether a message without it (or with `null`) is rejected.
-    pub required: bool,
-    /// JSON Schema keywords merged into the property (`minimum`, `maxLength`, ...).
-    pub constraints: Value,
-}
-
-impl FieldRule {
-    /// A required property with extra constraints.
-    pub fn required(field: &'static str, constraints: Value) -> Self {
-        Self {
-            field,
-            required: true,
-            constraints,
-        }
-    }
-
-    /// An optional property with extra constraints.
-    pub fn optional(field: &'static str, constraints: Value) -> Self {
-        Self {
-            field,
-            required: false,
-            constraints,
-        }
-    }
-}
+pub use tether_proto::schema_rules::{FieldRule, uuid};
 
 /// `^\+?[0-9]{7,15}$`, from the limits every validator uses.
 pub fn phone_pattern() -> String {
     format!(r"^\+?[0-9]{{{PHONE_MIN_DIGITS},{PHONE_MAX_DIGITS}}}$")
-}
-
-/// A string that is a UUID.
-pub fn uuid() -> Value {
-    json!({"format": "uuid"})
 }
 
 /// Applies `rules` to the object schema `schema` (its `properties` and `required`).
@@ -62,56 +27,7 @@ pub fn apply(schema: &mut Value, rules: &[FieldRule]) -> anyhow::Result<()> {
         .and_then(Value::as_str)
         .unwrap_or("schema")
         .to_string();
-    for rule in rules {
-        let Some(property) = schema.pointer_mut(&format!("/properties/{}", rule.field)) else {
-            bail!("{title}: no property {:?} to refine", rule.field);
-        };
-        if rule.required {
-            strip_null(property);
-        }
-        if let (Value::Object(target), Value::Object(extra)) = (property, &rule.constraints) {
-            for (key, value) in extra {
-                target.insert(key.clone(), value.clone());
-            }
-        }
-        if rule.required {
-            let required = schema
-                .as_object_mut()
-                .context("schema is not an object")?
-                .entry("required")
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(names) = required
-                && !names.iter().any(|name| name == rule.field)
-            {
-                names.push(Value::String(rule.field.to_string()));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Removes `null` from what a property accepts: `type: [T, "null"]` becomes `T`,
-/// `anyOf: [X, {type: null}]` becomes `allOf: [X]` (draft-07 ignores siblings of `$ref`,
-/// hence the `allOf` wrapper schemars uses too).
-fn strip_null(property: &mut Value) {
-    let Value::Object(fields) = property else {
-        return;
-    };
-    if let Some(Value::Array(types)) = fields.get_mut("type") {
-        types.retain(|t| t != "null");
-        if types.len() == 1 {
-            let only = types.remove(0);
-            fields.insert("type".into(), only);
-        }
-    }
-    if let Some(Value::Array(options)) = fields.get_mut("anyOf") {
-        options.retain(|option| option != &json!({"type": "null"}));
-        if options.len() == 1 {
-            let only = options.remove(0);
-            fields.remove("anyOf");
-            fields.insert("allOf".into(), Value::Array(vec![only]));
-        }
-    }
+    tether_proto::schema_rules::apply(schema, &title, rules).map_err(anyhow::Error::msg)
 }
 
 /// Tightens shared definitions wherever a schema carries them: `Mediums` keys are medium
@@ -162,41 +78,6 @@ pub fn add_property(schema: &mut Value, name: &str, property: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn required_rules_strip_null_and_list_the_field() {
-        let mut schema = json!({
-            "title": "x",
-            "properties": {
-                "a": {"type": ["string", "null"]},
-                "b": {"anyOf": [{"$ref": "#/definitions/M"}, {"type": "null"}]},
-                "c": {"type": ["integer", "null"]}
-            },
-            "required": ["type"]
-        });
-        apply(
-            &mut schema,
-            &[
-                FieldRule::required("a", uuid()),
-                FieldRule::required("b", json!({})),
-                FieldRule::optional("c", json!({"minimum": 1})),
-            ],
-        )
-        .expect("rules apply");
-        assert_eq!(
-            schema,
-            json!({
-                "title": "x",
-                "properties": {
-                    "a": {"type": "string", "format": "uuid"},
-                    "b": {"allOf": [{"$ref": "#/definitions/M"}]},
-                    "c": {"type": ["integer", "null"], "minimum": 1}
-                },
-                "required": ["type", "a", "b"]
-            })
-        );
-        assert!(apply(&mut schema, &[FieldRule::required("gone", json!({}))]).is_err());
-    }
 
     #[test]
     fn phone_pattern_matches_the_validator_limits() {

@@ -12,11 +12,11 @@
 //! their message and close. Then the lifecycle event goes out.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::{Query, QueryAs};
 use tether_platform::{Reply, Target, timeline};
+use tether_proto::commands::{CancelConnection, FinishService};
 use tether_proto::envelope::{CommandMeta, close_code};
 use tether_proto::events::SessionEventKind;
 use tether_proto::timeline::TimelineEventType;
@@ -155,8 +155,12 @@ pub const FINISH_FOLLOW_UP: &str = "WITH order_completed AS (
              WHERE session_id = $2 AND expires_at IS NULL";
 
 /// `cancel_connection {session_id}` from either party.
-pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> CommandResult {
-    let session_id = validate::session_id(session_id)?;
+pub async fn cancel(
+    ctx: &Ctx,
+    meta: &CommandMeta,
+    CancelConnection { session_id }: CancelConnection,
+) -> CommandResult {
+    let session_id = validate::session_id(session_id.as_deref())?;
     let update = guarded_update(CANCEL_SESSION, session_id, meta);
     // Both parties are back on the market; the order and the chat follow the session.
     let follow_up = |ended: &Ended| {
@@ -179,12 +183,14 @@ pub async fn cancel(ctx: &Ctx, meta: &CommandMeta, session_id: Option<&str>) -> 
 pub async fn finish(
     ctx: &Ctx,
     meta: &CommandMeta,
-    session_id: Option<&str>,
-    rating_stars: Option<&Value>,
-    rating_description: Option<&Value>,
+    FinishService {
+        session_id,
+        rating_stars,
+        rating_description,
+    }: FinishService,
 ) -> CommandResult {
-    let session_id = validate::session_id(session_id)?;
-    let rating = Rating::parse(rating_stars, rating_description)?;
+    let session_id = validate::session_id(session_id.as_deref())?;
+    let rating = Rating::parse(rating_stars.as_ref(), rating_description.as_ref())?;
     if rating.is_some() && meta.role == Role::Provider {
         return Err(WireError::validation("Only the seeker can rate a session").into());
     }

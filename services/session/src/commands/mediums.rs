@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tether_platform::{Reply, timeline};
+use tether_proto::commands::{MediumSelection, MediumShare};
 use tether_proto::envelope::CommandMeta;
 use tether_proto::events::SessionEventKind;
 use tether_proto::mediums::Mediums;
@@ -90,15 +91,17 @@ async fn store(
 pub async fn select(
     ctx: &Ctx,
     meta: &CommandMeta,
-    session_id: Option<&str>,
-    mediums: Option<&Value>,
+    MediumSelection {
+        session_id,
+        mediums,
+    }: MediumSelection,
 ) -> CommandResult {
     // The timeline events commit with the update.
     let (session_id, mediums, selected, mut tx) = store(
         ctx,
         meta,
-        session_id,
-        mediums,
+        session_id.as_deref(),
+        mediums.as_ref(),
         SELECT_MEDIUMS,
         TimelineEventType::MediumsSelected,
     )
@@ -155,14 +158,16 @@ pub async fn select(
 pub async fn share(
     ctx: &Ctx,
     meta: &CommandMeta,
-    session_id: Option<&str>,
-    mediums: Option<&Value>,
+    MediumShare {
+        session_id,
+        mediums,
+    }: MediumShare,
 ) -> CommandResult {
     let (session_id, mediums, shared, tx) = store(
         ctx,
         meta,
-        session_id,
-        mediums,
+        session_id.as_deref(),
+        mediums.as_ref(),
         SHARE_MEDIUMS,
         TimelineEventType::MediumsShared,
     )

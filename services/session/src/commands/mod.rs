@@ -10,8 +10,8 @@ pub mod work_response;
 
 use sqlx::{Postgres, Transaction};
 use tether_platform::{Reply, Target};
+use tether_proto::commands::{Routed, SessionCommand, not_routed};
 use tether_proto::envelope::{CommandEnvelope, CommandMeta};
-use tether_proto::messages::Owner;
 use tether_proto::{ClientMessage, ServerMessage};
 use uuid::Uuid;
 
@@ -81,41 +81,18 @@ pub async fn handle(ctx: &Ctx, envelope: CommandEnvelope) -> Reply {
 async fn dispatch(ctx: &Ctx, meta: &CommandMeta, command: ClientMessage) -> CommandResult {
     // The edge already routes by endpoint; checking again keeps a misrouted command
     // (or a bug in a future edge) from acting in the wrong role.
-    if ClientMessage::route(command.type_name(), meta.role) != Some(Owner::Session) {
-        return Err(command.not_routed_here().into());
-    }
+    let name = command.type_name();
+    let command = match command.routed() {
+        Routed::Session(command) if ClientMessage::route(name, meta.role).is_some() => command,
+        _ => return Err(not_routed(name).into()),
+    };
+    // Exhaustive: a command registered for this service does not compile until it is
+    // handled here.
     match command {
-        ClientMessage::WorkResponse { work_id, accepted } => {
-            work_response::handle(ctx, meta, work_id, accepted).await
-        }
-        ClientMessage::MediumSelection {
-            session_id,
-            mediums,
-        } => mediums::select(ctx, meta, session_id.as_deref(), mediums.as_ref()).await,
-        ClientMessage::MediumShare {
-            session_id,
-            mediums,
-        } => mediums::share(ctx, meta, session_id.as_deref(), mediums.as_ref()).await,
-        ClientMessage::CancelConnection { session_id } => {
-            end_session::cancel(ctx, meta, session_id.as_deref()).await
-        }
-        ClientMessage::FinishService {
-            session_id,
-            rating_stars,
-            rating_description,
-        } => {
-            end_session::finish(
-                ctx,
-                meta,
-                session_id.as_deref(),
-                rating_stars.as_ref(),
-                rating_description.as_ref(),
-            )
-            .await
-        }
-        // No `_`: a new command does not compile until its owner handles it.
-        other @ (tether_proto::edge_commands!()
-        | tether_proto::chat_commands!()
-        | tether_proto::location_commands!()) => Err(other.not_routed_here().into()),
+        SessionCommand::WorkResponse(command) => work_response::handle(ctx, meta, command).await,
+        SessionCommand::MediumSelection(command) => mediums::select(ctx, meta, command).await,
+        SessionCommand::MediumShare(command) => mediums::share(ctx, meta, command).await,
+        SessionCommand::CancelConnection(command) => end_session::cancel(ctx, meta, command).await,
+        SessionCommand::FinishService(command) => end_session::finish(ctx, meta, command).await,
     }
 }

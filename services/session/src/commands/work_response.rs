@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use tether_platform::{Reply, timeline};
+use tether_proto::commands::WorkResponse;
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{FAILED_TO_CREATE_SESSION, WORK_ORDER_NOT_FOUND};
 use tether_proto::events::SessionEventKind;
@@ -25,8 +26,7 @@ pub const ACCEPTED_SEEKER_TEXT: &str = "Provider accepted your request";
 pub async fn handle(
     ctx: &Ctx,
     meta: &CommandMeta,
-    work_id: Option<i64>,
-    accepted: Option<bool>,
+    WorkResponse { work_id, accepted }: WorkResponse,
 ) -> CommandResult {
     let work_id = work_id.ok_or_else(|| WireError::validation("work_id is required"))?;
     let accepted = accepted.ok_or_else(|| WireError::validation("accepted is required"))?;
