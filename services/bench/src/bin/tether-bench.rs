@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tether_bench::client::Target;
+use tether_bench::drive;
 use tether_bench::overload::{self, OverloadShape};
 use tether_bench::procstat::{self, AppFilter};
 use tether_bench::report::{Outcome, comparison};
@@ -190,6 +191,25 @@ enum Scenario {
         #[arg(long)]
         no_receipts: bool,
     },
+    /// Protocol 1.2's cadence: fixes a session's apps send for a sample drive, every
+    /// second and as `location_cadence` advises (see `drive.rs`).
+    Drive {
+        #[arg(long, default_value_t = 50)]
+        sessions: usize,
+        /// The provider's distance from the seeker at the start (m).
+        #[arg(long, default_value_t = 8000.0)]
+        distance_m: f64,
+        /// The provider's speed (m per simulated second).
+        #[arg(long, default_value_t = 10.0)]
+        speed_mps: f64,
+        /// Simulated seconds per real second (the server sees speed × this: keep it
+        /// under its TETHER_MAX_SPEED_MPS).
+        #[arg(long, default_value_t = 5.0)]
+        time_scale: f64,
+        /// One mode only (default: every-second, then cadence).
+        #[arg(long, value_enum)]
+        mode: Option<drive::Mode>,
+    },
     /// G11: chat probe, mixed traffic with per-interval p99 and dead tuples, probe again.
     Soak {
         #[arg(long, default_value_t = 30)]
@@ -331,6 +351,7 @@ fn pair_load(scenario: &Scenario) -> Option<(PairLoad, Pace<'_>)> {
         | Scenario::Lifecycle { .. }
         | Scenario::LifecycleMax { .. }
         | Scenario::Soak { .. }
+        | Scenario::Drive { .. }
         | Scenario::Overload { .. }
         | Scenario::Seed { .. }
         | Scenario::Machine
@@ -516,6 +537,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 receipts: !no_receipts,
             };
             vec![overload::run(&ctx, &shape, args.setup_concurrency).await?]
+        }
+        Scenario::Drive {
+            sessions,
+            distance_m,
+            speed_mps,
+            time_scale,
+            mode,
+        } => {
+            anyhow::ensure!(
+                *distance_m > 0.0 && *speed_mps > 0.0 && *time_scale > 0.0,
+                "--distance-m, --speed-mps and --time-scale must be above 0"
+            );
+            let shape = drive::DriveShape {
+                sessions: *sessions,
+                distance_m: *distance_m,
+                speed_mps: *speed_mps,
+                time_scale: *time_scale,
+                modes: mode.map_or_else(
+                    || vec![drive::Mode::EverySecond, drive::Mode::Cadence],
+                    |m| vec![m],
+                ),
+            };
+            drive::run(&ctx, &shape, args.setup_concurrency).await?
         }
         Scenario::Soak {
             duration_min,
