@@ -8,6 +8,7 @@
 //! recipient's outbound message and the reply: the chat service's own share (PostgreSQL
 //! commit included). Run in release: `cargo bench -p tether-tests --bench chat_rtt`.
 
+use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -112,8 +113,8 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 async fn main() {
     let mut options = StackOptions::default();
     // One message at a time is far above the default 20/s per connection.
-    options.edge.ws_rate = 100_000;
-    options.edge.ws_burst = 100_000;
+    options.edge.ws_rate = NonZeroU32::new(100_000).expect("not zero");
+    options.edge.ws_burst = NonZeroU32::new(100_000).expect("not zero");
     let stack = Stack::start(options).await;
     let mut session = stack.open_session().await;
     let session_id = session.session_id;

@@ -24,6 +24,7 @@
 //! server is configured).
 
 use std::collections::HashMap;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -329,14 +330,14 @@ async fn run() {
         cleanup_instances: 0,
         ..StackOptions::default()
     };
-    options.edge.ws_rate = 10_000;
-    options.edge.ws_burst = 10_000;
-    options.edge.ws_outbound_queue = 1024;
+    options.edge.ws_rate = NonZeroU32::new(10_000).expect("not zero");
+    options.edge.ws_burst = NonZeroU32::new(10_000).expect("not zero");
+    options.edge.ws_outbound_queue = NonZeroUsize::new(1024).expect("not zero");
     let stack = Stack::start(options).await;
 
     // The one location instance, with its own pool size (the harness fixes 8).
     let mut location = stack.options.location.clone();
-    location.distance_interval_s = 3600;
+    location.distance_interval_s = NonZeroU64::new(3600).expect("not zero");
     location.service.db.db_max_connections = db_connections;
     let app = tether_location::App::build(location)
         .await

@@ -3,6 +3,7 @@
 //! history (by `seq`) keeps both senders' orders.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 
 use serde_json::{Value, json};
 use tether_tests::chat::uuid_of;
@@ -44,9 +45,9 @@ fn expected(tag: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn burst_from_both_sides_keeps_each_senders_order() {
     let mut options = StackOptions::default();
-    options.edge.ws_rate = 10_000;
-    options.edge.ws_burst = 10_000;
-    options.edge.ws_user_rate = 10_000;
+    options.edge.ws_rate = NonZeroU32::new(10_000).expect("not zero");
+    options.edge.ws_burst = NonZeroU32::new(10_000).expect("not zero");
+    options.edge.ws_user_rate = NonZeroU32::new(10_000).expect("not zero");
     options.chat_instances = 2;
     let stack = Stack::start(options).await;
     let mut session = stack.open_session().await;

@@ -1,6 +1,7 @@
 //! Per-user limits of the edge (sockets, message rate across sockets) and what happens to
 //! open sockets when the edge's NATS connection is lost and comes back.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -71,9 +72,9 @@ async fn sockets_per_user_are_capped_with_429() {
 async fn message_rate_is_per_user_across_sockets() {
     let mut options = StackOptions::default();
     // Generous per socket, tight per user: only the per-user limit can trip.
-    options.edge.ws_rate = 1000;
-    options.edge.ws_burst = 1000;
-    options.edge.ws_user_rate = 5;
+    options.edge.ws_rate = NonZeroU32::new(1000).expect("not zero");
+    options.edge.ws_burst = NonZeroU32::new(1000).expect("not zero");
+    options.edge.ws_user_rate = NonZeroU32::new(5).expect("not zero");
     let stack = Stack::start(options).await;
     let user = stack.user();
     let mut sockets = Vec::new();

@@ -1,5 +1,6 @@
 //! ws-edge over real sockets: ping, envelope validation, limits, auth, Origin, closes.
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use serde_json::json;
@@ -264,7 +265,7 @@ async fn seeker_on(options: StackOptions) -> (Stack, TestUser, WsClient) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_socket_is_closed() {
     let mut options = StackOptions::sessions_only(1);
-    options.edge.ws_idle_timeout_s = 1;
+    options.edge.ws_idle_timeout_s = NonZeroU64::MIN;
     let (stack, _, mut ws) = seeker_on(options).await;
     assert_eq!(ws.request(json!({"type": "ping"})).await["type"], "pong");
     assert_eq!(ws.expect_close().await, Closed::Code(1000));

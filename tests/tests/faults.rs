@@ -9,6 +9,7 @@
 //! tests. `TETHER_FAULTS_LONG=1` runs the long versions (scripts/faults); with
 //! `TETHER_FAULTS_REPORT=<file>` each test appends its row of the checker's table.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -400,9 +401,9 @@ async fn a_crash_between_commit_and_publish() {
         ..StackOptions::default()
     };
     options.edge.request_timeout_ms = 1000;
-    options.edge.ws_rate = 2000;
-    options.edge.ws_burst = 4000;
-    options.edge.ws_user_rate = 4000;
+    options.edge.ws_rate = NonZeroU32::new(2000).expect("not zero");
+    options.edge.ws_burst = NonZeroU32::new(4000).expect("not zero");
+    options.edge.ws_user_rate = NonZeroU32::new(4000).expect("not zero");
     let stack = Stack::start(options).await;
 
     let run = Run::start(&stack, std::slice::from_ref(&stack.ws_base)).await;

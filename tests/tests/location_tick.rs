@@ -1,6 +1,7 @@
 //! The periodic distance tick, with two location instances on a database of its own:
 //! one `distance_update` per interval per session, never two, and the operator request.
 
+use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -17,7 +18,7 @@ fn options(interval_s: u64) -> StackOptions {
         location_instances: 2,
         ..StackOptions::default()
     };
-    options.location.distance_interval_s = interval_s;
+    options.location.distance_interval_s = NonZeroU64::new(interval_s).expect("not zero");
     for cron in [
         &mut options.cleanup.chat_cron,
         &mut options.cleanup.vacuum_cron,

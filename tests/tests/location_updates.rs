@@ -2,6 +2,7 @@
 //! 50 m rules, activation-time distance, exact formatting and the stored row (table
 //! `session_positions`), in-order batches, two instances, and HOT updates.
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -661,7 +662,7 @@ async fn moves_are_hot_updates_of_session_positions() {
         cleanup_instances: 0,
         ..tether_tests::StackOptions::default()
     };
-    options.location.distance_interval_s = 3600;
+    options.location.distance_interval_s = NonZeroU64::new(3600).expect("not zero");
     options.location.stale_location_s = 3600;
     let stack = Stack::start(options).await;
     let mut session = stack.active_session().await;

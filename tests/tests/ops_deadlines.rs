@@ -4,6 +4,7 @@
 //! them, so the timing is the test's, not a loaded machine's), and a service whose slots
 //! and waiting line are full refuses at once with `unavailable` and `retry_after_ms`.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -218,7 +219,7 @@ async fn a_full_service_refuses_at_once_with_a_retry_hint() {
         chat_instances: 1,
         ..StackOptions::default()
     };
-    options.chat.service.common.concurrency = 1;
+    options.chat.service.common.concurrency = NonZeroUsize::MIN;
     options.chat.service.common.backlog = 0;
     let (held, released) = hold_first_commit(&mut options);
     let stack = Stack::start(options).await;

@@ -16,6 +16,7 @@
 //! told it failed (and may have sent a newer one) would be applied out of order.
 
 use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,9 +73,9 @@ struct Job {
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
     /// Writer tasks (each holds at most one PostgreSQL connection at a time).
-    pub writers: usize,
+    pub writers: NonZeroUsize,
     /// Largest batch.
-    pub batch_max: usize,
+    pub batch_max: NonZeroUsize,
     /// Oldest update still applied.
     pub max_age: Duration,
     /// The tick interval (a new row is first ticked one interval later).
@@ -103,7 +104,7 @@ impl Writer {
     /// Starts the writer tasks. They stop once every clone of the returned `Writer` is
     /// dropped and their queues are empty.
     pub fn start(pool: PgPool, outbox: Outbox, config: WriterConfig) -> Self {
-        let shards = (0..config.writers.max(1))
+        let shards = (0..config.writers.get())
             .map(|_| {
                 let (sender, receiver) = mpsc::unbounded_channel();
                 let shard = Shard {
@@ -143,7 +144,7 @@ impl Shard {
         let mut batch = Vec::new();
         while let Some(job) = queue.recv().await {
             batch.push(job);
-            while batch.len() < self.config.batch_max {
+            while batch.len() < self.config.batch_max.get() {
                 match queue.try_recv() {
                     Ok(job) => batch.push(job),
                     Err(_) => break,

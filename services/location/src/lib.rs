@@ -91,12 +91,13 @@ pub mod presence_batch;
 pub mod tick;
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use tether_platform::ServiceConfig;
-use tether_platform::config::admin;
+use tether_platform::config::{admin, non_zero};
 use tether_platform::runner::Loops;
 use tether_platform::runtime::{Runtime, Subscribed};
 use tether_platform::serve::confirm_subscriptions;
@@ -115,26 +116,30 @@ pub struct Config {
     /// NATS, logging, PostgreSQL and the admin listener.
     #[command(flatten)]
     pub service: ServiceConfig<admin::Location>,
-    /// Seconds between periodic distance updates of an active session (at least 1).
-    #[arg(long, env = "TETHER_DISTANCE_INTERVAL_S", default_value_t = 30)]
-    pub distance_interval_s: u64,
+    /// Seconds between periodic distance updates of an active session.
+    #[arg(long, env = "TETHER_DISTANCE_INTERVAL_S", default_value = "30",
+          value_parser = non_zero::<NonZeroU64>())]
+    pub distance_interval_s: NonZeroU64,
     /// How many due sessions one tick round claims at most (rounds repeat while full).
     #[arg(long, env = "TETHER_TICK_BATCH", default_value_t = 500)]
     pub tick_batch: i64,
     /// Batch writers of `location_update`s (each uses one PostgreSQL connection at a time).
-    #[arg(long, env = "TETHER_LOCATION_WRITERS", default_value_t = 4)]
-    pub location_writers: usize,
+    #[arg(long, env = "TETHER_LOCATION_WRITERS", default_value = "4",
+          value_parser = non_zero::<NonZeroUsize>())]
+    pub location_writers: NonZeroUsize,
     /// Most `location_update`s one batch takes.
-    #[arg(long, env = "TETHER_LOCATION_BATCH_MAX", default_value_t = 1024)]
-    pub location_batch_max: usize,
+    #[arg(long, env = "TETHER_LOCATION_BATCH_MAX", default_value = "1024",
+          value_parser = non_zero::<NonZeroUsize>())]
+    pub location_batch_max: NonZeroUsize,
     /// A `location_update` that waited longer than this (from the edge's receipt) is
     /// refused with `unavailable` and not applied; keep it below the edge's
     /// `TETHER_REQUEST_TIMEOUT_MS`.
     #[arg(long, env = "TETHER_LOCATION_MAX_AGE_MS", default_value_t = 4000)]
     pub location_max_age_ms: u64,
     /// `location_update`s in flight at once in this instance (the rest wait in NATS).
-    #[arg(long, env = "TETHER_LOCATION_CONCURRENCY", default_value_t = 8192)]
-    pub location_concurrency: usize,
+    #[arg(long, env = "TETHER_LOCATION_CONCURRENCY", default_value = "8192",
+          value_parser = non_zero::<NonZeroUsize>())]
+    pub location_concurrency: NonZeroUsize,
     /// v1.1: a fix whose `accuracy_m` is above this many metres is coarse (it only
     /// updates the party's last-seen time).
     #[arg(long, env = "TETHER_MAX_ACCURACY_M", default_value_t = 50.0)]
@@ -168,9 +173,9 @@ impl Config {
         Self::parse_from(["tether-location"])
     }
 
-    /// The distance interval, never below one second.
+    /// The distance interval.
     pub fn distance_interval(&self) -> Duration {
-        Duration::from_secs(self.distance_interval_s.max(1))
+        Duration::from_secs(self.distance_interval_s.get())
     }
 
     /// The trend's windows (`TETHER_TREND_WINDOW_S`, `TETHER_TREND_MIN_SPAN_S`).
@@ -251,10 +256,6 @@ impl App {
             "TETHER_PRESENCE_EDGE_TIMEOUT_S must be longer than the edges' beat ({} s)",
             tether_proto::presence::EDGE_BEAT_S
         );
-        anyhow::ensure!(
-            config.location_writers >= 1 && config.location_batch_max >= 1,
-            "TETHER_LOCATION_WRITERS and TETHER_LOCATION_BATCH_MAX must be at least 1"
-        );
         // The runtime's own pool only migrates and answers readiness: two connections.
         // The work runs on an asynchronous-commit pool (positions and distances are
         // latest-wins: a PostgreSQL crash may lose the last moments of them, nothing else),
@@ -265,7 +266,7 @@ impl App {
         let subjects = runtime.subjects.clone();
         let mut commands = Subscribed::new(&runtime, subjects.commands_of(Owner::Location)).await?;
         // Updates wait for their batch, not for a handler: many in flight are cheap.
-        commands.spec.concurrency = config.location_concurrency.max(1);
+        commands.spec.concurrency = config.location_concurrency;
         let session_events = Subscribed::new(&runtime, subjects.session_events()).await?;
         let operator_ticks = Subscribed::new(&runtime, subjects.location_tick()).await?;
         let presence_events = Subscribed::new(&runtime, subjects.presence()).await?;

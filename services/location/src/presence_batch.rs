@@ -15,6 +15,7 @@
 //! nobody: the peer hears about changes of the user's state from one batch to the next.
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -46,14 +47,14 @@ pub struct Transition {
 pub type PresenceWriter = Batcher<Transition, Option<PeerDue>>;
 
 /// Most transitions one batch carries.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: NonZeroUsize = NonZeroUsize::new(512).expect("not zero");
 
 /// Starts the writer.
 pub fn spawn(pool: PgPool, stale_location: Duration) -> PresenceWriter {
     let settings = BatchSettings {
         name: "presence",
         max_batch: MAX_BATCH,
-        writers: 2,
+        writers: NonZeroUsize::new(2).expect("not zero"),
     };
     Batcher::spawn(settings, move |batch: Vec<Transition>| {
         let pool = pool.clone();

@@ -7,6 +7,7 @@
 //! holds the subscription back (NATS buffers them).
 
 use std::collections::VecDeque;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,17 +45,17 @@ pub enum Admit {
 }
 
 impl Admission {
-    /// `concurrency` slots (at least one), `backlog` waiting places, `max_wait` in line;
+    /// `concurrency` slots, `backlog` waiting places, `max_wait` in line;
     /// `service` labels the waiting-line gauge.
     pub fn new(
         service: &'static str,
-        concurrency: usize,
+        concurrency: NonZeroUsize,
         backlog: usize,
         max_wait: Duration,
     ) -> Self {
         Self {
             waiting_gauge: metrics::gauge!(WAITING, "service" => service),
-            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slots: Arc::new(Semaphore::new(concurrency.get())),
             backlog,
             max_wait,
             waiting: Mutex::new(VecDeque::new()),
@@ -102,7 +103,12 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_past_the_backlog_and_admits_again_when_slots_free() {
-        let admission = Arc::new(Admission::new("test", 1, 2, Duration::from_secs(60)));
+        let admission = Arc::new(Admission::new(
+            "test",
+            NonZeroUsize::MIN,
+            2,
+            Duration::from_secs(60),
+        ));
         let Admit::Now(first) = admission.admit() else {
             panic!("a free slot admits at once");
         };
@@ -122,7 +128,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_when_the_oldest_waited_too_long() {
-        let admission = Admission::new("test", 1, 100, Duration::from_millis(20));
+        let admission = Admission::new("test", NonZeroUsize::MIN, 100, Duration::from_millis(20));
         let Admit::Now(_slot) = admission.admit() else {
             panic!("a free slot admits at once");
         };

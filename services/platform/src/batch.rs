@@ -9,6 +9,7 @@
 //! flush, one round trip for the whole batch).
 
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -27,10 +28,10 @@ pub struct BatchSettings {
     /// Metrics label.
     pub name: &'static str,
     /// Most requests one write carries.
-    pub max_batch: usize,
+    pub max_batch: NonZeroUsize,
     /// Writes in flight at once (each on its own connection). Two keep PostgreSQL busy
     /// while the other batch's answers go out.
-    pub writers: usize,
+    pub writers: NonZeroUsize,
 }
 
 /// A handle to submit requests; cheap to clone.
@@ -61,11 +62,11 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
         let receiver = Arc::new(Mutex::new(receiver));
         let write = Arc::new(write);
         let batch_sizes = metrics::histogram!("tether_batch_size", "batch" => settings.name);
-        for _ in 0..settings.writers.max(1) {
+        for _ in 0..settings.writers.get() {
             let receiver = receiver.clone();
             let write = write.clone();
             let batch_sizes = batch_sizes.clone();
-            let max_batch = settings.max_batch.max(1);
+            let max_batch = settings.max_batch.get();
             tokio::spawn(async move {
                 loop {
                     let jobs = {
@@ -120,8 +121,8 @@ mod tests {
         let batcher = Batcher::spawn(
             BatchSettings {
                 name: "test",
-                max_batch: 64,
-                writers: 1,
+                max_batch: NonZeroUsize::new(64).expect("not zero"),
+                writers: NonZeroUsize::MIN,
             },
             move |requests: Vec<u32>| {
                 counted.fetch_add(1, Ordering::SeqCst);

@@ -1,9 +1,14 @@
 //! Settings every service shares. Each field reads a `TETHER_*` / `DATABASE_URL`
 //! environment variable, so `--help` of any binary is its settings reference.
 
+use std::ffi::OsStr;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::str::FromStr;
 
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 use clap::{Args, ValueEnum};
 
 /// Log output format.
@@ -13,6 +18,46 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// The value parser of a setting that must be at least 1, for a field typed
+/// `NonZeroU32`/`NonZeroU64`/`NonZeroUsize` (`T`): the code that uses it needs no clamp,
+/// and a 0 stops the start with a message that names the environment variable (clap's
+/// own names only the flag, while settings mostly come from the environment).
+pub fn non_zero<T>() -> NonZero<T> {
+    NonZero(PhantomData)
+}
+
+/// See [`non_zero`].
+#[derive(Debug, Clone, Copy)]
+pub struct NonZero<T>(PhantomData<T>);
+
+impl<T> TypedValueParser for NonZero<T>
+where
+    T: FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::fmt::Display,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_string_lossy();
+        text.parse().map_err(|err: T::Err| {
+            let name = match (arg.and_then(clap::Arg::get_env), arg) {
+                (Some(env), Some(arg)) => format!("{} ({arg})", env.to_string_lossy()),
+                (None, Some(arg)) => arg.to_string(),
+                (_, None) => "a setting".to_string(),
+            };
+            cmd.clone().error(
+                ErrorKind::ValueValidation,
+                format!("invalid value '{text}' for {name}: a whole number of at least 1 is required ({err})"),
+            )
+        })
+    }
 }
 
 /// NATS and logging settings (every process).
@@ -28,8 +73,9 @@ pub struct CommonConfig {
     #[arg(long, env = "TETHER_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
     /// How many requests one instance handles at once (the rest wait in NATS).
-    #[arg(long, env = "TETHER_CONCURRENCY", default_value_t = 256)]
-    pub concurrency: usize,
+    #[arg(long, env = "TETHER_CONCURRENCY", default_value = "256",
+          value_parser = non_zero::<NonZeroUsize>())]
+    pub concurrency: NonZeroUsize,
     /// How many requests may wait for a slot beyond TETHER_CONCURRENCY before new ones are
     /// refused at once with `unavailable` and a retry hint (admission control).
     #[arg(long, env = "TETHER_BACKLOG", default_value_t = 1024)]
@@ -124,4 +170,30 @@ pub struct ServiceConfig<A: AdminListener> {
     pub admin_addr: SocketAddr,
     #[arg(skip)]
     listener: PhantomData<A>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        common: CommonConfig,
+    }
+
+    #[test]
+    fn a_zero_is_refused_naming_its_variable() {
+        let refused = Wrapper::try_parse_from(["tether", "--concurrency", "0"])
+            .err()
+            .expect("0 is refused");
+        assert!(
+            refused.to_string().contains("TETHER_CONCURRENCY"),
+            "{refused}"
+        );
+        let parsed = Wrapper::try_parse_from(["tether", "--concurrency", "3"]).expect("3 parses");
+        assert_eq!(parsed.common.concurrency.get(), 3);
+    }
 }

@@ -241,7 +241,7 @@ pub struct ServeSpec {
     /// Queue group: one instance of the group gets each message. `None` for fan-out.
     pub queue: Option<String>,
     /// Requests handled at once by this instance.
-    pub concurrency: usize,
+    pub concurrency: std::num::NonZeroUsize,
     /// Requests that may wait for a slot beyond `concurrency` (see [`crate::admission`]).
     pub backlog: usize,
     /// The longest a request may wait for a slot before new ones are refused.

@@ -18,10 +18,12 @@
 //! `TETHER_HTTP_ADDR` is a loopback address (see [`Config::check_secret`]).
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
 use clap::Parser;
 use tether_platform::CommonConfig;
+use tether_platform::config::non_zero;
 
 /// The development secret: accepted only while the edge listens on loopback.
 pub const DEV_JWT_SECRET: &str = "tether-dev-secret-change-me";
@@ -71,29 +73,35 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
     /// Client messages per second per connection.
-    #[arg(long, env = "TETHER_WS_RATE", default_value_t = 20)]
-    pub ws_rate: u32,
+    #[arg(long, env = "TETHER_WS_RATE", default_value = "20",
+          value_parser = non_zero::<NonZeroU32>())]
+    pub ws_rate: NonZeroU32,
     /// Burst of client messages per connection above the rate.
-    #[arg(long, env = "TETHER_WS_BURST", default_value_t = 40)]
-    pub ws_burst: u32,
+    #[arg(long, env = "TETHER_WS_BURST", default_value = "40",
+          value_parser = non_zero::<NonZeroU32>())]
+    pub ws_burst: NonZeroU32,
     /// Rate-limited messages a connection may accumulate (refilled at 1/s) before it is
     /// closed with 1008.
-    #[arg(long, env = "TETHER_WS_RATE_STRIKES", default_value_t = 20)]
-    pub ws_rate_strikes: u32,
+    #[arg(long, env = "TETHER_WS_RATE_STRIKES", default_value = "20",
+          value_parser = non_zero::<NonZeroU32>())]
+    pub ws_rate_strikes: NonZeroU32,
     /// Client messages per second per user and role across all their sockets on this edge
     /// (bursts of twice that), so opening more sockets does not multiply the rate.
-    #[arg(long, env = "TETHER_WS_USER_RATE", default_value_t = 40)]
-    pub ws_user_rate: u32,
+    #[arg(long, env = "TETHER_WS_USER_RATE", default_value = "40",
+          value_parser = non_zero::<NonZeroU32>())]
+    pub ws_user_rate: NonZeroU32,
     /// Open sockets per user and role on this edge; one more is refused with HTTP 429.
     #[arg(long, env = "TETHER_WS_MAX_SOCKETS_PER_USER", default_value_t = 10)]
     pub ws_max_sockets_per_user: usize,
     /// Seconds a socket may stay silent before it is closed.
-    #[arg(long, env = "TETHER_WS_IDLE_TIMEOUT_S", default_value_t = 120)]
-    pub ws_idle_timeout_s: u64,
+    #[arg(long, env = "TETHER_WS_IDLE_TIMEOUT_S", default_value = "120",
+          value_parser = non_zero::<NonZeroU64>())]
+    pub ws_idle_timeout_s: NonZeroU64,
     /// Outbound messages buffered per socket; a socket that falls further behind is
     /// closed with 1013 instead of buffering without bound.
-    #[arg(long, env = "TETHER_WS_OUTBOUND_QUEUE", default_value_t = 256)]
-    pub ws_outbound_queue: usize,
+    #[arg(long, env = "TETHER_WS_OUTBOUND_QUEUE", default_value = "256",
+          value_parser = non_zero::<NonZeroUsize>())]
+    pub ws_outbound_queue: NonZeroUsize,
     /// Milliseconds a client command may wait behind the same socket's earlier commands
     /// (relayed one at a time, in order); a command that would wait longer is refused at
     /// once with `unavailable` and this as its retry hint.
@@ -104,8 +112,9 @@ pub struct Config {
     #[arg(long, env = "TETHER_REQUEST_TIMEOUT_MS", default_value_t = 5000)]
     pub request_timeout_ms: u64,
     /// HTTP API requests per second per user.
-    #[arg(long, env = "TETHER_HTTP_RATE", default_value_t = 50)]
-    pub http_rate: u32,
+    #[arg(long, env = "TETHER_HTTP_RATE", default_value = "50",
+          value_parser = non_zero::<NonZeroU32>())]
+    pub http_rate: NonZeroU32,
     /// Seconds a connection has to deliver a complete request head.
     #[arg(long, env = "TETHER_HTTP_HEADER_TIMEOUT_S", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..))]

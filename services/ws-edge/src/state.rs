@@ -1,5 +1,6 @@
 //! What every request handler of the edge shares.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,11 +85,8 @@ impl EdgeState {
 }
 
 /// `rate` per second per key, bursts of twice that.
-fn keyed_limiter<K: std::hash::Hash + Eq + Clone>(rate: u32) -> DefaultKeyedRateLimiter<K> {
-    let rate = std::num::NonZeroU32::new(rate.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
-    RateLimiter::keyed(Quota::per_second(rate).allow_burst(
-        rate.saturating_mul(std::num::NonZeroU32::new(2).unwrap_or(std::num::NonZeroU32::MIN)),
-    ))
+fn keyed_limiter<K: std::hash::Hash + Eq + Clone>(rate: NonZeroU32) -> DefaultKeyedRateLimiter<K> {
+    RateLimiter::keyed(Quota::per_second(rate).allow_burst(rate.saturating_add(rate.get())))
 }
 
 fn prune<K: std::hash::Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>) {
@@ -103,7 +101,7 @@ mod tests {
     #[test]
     fn pruning_forgets_users_not_seen_lately() {
         // 50/s with bursts of 100: a bucket that was emptied is full again 2 s later.
-        let limiter = keyed_limiter::<Uuid>(50);
+        let limiter = keyed_limiter::<Uuid>(NonZeroU32::new(50).expect("not zero"));
         for _ in 0..500 {
             assert!(limiter.check_key(&Uuid::new_v4()).is_ok());
         }

@@ -187,19 +187,21 @@ struct Connection {
 impl Connection {
     async fn run(state: Arc<EdgeState>, socket: WebSocket, user: AuthUser, role: Role) {
         let conn_id = Uuid::new_v4();
-        let (sender, receiver) = mpsc::channel(state.config.ws_outbound_queue.max(1));
-        let rate = NonZeroU32::new(state.config.ws_rate.max(1)).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(state.config.ws_burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let strikes =
-            NonZeroU32::new(state.config.ws_rate_strikes.max(1)).unwrap_or(NonZeroU32::MIN);
+        let config = &state.config;
+        let (sender, receiver) = mpsc::channel(config.ws_outbound_queue.get());
         let mut connection = Connection {
             state: state.clone(),
             socket,
             user,
             role,
             conn_id,
-            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
-            strikes: RateLimiter::direct(Quota::per_second(NonZeroU32::MIN).allow_burst(strikes)),
+            limiter: RateLimiter::direct(
+                Quota::per_second(config.ws_rate).allow_burst(config.ws_burst),
+            ),
+            // Refilled at one per second.
+            strikes: RateLimiter::direct(
+                Quota::per_second(NonZeroU32::MIN).allow_burst(config.ws_rate_strikes),
+            ),
         };
         let registration = match state
             .hub
@@ -258,7 +260,7 @@ impl Connection {
     }
 
     async fn serve(&mut self, mut outbound: mpsc::Receiver<Outbound>) -> End {
-        let idle_timeout = Duration::from_secs(self.state.config.ws_idle_timeout_s.max(1));
+        let idle_timeout = Duration::from_secs(self.state.config.ws_idle_timeout_s.get());
         let idle = sleep(idle_timeout);
         tokio::pin!(idle);
         let expiry = sleep_until(instant_at_unix(self.user.valid_until));

@@ -1,5 +1,7 @@
 //! `chat_message`: store, acknowledge after commit, deliver to the other party.
 
+use std::num::NonZeroUsize;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tether_platform::batch::{BatchSettings, Batcher};
@@ -214,8 +216,8 @@ pub fn message_store(pool: PgPool, max_per_session: u32, push: bool) -> MessageS
     Batcher::spawn(
         BatchSettings {
             name: "chat_messages",
-            max_batch: 256,
-            writers: 2,
+            max_batch: NonZeroUsize::new(256).expect("not zero"),
+            writers: NonZeroUsize::new(2).expect("not zero"),
         },
         move |batch| {
             let pool = pool.clone();

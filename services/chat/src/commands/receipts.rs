@@ -1,5 +1,7 @@
 //! `message_delivered` / `message_read`: the recipient's receipts, forwarded to the sender.
 
+use std::num::NonZeroUsize;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tether_platform::batch::{BatchSettings, Batcher};
@@ -101,8 +103,8 @@ pub fn receipt_store(pool: PgPool) -> ReceiptStore {
     Batcher::spawn(
         BatchSettings {
             name: "chat_receipts",
-            max_batch: 256,
-            writers: 2,
+            max_batch: NonZeroUsize::new(256).expect("not zero"),
+            writers: NonZeroUsize::new(2).expect("not zero"),
         },
         move |batch| {
             let pool = pool.clone();
