@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use tether_platform::HandlerError;
 use tether_proto::WireError;
 use tether_proto::subjects::Subjects;
 
@@ -13,21 +14,20 @@ use crate::jobs::{self, Job};
 
 /// Handles one trigger request on `subject` (any payload).
 pub async fn handle(context: Arc<Context>, subjects: Subjects, subject: String) -> Value {
+    match run(&context, &subjects, &subject).await {
+        Ok(outcome) => outcome,
+        Err(err) => err.into_wire("cleanup_trigger").body(),
+    }
+}
+
+/// Runs the job `subject` names.
+async fn run(context: &Context, subjects: &Subjects, subject: &str) -> Result<Value, HandlerError> {
     let job = subject
         .rsplit_once('.')
         .map(|(_, name)| name)
         .and_then(Job::parse)
-        .filter(|job| subjects.cleanup_trigger(job.name()) == subject);
-    let Some(job) = job else {
-        return WireError::not_found("Unknown cleanup job").body();
-    };
-    match jobs::run(&context, job).await {
-        Ok(outcome) => {
-            serde_json::to_value(outcome).unwrap_or_else(|_| WireError::internal().body())
-        }
-        Err(err) => {
-            tracing::error!(job = job.name(), error = %err, "triggered cleanup job failed");
-            WireError::internal().body()
-        }
-    }
+        .filter(|job| subjects.cleanup_trigger(job.name()) == subject)
+        .ok_or_else(|| WireError::not_found("Unknown cleanup job"))?;
+    let outcome = jobs::run(context, job).await?;
+    Ok(serde_json::to_value(outcome).map_err(anyhow::Error::from)?)
 }

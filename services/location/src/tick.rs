@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use tether_platform::Target;
+use tether_platform::{HandlerError, Target};
 use tether_proto::Role;
 use tether_proto::presence::{PartyPresence, PeerState};
 
@@ -60,10 +60,7 @@ pub async fn run_periodic(context: Arc<Context>, shutdown: CancellationToken) {
 pub async fn handle_request(context: Arc<Context>) -> Value {
     match run_once(&context).await {
         Ok(sent) => json!({ "sent": sent }),
-        Err(err) => {
-            tracing::error!(error = %err, "requested distance tick failed");
-            json!({ "error": "Internal error", "code": "internal" })
-        }
+        Err(err) => HandlerError::from(err).into_wire("location_tick").body(),
     }
 }
 

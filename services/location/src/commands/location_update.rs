@@ -2,11 +2,11 @@
 //! which stores the sender's position and, while the session is active, sends both
 //! parties a `distance_update` when the contract says one is due.
 
-use tether_platform::Reply;
+use tether_platform::{HandlerError, Reply};
 use tether_proto::commands::LocationUpdate;
 use tether_proto::distance::Point;
 use tether_proto::envelope::CommandMeta;
-use tether_proto::{WireError, validate};
+use tether_proto::validate;
 
 use crate::Context;
 use crate::batch::Update;
@@ -25,7 +25,7 @@ pub(super) async fn handle(
         longitude,
         accuracy_m,
     }: LocationUpdate,
-) -> Result<Reply, WireError> {
+) -> Result<Reply, HandlerError> {
     let session_id = validate::session_id(session_id.as_deref())?;
     let (latitude, longitude) = validate::coordinates(latitude, longitude)?;
     let accuracy = validate::accuracy(accuracy_m.as_ref())?;

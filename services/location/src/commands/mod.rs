@@ -23,10 +23,10 @@ pub async fn handle(context: Arc<Context>, envelope: CommandEnvelope) -> Reply {
                 location_update::handle(&context, &meta, command).await
             }
         },
-        _ => Err(not_routed(kind)),
+        _ => Err(not_routed(kind).into()),
     };
     match result {
         Ok(reply) => reply,
-        Err(err) => Reply::error(&meta, &err),
+        Err(err) => Reply::error(&meta, &err.into_wire(kind)),
     }
 }
