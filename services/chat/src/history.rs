@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use tether_proto::WireError;
 use tether_proto::api::{ApiOp, ApiReply, ApiRequest};
-use tether_proto::errors::MESSAGE_NOT_FOUND;
+use tether_proto::errors::{BEFORE_INVALID, MESSAGE_NOT_FOUND, NOT_FOUND, limit_invalid};
 use tether_proto::limits::{HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT};
 use tether_proto::model::MessagePage;
 use uuid::Uuid;
@@ -74,18 +74,13 @@ impl PageQuery {
                 .parse::<i64>()
                 .ok()
                 .filter(|limit| (1..=HISTORY_MAX_LIMIT).contains(limit))
-                .ok_or_else(|| {
-                    WireError::validation(format!(
-                        "limit must be an integer from 1 to {HISTORY_MAX_LIMIT}"
-                    ))
-                })?,
+                .ok_or_else(|| WireError::validation(limit_invalid(HISTORY_MAX_LIMIT)))?,
         };
         let before = match query.get("before") {
             None => None,
-            Some(text) => Some(
-                Uuid::parse_str(text)
-                    .map_err(|_| WireError::validation("before must be a message_id"))?,
-            ),
+            Some(text) => {
+                Some(Uuid::parse_str(text).map_err(|_| WireError::validation(BEFORE_INVALID))?)
+            }
         };
         Ok(Self { before, limit })
     }
@@ -94,7 +89,7 @@ impl PageQuery {
 /// Answers one API request addressed to chat.
 pub async fn handle(chat: &Chat, request: ApiRequest) -> ApiReply {
     if request.op != ApiOp::SessionMessages {
-        return ApiReply::error(&WireError::not_found("Not found"));
+        return ApiReply::error(&WireError::not_found(NOT_FOUND));
     }
     let kind = request.op.as_str();
     match page(chat, &request).await {

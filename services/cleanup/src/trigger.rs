@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tether_platform::HandlerError;
 use tether_proto::WireError;
+use tether_proto::errors::UNKNOWN_CLEANUP_JOB;
 use tether_proto::subjects::Subjects;
 
 use crate::Context;
@@ -27,7 +28,7 @@ async fn run(context: &Context, subjects: &Subjects, subject: &str) -> Result<Va
         .map(|(_, name)| name)
         .and_then(Job::parse)
         .filter(|job| subjects.cleanup_trigger(job.name()) == subject)
-        .ok_or_else(|| WireError::not_found("Unknown cleanup job"))?;
+        .ok_or_else(|| WireError::not_found(UNKNOWN_CLEANUP_JOB))?;
     let outcome = jobs::run(context, job).await?;
     Ok(serde_json::to_value(outcome).map_err(anyhow::Error::from)?)
 }

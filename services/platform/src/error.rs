@@ -4,7 +4,9 @@
 //! and the client gets `internal`.
 
 use tether_proto::WireError;
-use tether_proto::errors::{PROVIDER_BUSY, SEEKER_BUSY, SELF_ORDER};
+use tether_proto::errors::{
+    PROVIDER_BUSY, PROVIDER_NOT_FOUND, SEEKER_BUSY, SELF_ORDER, WORK_ORDER_NO_LONGER_PENDING,
+};
 
 /// What a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +73,9 @@ pub fn client_error_for(err: &sqlx::Error) -> Option<WireError> {
     let error = match db.constraint()? {
         "work_sessions_one_open_per_provider" => WireError::conflict(PROVIDER_BUSY),
         "work_sessions_one_open_per_seeker" => WireError::conflict(SEEKER_BUSY),
-        "work_sessions_work_id_key" => WireError::conflict("Work order is no longer pending"),
+        "work_sessions_work_id_key" => WireError::conflict(WORK_ORDER_NO_LONGER_PENDING),
         "work_orders_not_self" | "work_sessions_not_self" => WireError::conflict(SELF_ORDER),
-        "work_orders_provider_id_fkey" => WireError::not_found("Provider not found"),
+        "work_orders_provider_id_fkey" => WireError::not_found(PROVIDER_NOT_FOUND),
         _ => return None,
     };
     Some(error)

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::errors::WireError;
+use crate::errors::{BODY_NOT_OBJECT, WireError, body_invalid};
 
 /// Which HTTP operation a request is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -191,8 +191,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: Option<&Value>) -> Resul
         .cloned()
         .unwrap_or_else(|| Value::Object(Default::default()));
     if !body.is_object() {
-        return Err(WireError::validation("Request body must be a JSON object"));
+        return Err(WireError::validation(BODY_NOT_OBJECT));
     }
-    serde_json::from_value(body)
-        .map_err(|err| WireError::validation(format!("Invalid request body: {err}")))
+    serde_json::from_value(body).map_err(|err| WireError::validation(body_invalid(err)))
 }

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::errors::{INVALID_MEDIUMS, WireError};
+use crate::errors::{INVALID_MEDIUMS, WireError, medium_number_invalid};
 use crate::validate::is_phone_number;
 
 /// A contact channel a party can offer.
@@ -60,14 +60,10 @@ impl Mediums {
             let kind =
                 MediumKind::parse(key).ok_or_else(|| WireError::validation(INVALID_MEDIUMS))?;
             let Value::String(number) = number else {
-                return Err(WireError::validation(format!(
-                    "Invalid phone number for {key}: expected optional + and 7 to 15 digits"
-                )));
+                return Err(WireError::validation(medium_number_invalid(key)));
             };
             if !is_phone_number(number) {
-                return Err(WireError::validation(format!(
-                    "Invalid phone number for {key}: expected optional + and 7 to 15 digits"
-                )));
+                return Err(WireError::validation(medium_number_invalid(key)));
             }
             mediums.insert(kind, number.clone());
         }

@@ -2,7 +2,10 @@
 
 use uuid::Uuid;
 
-use crate::errors::{SESSION_ID_REQUIRED, WireError};
+use crate::errors::{
+    ACCURACY_INVALID, LATITUDE_INVALID, LATITUDE_REQUIRED, LONGITUDE_INVALID, LONGITUDE_REQUIRED,
+    SESSION_ID_REQUIRED, WireError,
+};
 use crate::limits::{PHONE_MAX_DIGITS, PHONE_MIN_DIGITS};
 
 /// Optional leading `+`, then 7 to 15 ASCII digits.
@@ -21,17 +24,13 @@ pub fn session_id(value: Option<&str>) -> Result<Uuid, WireError> {
 
 /// A latitude/longitude pair: both present, finite and in range.
 pub fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(f64, f64), WireError> {
-    let latitude = latitude.ok_or_else(|| WireError::validation("latitude is required"))?;
-    let longitude = longitude.ok_or_else(|| WireError::validation("longitude is required"))?;
+    let latitude = latitude.ok_or_else(|| WireError::validation(LATITUDE_REQUIRED))?;
+    let longitude = longitude.ok_or_else(|| WireError::validation(LONGITUDE_REQUIRED))?;
     if !latitude.is_finite() || !(-90.0..=90.0).contains(&latitude) {
-        return Err(WireError::validation(
-            "latitude must be a number between -90 and 90",
-        ));
+        return Err(WireError::validation(LATITUDE_INVALID));
     }
     if !longitude.is_finite() || !(-180.0..=180.0).contains(&longitude) {
-        return Err(WireError::validation(
-            "longitude must be a number between -180 and 180",
-        ));
+        return Err(WireError::validation(LONGITUDE_INVALID));
     }
     Ok((latitude, longitude))
 }
@@ -44,9 +43,7 @@ pub fn accuracy(accuracy_m: Option<&serde_json::Value>) -> Result<Option<f64>, W
     };
     match value.as_f64() {
         Some(metres) if metres.is_finite() && metres >= 0.0 => Ok(Some(metres)),
-        _ => Err(WireError::validation(
-            "accuracy_m must be a number of at least 0",
-        )),
+        _ => Err(WireError::validation(ACCURACY_INVALID)),
     }
 }
 
@@ -80,9 +77,6 @@ pub fn json_has_nul(value: &serde_json::Value) -> bool {
         Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
 }
-
-/// The `validation` text for a client text containing U+0000.
-pub const NUL_IN_TEXT: &str = "Text must not contain the NUL character (U+0000)";
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,9 @@
 
 use serde_json::Value;
 use tether_proto::WireError;
+use tether_proto::errors::{
+    RATING_STARS_REQUIRED_WITH_DESCRIPTION, rating_description_invalid, rating_stars_invalid,
+};
 use tether_proto::limits::{RATING_DESCRIPTION_MAX_CHARS, RATING_MAX_STARS, RATING_MIN_STARS};
 use tether_proto::validate::char_len;
 
@@ -28,15 +31,13 @@ impl Rating {
                 Some(text.clone())
             }
             Some(_) => {
-                return Err(WireError::validation(format!(
-                    "rating_description must be a string of at most {RATING_DESCRIPTION_MAX_CHARS} characters"
-                )));
+                return Err(WireError::validation(rating_description_invalid()));
             }
         };
         let stars = match stars {
             None | Some(Value::Null) if description.is_some() => {
                 return Err(WireError::validation(
-                    "rating_stars is required with rating_description",
+                    RATING_STARS_REQUIRED_WITH_DESCRIPTION,
                 ));
             }
             None | Some(Value::Null) => return Ok(None),
@@ -44,11 +45,7 @@ impl Rating {
                 .as_i64()
                 .filter(|stars| (RATING_MIN_STARS..=RATING_MAX_STARS).contains(stars))
                 .and_then(|stars| i16::try_from(stars).ok())
-                .ok_or_else(|| {
-                    WireError::validation(format!(
-                        "rating_stars must be an integer from {RATING_MIN_STARS} to {RATING_MAX_STARS}"
-                    ))
-                })?,
+                .ok_or_else(|| WireError::validation(rating_stars_invalid()))?,
         };
         Ok(Some(Self { stars, description }))
     }

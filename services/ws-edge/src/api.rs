@@ -16,6 +16,10 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use tether_proto::ErrorCode;
 use tether_proto::api::{ApiOp, ApiReply, ApiRequest};
+use tether_proto::errors::{
+    BODY_NOT_JSON, BODY_TOO_LARGE, BODY_UNREADABLE, HTTP_RATE_LIMITED, INTERNAL_ERROR,
+    INVALID_TOKEN, NUL_IN_TEXT, SERVICE_UNAVAILABLE,
+};
 use tether_proto::limits::MAX_HTTP_BODY_BYTES;
 use tether_proto::validate;
 
@@ -118,7 +122,7 @@ async fn forward(
         return http_error(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthorized,
-            "Missing or invalid token",
+            INVALID_TOKEN,
         );
     };
     // A token in the query string is ignored and never travels further than the edge.
@@ -127,7 +131,7 @@ async fn forward(
         return http_error(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::RateLimited,
-            "Too many requests, slow down",
+            HTTP_RATE_LIMITED,
         );
     }
     let body = match body {
@@ -137,13 +141,13 @@ async fn forward(
                 http_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     ErrorCode::PayloadTooLarge,
-                    "Request body too large (max 64 KiB)",
+                    BODY_TOO_LARGE,
                 )
             } else {
                 http_error(
                     StatusCode::BAD_REQUEST,
                     ErrorCode::InvalidJson,
-                    "Could not read the request body",
+                    BODY_UNREADABLE,
                 )
             };
         }
@@ -157,7 +161,7 @@ async fn forward(
                 return http_error(
                     StatusCode::BAD_REQUEST,
                     ErrorCode::InvalidJson,
-                    "Request body is not valid JSON",
+                    BODY_NOT_JSON,
                 );
             }
         },
@@ -180,7 +184,7 @@ async fn forward(
         return http_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
-            "Internal error",
+            INTERNAL_ERROR,
         );
     };
     let subject = state.subjects.api(op.owner());
@@ -217,22 +221,18 @@ async fn forward(
             Err(_) => http_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
-                "Internal error",
+                INTERNAL_ERROR,
             ),
         },
         Err(relay::RelayError::Unavailable) => http_error(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unavailable,
-            tether_proto::errors::SERVICE_UNAVAILABLE,
+            SERVICE_UNAVAILABLE,
         ),
     }
 }
 
 /// 400 for a client text containing U+0000 (PostgreSQL cannot store it).
 fn nul_in_text() -> Response {
-    http_error(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::Validation,
-        validate::NUL_IN_TEXT,
-    )
+    http_error(StatusCode::BAD_REQUEST, ErrorCode::Validation, NUL_IN_TEXT)
 }

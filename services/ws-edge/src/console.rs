@@ -18,6 +18,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tether_proto::ErrorCode;
+use tether_proto::errors::NOT_FOUND;
 
 use crate::http_error;
 use crate::state::EdgeState;
@@ -63,7 +64,7 @@ pub fn router() -> Router<Arc<EdgeState>> {
 
 fn file(name: &str) -> Response {
     let Some((_, content_type, bytes)) = FILES.iter().find(|(file, _, _)| *file == name) else {
-        return http_error(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found");
+        return http_error(StatusCode::NOT_FOUND, ErrorCode::NotFound, NOT_FOUND);
     };
     let mut response = (StatusCode::OK, *bytes).into_response();
     let headers = response.headers_mut();

@@ -36,6 +36,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 pub use config::Config;
 use futures::StreamExt;
+use tether_proto::errors::{BODY_TIMEOUT, NOT_FOUND};
 use tether_proto::{ErrorCode, WireError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -146,7 +147,7 @@ pub fn router(state: Arc<EdgeState>) -> Router {
             "/metrics",
             get(|| async { tether_platform::telemetry::metrics_handle().render() }),
         )
-        .fallback(|| async { http_error(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found") })
+        .fallback(|| async { http_error(StatusCode::NOT_FOUND, ErrorCode::NotFound, NOT_FOUND) })
         .with_state(state)
 }
 
@@ -205,7 +206,7 @@ async fn body_deadline(
         let mut response = http_error(
             StatusCode::REQUEST_TIMEOUT,
             ErrorCode::InvalidJson,
-            "Request body not received in time",
+            BODY_TIMEOUT,
         );
         response
             .headers_mut()

@@ -21,7 +21,11 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use tether_proto::commands::{EdgeCommand, Routed, not_routed};
 use tether_proto::envelope::{CommandMeta, ConnectedEvent, ConnectionClosed, close_code};
-use tether_proto::errors::{RATE_LIMITED, TOO_MANY_SOCKETS};
+use tether_proto::errors::{
+    BINARY_FRAME, INVALID_TOKEN, MESSAGE_NOT_JSON, MESSAGE_NOT_OBJECT, MESSAGE_TYPE_REQUIRED,
+    NOT_A_WEBSOCKET_UPGRADE, ORIGIN_NOT_ALLOWED, RATE_LIMITED, SHUTTING_DOWN, TOO_MANY_SOCKETS,
+    request_id_invalid, unknown_type_for_endpoint,
+};
 use tether_proto::limits::{MAX_REQUEST_ID_CHARS, MAX_WS_MESSAGE_BYTES};
 use tether_proto::messages::Owner;
 use tether_proto::{ClientMessage, ErrorCode, Role, ServerMessage, Timestamp, WireError};
@@ -98,7 +102,7 @@ fn upgrade_for(role: Role, request: UpgradeRequest) -> Response {
         return http_error(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthorized,
-            "Missing or invalid token",
+            INVALID_TOKEN,
         );
     };
     if !origin_allowed(&state.config.allowed_origins, &headers) {
@@ -106,21 +110,21 @@ fn upgrade_for(role: Role, request: UpgradeRequest) -> Response {
         return http_error(
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,
-            "Origin not allowed",
+            ORIGIN_NOT_ALLOWED,
         );
     }
     let Ok(upgrade) = upgrade else {
         return http_error(
             StatusCode::BAD_REQUEST,
             ErrorCode::Validation,
-            "Expected a WebSocket upgrade request",
+            NOT_A_WEBSOCKET_UPGRADE,
         );
     };
     if state.shutdown.is_cancelled() {
         return http_error(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Unavailable,
-            "Server is shutting down",
+            SHUTTING_DOWN,
         );
     }
     if state.hub.sockets_of(role, user.user_id) >= state.config.ws_max_sockets_per_user {
@@ -370,13 +374,7 @@ impl Connection {
             Message::Text(text) => self.on_text(text),
             Message::Binary(_) => match self.check_rate() {
                 Err(step) => step,
-                Ok(()) => self.reject(
-                    WireError::new(
-                        ErrorCode::InvalidJson,
-                        "Binary frames are not supported; send JSON text frames",
-                    ),
-                    None,
-                ),
+                Ok(()) => self.reject(WireError::new(ErrorCode::InvalidJson, BINARY_FRAME), None),
             },
             // tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) => Step::Nothing,
@@ -426,13 +424,13 @@ impl Connection {
             Ok(head) => head,
             Err(HeadError::NotObject) => {
                 return self.reject(
-                    WireError::new(ErrorCode::InvalidJson, "Message must be a JSON object"),
+                    WireError::new(ErrorCode::InvalidJson, MESSAGE_NOT_OBJECT),
                     None,
                 );
             }
             Err(HeadError::NotJson) => {
                 return self.reject(
-                    WireError::new(ErrorCode::InvalidJson, "Message is not valid JSON"),
+                    WireError::new(ErrorCode::InvalidJson, MESSAGE_NOT_JSON),
                     None,
                 );
             }
@@ -441,17 +439,12 @@ impl Connection {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) if id.chars().count() <= MAX_REQUEST_ID_CHARS => Some(id),
             Some(_) => {
-                return self.reject(
-                    WireError::validation(format!(
-                        "request_id must be a string of at most {MAX_REQUEST_ID_CHARS} characters"
-                    )),
-                    None,
-                );
+                return self.reject(WireError::validation(request_id_invalid()), None);
             }
         };
         let Some(Value::String(sent_type)) = head.kind else {
             return self.reject(
-                WireError::new(ErrorCode::UnknownType, "Message type is required"),
+                WireError::new(ErrorCode::UnknownType, MESSAGE_TYPE_REQUIRED),
                 request_id,
             );
         };
@@ -464,10 +457,7 @@ impl Connection {
             return self.reject(
                 WireError::new(
                     ErrorCode::UnknownType,
-                    format!(
-                        "Unknown message type for the {} endpoint: {shown}",
-                        self.role.as_str()
-                    ),
+                    unknown_type_for_endpoint(self.role.as_str(), &shown),
                 ),
                 request_id,
             );

@@ -8,7 +8,10 @@ use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Reply, Target, timeline};
 use tether_proto::commands::ChatMessage;
 use tether_proto::envelope::CommandMeta;
-use tether_proto::errors::{SESSION_MESSAGE_LIMIT, SESSION_NOT_OPEN};
+use tether_proto::errors::{
+    MESSAGE_REQUIRED, SESSION_MESSAGE_LIMIT, SESSION_NOT_OPEN, chat_message_length_invalid,
+    client_message_id_invalid,
+};
 use tether_proto::limits::{
     CHAT_MESSAGE_MAX_CHARS, CHAT_MESSAGE_MIN_CHARS, MAX_CLIENT_MESSAGE_ID_CHARS,
 };
@@ -44,20 +47,16 @@ impl NewMessage {
         }: ChatMessage,
     ) -> Result<Self, WireError> {
         let session_id = validate::session_id(session_id.as_deref())?;
-        let text = message.ok_or_else(|| WireError::validation("message is required"))?;
+        let text = message.ok_or_else(|| WireError::validation(MESSAGE_REQUIRED))?;
         let text = text.trim();
         let chars = validate::char_len(text);
         if !(CHAT_MESSAGE_MIN_CHARS..=CHAT_MESSAGE_MAX_CHARS).contains(&chars) {
-            return Err(WireError::validation(format!(
-                "message must be {CHAT_MESSAGE_MIN_CHARS} to {CHAT_MESSAGE_MAX_CHARS} characters"
-            )));
+            return Err(WireError::validation(chat_message_length_invalid()));
         }
         if let Some(key) = &client_message_id
             && !(1..=MAX_CLIENT_MESSAGE_ID_CHARS).contains(&validate::char_len(key))
         {
-            return Err(WireError::validation(format!(
-                "client_message_id must be 1 to {MAX_CLIENT_MESSAGE_ID_CHARS} characters"
-            )));
+            return Err(WireError::validation(client_message_id_invalid()));
         }
         Ok(Self {
             session_id,

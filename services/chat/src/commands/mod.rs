@@ -14,7 +14,7 @@ use tether_platform::Reply;
 use tether_proto::WireError;
 use tether_proto::commands::{ChatCommand, MessageDelivered, MessageRead, Routed, not_routed};
 use tether_proto::envelope::CommandEnvelope;
-use tether_proto::errors::MESSAGE_NOT_FOUND;
+use tether_proto::errors::{MESSAGE_ID_REQUIRED, MESSAGE_NOT_FOUND};
 use uuid::Uuid;
 
 use crate::context::Chat;
@@ -49,6 +49,6 @@ pub async fn handle(chat: &Chat, envelope: CommandEnvelope) -> Reply {
 /// A `message_id` from a client: missing -> validation; malformed -> `not_found`, the
 /// same answer as a message that is not the caller's (never reveal which).
 pub fn message_id(value: Option<&str>) -> Result<Uuid, HandlerError> {
-    let text = value.ok_or_else(|| WireError::validation("message_id is required"))?;
+    let text = value.ok_or_else(|| WireError::validation(MESSAGE_ID_REQUIRED))?;
     Ok(Uuid::parse_str(text).map_err(|_| WireError::not_found(MESSAGE_NOT_FOUND))?)
 }

@@ -5,7 +5,7 @@
 use tether_platform::{Reply, Target};
 use tether_proto::commands::TypingIndicator;
 use tether_proto::envelope::CommandMeta;
-use tether_proto::errors::SESSION_NOT_OPEN;
+use tether_proto::errors::{IS_TYPING_REQUIRED, SESSION_NOT_OPEN};
 use tether_proto::{ServerMessage, Timestamp, WireError, validate};
 
 use crate::context::Chat;
@@ -21,7 +21,7 @@ pub async fn handle(
     }: TypingIndicator,
 ) -> Result<Reply, HandlerError> {
     let session_id = validate::session_id(session_id.as_deref())?;
-    let is_typing = is_typing.ok_or_else(|| WireError::validation("is_typing is required"))?;
+    let is_typing = is_typing.ok_or_else(|| WireError::validation(IS_TYPING_REQUIRED))?;
     let session = chat.sessions.get(&chat.pool, session_id).await?;
     let Some(session) = session.filter(|s| s.is_party(meta.role, meta.user_id)) else {
         return Err(WireError::session_not_found().into());

@@ -27,7 +27,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::errors::{ErrorCode, WireError};
+use crate::errors::{
+    ErrorCode, MESSAGE_NOT_JSON, NUL_IN_TEXT, WireError, invalid_command, unknown_type,
+};
 use crate::messages::Owner;
 use crate::model::Role;
 use crate::schema_rules::FieldRule;
@@ -232,12 +234,12 @@ impl ClientMessage {
         // The slow path, on failures only, words the answer from the parsed object, as the
         // edge did when it parsed commands itself (no line and column in the text).
         let mut value: Value = serde_json::from_slice(frame)
-            .map_err(|_| WireError::new(ErrorCode::InvalidJson, "Message is not valid JSON"))?;
+            .map_err(|_| WireError::new(ErrorCode::InvalidJson, MESSAGE_NOT_JSON))?;
         if let Some(fields) = value.as_object_mut() {
             fields.remove("request_id");
         }
         if crate::validate::json_has_nul(&value) {
-            return Err(WireError::validation(crate::validate::NUL_IN_TEXT));
+            return Err(WireError::validation(NUL_IN_TEXT));
         }
         let type_name = value
             .get("type")
@@ -248,7 +250,7 @@ impl ClientMessage {
             .find(|known| *known == type_name)
             .unwrap_or("message");
         serde_json::from_value(value)
-            .map_err(|err| WireError::validation(format!("Invalid {type_name}: {err}")))
+            .map_err(|err| WireError::validation(invalid_command(type_name, err)))
     }
 
     /// The `type` of this message.
@@ -280,10 +282,7 @@ impl ClientMessage {
 
 /// [`ClientMessage::not_routed_here`] by type name.
 pub fn not_routed(type_name: &str) -> WireError {
-    WireError::new(
-        ErrorCode::UnknownType,
-        format!("Unknown message type: {type_name}"),
-    )
+    WireError::new(ErrorCode::UnknownType, unknown_type(type_name))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod work_orders;
 
 use tether_proto::WireError;
 use tether_proto::api::{ApiOp, ApiReply, ApiRequest};
+use tether_proto::errors::NOT_FOUND;
 use uuid::Uuid;
 
 use crate::context::Ctx;
@@ -48,7 +49,7 @@ async fn dispatch(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
         ApiOp::RateSession => rating::rate(ctx, request).await,
         ApiOp::SessionTimeline => timeline::get(ctx, request).await,
         // Owned by the chat service; only a misrouted request gets here.
-        ApiOp::SessionMessages => Err(WireError::not_found("Not found").into()),
+        ApiOp::SessionMessages => Err(WireError::not_found(NOT_FOUND).into()),
     }
 }
 

@@ -3,6 +3,7 @@
 use tether_proto::WireError;
 use tether_proto::api::{ApiReply, ApiRequest};
 use tether_proto::distance::{COARSE_STEP_M, Point, coarse_meters, format_short};
+use tether_proto::errors::{limit_invalid, radius_invalid};
 use tether_proto::limits::{
     EARTH_RADIUS_M, NEARBY_DEFAULT_LIMIT, NEARBY_DEFAULT_RADIUS_M, NEARBY_MAX_LIMIT,
     NEARBY_MAX_RADIUS_M,
@@ -33,18 +34,14 @@ impl NearbyQuery {
         let (latitude, longitude) = coordinates(number("latitude"), number("longitude"))?;
         let radius_m = number("radius_m").unwrap_or(NEARBY_DEFAULT_RADIUS_M);
         if !radius_m.is_finite() || radius_m <= 0.0 || radius_m > NEARBY_MAX_RADIUS_M {
-            return Err(WireError::validation(format!(
-                "radius_m must be a number greater than 0 and at most {NEARBY_MAX_RADIUS_M}"
-            )));
+            return Err(WireError::validation(radius_invalid()));
         }
         let limit = match query_param(request, "limit") {
             None => NEARBY_DEFAULT_LIMIT,
             Some(text) => match text.parse::<i64>() {
                 Ok(limit) if limit >= 1 => limit.min(NEARBY_MAX_LIMIT),
                 _ => {
-                    return Err(WireError::validation(format!(
-                        "limit must be an integer from 1 to {NEARBY_MAX_LIMIT}"
-                    )));
+                    return Err(WireError::validation(limit_invalid(NEARBY_MAX_LIMIT)));
                 }
             },
         };

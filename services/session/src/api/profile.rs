@@ -2,6 +2,9 @@
 
 use tether_proto::WireError;
 use tether_proto::api::{ApiReply, ApiRequest, PutProfileBody, parse_body};
+use tether_proto::errors::{
+    DISPLAY_NAME_REQUIRED, MOBILE_INVALID, display_name_invalid, profile_pic_url_invalid,
+};
 use tether_proto::limits::{DISPLAY_NAME_MAX_CHARS, PROFILE_PIC_URL_MAX_CHARS};
 use tether_proto::model::Profile;
 use tether_proto::validate::{char_len, is_phone_number};
@@ -65,18 +68,14 @@ impl ProfileUpdate {
         let body: PutProfileBody = parse_body(request.body.as_ref())?;
         let display_name = body
             .display_name
-            .ok_or_else(|| WireError::validation("display_name is required"))?;
+            .ok_or_else(|| WireError::validation(DISPLAY_NAME_REQUIRED))?;
         let display_name = display_name.trim();
         if !(1..=DISPLAY_NAME_MAX_CHARS).contains(&char_len(display_name)) {
-            return Err(WireError::validation(format!(
-                "display_name must be 1 to {DISPLAY_NAME_MAX_CHARS} characters"
-            )));
+            return Err(WireError::validation(display_name_invalid()));
         }
         let mobile = match body.mobile {
             Some(mobile) if !is_phone_number(mobile.trim()) => {
-                return Err(WireError::validation(
-                    "mobile must be an optional + followed by 7 to 15 digits",
-                ));
+                return Err(WireError::validation(MOBILE_INVALID));
             }
             Some(mobile) => Change::Set(Some(mobile.trim().to_string())),
             None if body_has(request, "mobile") => Change::Set(None),
@@ -84,9 +83,7 @@ impl ProfileUpdate {
         };
         let profile_pic_url = match body.profile_pic_url {
             Some(url) if !is_http_url(url.trim()) => {
-                return Err(WireError::validation(format!(
-                    "profile_pic_url must be an http(s) URL of at most {PROFILE_PIC_URL_MAX_CHARS} characters"
-                )));
+                return Err(WireError::validation(profile_pic_url_invalid()));
             }
             Some(url) => Change::Set(Some(url.trim().to_string())),
             None if body_has(request, "profile_pic_url") => Change::Set(None),

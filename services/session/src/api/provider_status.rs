@@ -3,6 +3,10 @@
 use chrono::{DateTime, Utc};
 use tether_proto::WireError;
 use tether_proto::api::{ApiReply, ApiRequest, PutProviderStatusBody, parse_body};
+use tether_proto::errors::{
+    IS_ACTIVE_REQUIRED, LOCATION_REQUIRED_WHEN_ACTIVE, SERVICE_TYPES_REQUIRED_WHEN_ACTIVE,
+    service_types_empty_when_active, service_types_invalid,
+};
 use tether_proto::limits::{SERVICE_TYPE_MAX_CHARS, SERVICE_TYPES_MAX};
 use tether_proto::model::ProviderStatus;
 use tether_proto::validate::{char_len, coordinates};
@@ -49,7 +53,7 @@ impl StatusUpdate {
         let body: PutProviderStatusBody = parse_body(request.body.as_ref())?;
         let is_active = body
             .is_active
-            .ok_or_else(|| WireError::validation("is_active is required"))?;
+            .ok_or_else(|| WireError::validation(IS_ACTIVE_REQUIRED))?;
         let service_types = body.service_types.map(parse_service_types).transpose()?;
         let location = match (body.latitude, body.longitude) {
             (None, None) => None,
@@ -58,21 +62,15 @@ impl StatusUpdate {
         if is_active {
             match &service_types {
                 None => {
-                    return Err(WireError::validation(
-                        "service_types is required when is_active is true",
-                    ));
+                    return Err(WireError::validation(SERVICE_TYPES_REQUIRED_WHEN_ACTIVE));
                 }
                 Some(types) if types.is_empty() => {
-                    return Err(WireError::validation(format!(
-                        "service_types must list 1 to {SERVICE_TYPES_MAX} service types when is_active is true"
-                    )));
+                    return Err(WireError::validation(service_types_empty_when_active()));
                 }
                 Some(_) => {}
             }
             if location.is_none() {
-                return Err(WireError::validation(
-                    "latitude is required when is_active is true",
-                ));
+                return Err(WireError::validation(LOCATION_REQUIRED_WHEN_ACTIVE));
             }
         }
         Ok(Self {
@@ -84,11 +82,7 @@ impl StatusUpdate {
 }
 
 fn parse_service_types(types: Vec<String>) -> Result<Vec<String>, WireError> {
-    let invalid = || {
-        WireError::validation(format!(
-            "service_types must list at most {SERVICE_TYPES_MAX} names of 1 to {SERVICE_TYPE_MAX_CHARS} characters"
-        ))
-    };
+    let invalid = || WireError::validation(service_types_invalid());
     if types.len() > SERVICE_TYPES_MAX {
         return Err(invalid());
     }

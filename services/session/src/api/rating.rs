@@ -2,6 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use tether_proto::api::{ApiReply, ApiRequest, RatingBody, parse_body};
+use tether_proto::errors::{
+    ALREADY_RATED, ONLY_SEEKER_RATES, RATING_NOT_COMPLETED, RATING_STARS_REQUIRED,
+    rating_window_closed,
+};
 use tether_proto::limits::RATING_WINDOW_HOURS;
 use tether_proto::model::RatingSaved;
 use tether_proto::{ConnectionState, Role, WireError};
@@ -36,11 +40,11 @@ pub async fn rate(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
         .await?
         .ok_or_else(WireError::session_not_found)?;
     if role != Role::Seeker {
-        return Err(WireError::forbidden("Only the seeker can rate a session").into());
+        return Err(WireError::forbidden(ONLY_SEEKER_RATES).into());
     }
     let body: RatingBody = parse_body(request.body.as_ref())?;
     let rating = Rating::parse(body.rating_stars.as_ref(), body.rating_description.as_ref())?
-        .ok_or_else(|| WireError::validation("rating_stars is required"))?;
+        .ok_or_else(|| WireError::validation(RATING_STARS_REQUIRED))?;
     let saved: Option<SavedRow> = sqlx::query_as(RATE_SESSION)
         .bind(session_id)
         .bind(request.user_id)
@@ -67,12 +71,10 @@ pub async fn rate(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
 
 fn why_not_rateable(row: &SessionRow) -> WireError {
     if ConnectionState::parse(&row.connection_state) != Some(ConnectionState::Completed) {
-        WireError::conflict("Only a completed session can be rated")
+        WireError::conflict(RATING_NOT_COMPLETED)
     } else if row.rating_stars.is_some() {
-        WireError::conflict("Session has already been rated")
+        WireError::conflict(ALREADY_RATED)
     } else {
-        WireError::conflict(format!(
-            "Ratings are accepted only within {RATING_WINDOW_HOURS} h of completion"
-        ))
+        WireError::conflict(rating_window_closed())
     }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use tether_proto::WireError;
 use tether_proto::api::{ApiReply, ApiRequest, PutSeekerSearchBody, parse_body};
+use tether_proto::errors::IS_SEARCHING_REQUIRED;
 use tether_proto::model::SeekerSearch;
 
 use super::ApiResult;
@@ -38,7 +39,7 @@ pub async fn put(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
     let body: PutSeekerSearchBody = parse_body(request.body.as_ref())?;
     let is_searching = body
         .is_searching
-        .ok_or_else(|| WireError::validation("is_searching is required"))?;
+        .ok_or_else(|| WireError::validation(IS_SEARCHING_REQUIRED))?;
     let row: SearchRow = sqlx::query_as(PUT_SEEKER_SEARCH)
         .bind(request.user_id)
         .bind(is_searching)

@@ -1,6 +1,7 @@
 //! `GET /api/v1/sessions/active?role=..` and `GET /api/v1/sessions/{session_id}`.
 
 use tether_proto::api::{ApiReply, ApiRequest};
+use tether_proto::errors::{NO_OPEN_SESSION, ROLE_INVALID, ROLE_REQUIRED};
 use tether_proto::{Role, WireError};
 
 use super::{ApiResult, query_param, session_path_id};
@@ -12,13 +13,12 @@ use crate::sessions;
 /// provider at once); 404 when there is none.
 pub async fn active(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
     let role = match query_param(request, "role") {
-        None => return Err(WireError::validation("role is required (seeker or provider)").into()),
-        Some(text) => Role::parse(text)
-            .ok_or_else(|| WireError::validation("role must be seeker or provider"))?,
+        None => return Err(WireError::validation(ROLE_REQUIRED).into()),
+        Some(text) => Role::parse(text).ok_or_else(|| WireError::validation(ROLE_INVALID))?,
     };
     let row = sessions::open_for(&ctx.pool, request.user_id, role)
         .await?
-        .ok_or_else(|| WireError::not_found("No waiting or active session"))?;
+        .ok_or_else(|| WireError::not_found(NO_OPEN_SESSION))?;
     Ok(ApiReply::ok(&row.snapshot(role)?))
 }
 

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use tether_platform::Target;
 use tether_proto::api::{ApiReply, ApiRequest, CreateWorkOrderBody, parse_body};
-use tether_proto::errors::WORK_ORDER_NOT_FOUND;
 use tether_proto::limits::{SERVICE_TYPE_MAX_CHARS, WORK_ORDER_MESSAGE_MAX_CHARS};
 use tether_proto::model::{WorkOrder, WorkOrderCreated};
 use tether_proto::validate::{char_len, coordinates};
@@ -15,7 +14,10 @@ use crate::assignment::Assignment;
 use crate::context::Ctx;
 use tether_platform::HandlerError;
 use tether_proto::errors::{
-    PROVIDER_BUSY, PROVIDER_TOO_MANY_PENDING, SEEKER_BUSY, SEEKER_TOO_MANY_PENDING, SELF_ORDER,
+    PROVIDER_BUSY, PROVIDER_ID_INVALID, PROVIDER_ID_REQUIRED, PROVIDER_NOT_ACTIVE,
+    PROVIDER_NOT_FOUND, PROVIDER_TOO_MANY_PENDING, SEEKER_BUSY, SEEKER_TOO_MANY_PENDING,
+    SELF_ORDER, SERVICE_TYPE_REQUIRED, WORK_ORDER_NOT_FOUND, service_type_invalid,
+    work_order_message_too_long,
 };
 
 /// A validated order.
@@ -37,24 +39,20 @@ impl NewOrder {
         let body: CreateWorkOrderBody = parse_body(request.body.as_ref())?;
         let provider_id = body
             .provider_id
-            .ok_or_else(|| WireError::validation("provider_id is required"))?;
+            .ok_or_else(|| WireError::validation(PROVIDER_ID_REQUIRED))?;
         let provider_id = Uuid::parse_str(provider_id.trim())
-            .map_err(|_| WireError::validation("provider_id must be a UUID"))?;
+            .map_err(|_| WireError::validation(PROVIDER_ID_INVALID))?;
         let service_type = body
             .service_type
-            .ok_or_else(|| WireError::validation("service_type is required"))?;
+            .ok_or_else(|| WireError::validation(SERVICE_TYPE_REQUIRED))?;
         let service_type = service_type.trim();
         if !(1..=SERVICE_TYPE_MAX_CHARS).contains(&char_len(service_type)) {
-            return Err(WireError::validation(format!(
-                "service_type must be 1 to {SERVICE_TYPE_MAX_CHARS} characters"
-            )));
+            return Err(WireError::validation(service_type_invalid()));
         }
         let message = body.message.unwrap_or_default();
         let message = message.trim();
         if char_len(message) > WORK_ORDER_MESSAGE_MAX_CHARS {
-            return Err(WireError::validation(format!(
-                "message must be at most {WORK_ORDER_MESSAGE_MAX_CHARS} characters"
-            )));
+            return Err(WireError::validation(work_order_message_too_long()));
         }
         let (latitude, longitude) = coordinates(body.latitude, body.longitude)?;
         Ok(Self {
@@ -195,9 +193,9 @@ pub async fn create(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
 /// The answer when a rule stopped the insert, most specific first.
 fn refusal(outcome: &CreateOutcome) -> WireError {
     if !outcome.provider_exists {
-        WireError::not_found("Provider not found")
+        WireError::not_found(PROVIDER_NOT_FOUND)
     } else if !outcome.provider_active {
-        WireError::conflict("Provider is not active")
+        WireError::conflict(PROVIDER_NOT_ACTIVE)
     } else if outcome.provider_busy {
         WireError::conflict(PROVIDER_BUSY)
     } else if outcome.seeker_busy {

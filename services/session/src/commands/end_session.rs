@@ -18,6 +18,7 @@ use sqlx::query::{Query, QueryAs};
 use tether_platform::{Reply, Target, timeline};
 use tether_proto::commands::{CancelConnection, FinishService};
 use tether_proto::envelope::{CommandMeta, close_code};
+use tether_proto::errors::ONLY_SEEKER_RATES;
 use tether_proto::events::SessionEventKind;
 use tether_proto::timeline::TimelineEventType;
 use tether_proto::{Role, ServerMessage, Timestamp, WireError, validate};
@@ -192,7 +193,7 @@ pub async fn finish(
     let session_id = validate::session_id(session_id.as_deref())?;
     let rating = Rating::parse(rating_stars.as_ref(), rating_description.as_ref())?;
     if rating.is_some() && meta.role == Role::Provider {
-        return Err(WireError::validation("Only the seeker can rate a session").into());
+        return Err(WireError::validation(ONLY_SEEKER_RATES).into());
     }
     let (stars, description) = match rating {
         Some(rating) => (Some(rating.stars), rating.description),

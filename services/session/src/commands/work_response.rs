@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use tether_platform::{Reply, timeline};
 use tether_proto::commands::WorkResponse;
 use tether_proto::envelope::CommandMeta;
-use tether_proto::errors::{FAILED_TO_CREATE_SESSION, WORK_ORDER_NOT_FOUND};
+use tether_proto::errors::{
+    ACCEPTED_REQUIRED, FAILED_TO_CREATE_SESSION, WORK_ID_REQUIRED, WORK_ORDER_CHANGED,
+    WORK_ORDER_EXPIRED, WORK_ORDER_NOT_FOUND, work_order_not_pending,
+};
 use tether_proto::events::SessionEventKind;
 use tether_proto::timeline::{ActorRole, TimelineEventType};
 use tether_proto::{ConnectionState, ErrorCode, ServerMessage, Timestamp, WireError};
@@ -28,8 +31,8 @@ pub async fn handle(
     meta: &CommandMeta,
     WorkResponse { work_id, accepted }: WorkResponse,
 ) -> CommandResult {
-    let work_id = work_id.ok_or_else(|| WireError::validation("work_id is required"))?;
-    let accepted = accepted.ok_or_else(|| WireError::validation("accepted is required"))?;
+    let work_id = work_id.ok_or_else(|| WireError::validation(WORK_ID_REQUIRED))?;
+    let accepted = accepted.ok_or_else(|| WireError::validation(ACCEPTED_REQUIRED))?;
     if accepted {
         accept(ctx, meta, work_id).await.map_err(|err| {
             // The contract's text for "the session could not be created" (not a rule).
@@ -56,13 +59,10 @@ struct OrderState {
 fn answerable(order: Option<OrderState>) -> Result<OrderState, WireError> {
     let order = order.ok_or_else(|| WireError::not_found(WORK_ORDER_NOT_FOUND))?;
     if order.status != "pending" {
-        return Err(WireError::conflict(format!(
-            "Work order is no longer pending (status: {})",
-            order.status
-        )));
+        return Err(WireError::conflict(work_order_not_pending(&order.status)));
     }
     if !order.fresh {
-        return Err(WireError::conflict("Work order has expired"));
+        return Err(WireError::conflict(WORK_ORDER_EXPIRED));
     }
     Ok(order)
 }
@@ -214,7 +214,7 @@ async fn reject(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
             .await?;
         answerable(order)?;
         // Pending and fresh now, so it changed under us: report the race as a conflict.
-        return Err(WireError::conflict("Work order changed, retry").into());
+        return Err(WireError::conflict(WORK_ORDER_CHANGED).into());
     };
     tracing::info!(work_id, "work order rejected");
 
