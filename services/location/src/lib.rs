@@ -29,7 +29,7 @@
 //!
 //! Storage ([`positions`]): positions live in the narrow table `session_positions`, one
 //! row per session (created by its first `location_update`), never in `work_sessions`
-//! (whose old location columns are no longer written). A move changes only unindexed
+//! (whose location columns are not written). A move changes only unindexed
 //! fixed-width columns of a row on a page kept 40 % free, so it is a HOT update and needs
 //! no vacuum; the tick finds its due sessions through `tick_at`, which moves never write.
 //! The distance maths run in Rust (`tether_proto::distance`) on rows locked by the
@@ -43,29 +43,21 @@
 //! one connection's updates (the edge has one command in flight per socket) apply in the
 //! order sent, across any number of instances.
 //!
-//! Overload (G12). What became of moves that were never announced, and what now happens:
-//! - Measured with `tests/benches/location.rs` on the old service: at 2,000/s offered
-//!   (above what it served on a loaded machine) 531 moves were "not seen" with 0 errors,
-//!   and the next phase received 1,058 distances it could not match (2 per move): the
-//!   moves were not lost but late. ws-edge keeps one command in flight per socket and
-//!   reads the next frame only after the answer, so above capacity a client's updates
-//!   queue unseen in its socket (TCP backpressure), get `received_at` only when read, and
-//!   are applied and announced long after the measurement window, with nothing telling
-//!   the client. That queue is ws-edge's (it could refuse or shed latest-wins updates
-//!   per socket); this service cannot see it.
-//! - A `location_update` the edge relayed waits in NATS and in this service's queue. When
-//!   the offered rate is above what the stack serves, the wait grows until the edge's
-//!   request timeout (`TETHER_REQUEST_TIMEOUT_MS`, 5 s) answers the client `unavailable`
-//!   while the update still waits here. The old service applied such updates anyway,
-//!   seconds late, after its sender had been told it failed, and concurrently (up to 256
-//!   handlers racing for the row lock) with that sender's later updates, so a stale fix
-//!   could be applied after a newer one: the distance sent was then computed against
-//!   another fix than the one the move implied, or the newer move fell under 50 m of an
-//!   anchor set from a stale fix and was stored silently. Now an update older than
-//!   `TETHER_LOCATION_MAX_AGE_MS` (default 4 s, keep it below the edge's timeout) when its
-//!   writer takes it is **refused with `unavailable` and not applied**, and counted in
-//!   `tether_location_updates_dropped_total{reason="stale"}`; same-session updates in
-//!   this instance go through one writer in arrival order.
+//! Overload (G12, G14): what happens to updates the stack cannot serve in time.
+//! - ws-edge reads a socket's frames ahead (up to 16, in order) and refuses at once, with
+//!   `unavailable` and `retry_after_ms`, a command that finds the oldest one queued
+//!   waiting longer than `TETHER_WS_QUEUE_MAX_MS`: a client's updates do not pile up
+//!   unseen in its socket.
+//! - This service's serve loop admits what it can handle and refuses the rest at once
+//!   (`TETHER_CONCURRENCY`, `TETHER_BACKLOG`, `TETHER_MAX_QUEUE_MS`; see
+//!   `tether_platform::admission`).
+//! - An update older than `TETHER_LOCATION_MAX_AGE_MS` (default 4 s, below the edge's
+//!   request timeout) when its writer takes it is **refused with `unavailable` and not
+//!   applied**, and counted in `tether_location_updates_dropped_total{reason="stale"}`:
+//!   its sender has been told it failed, or is about to be, and may have sent a newer fix
+//!   since; applying it late could compute a distance against the wrong fix or set a 50 m
+//!   anchor from a stale one. Same-session updates in one instance go through one writer,
+//!   in arrival order.
 //! - Updates refused because the service is stopping are answered `unavailable` and
 //!   counted with `reason="shutdown"`.
 //! - Nothing is merged or skipped otherwise: every update is answered (no answer on
