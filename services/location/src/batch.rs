@@ -38,8 +38,6 @@ use crate::positions::{self, Positions};
 pub const DROPPED_METRIC: &str = "tether_location_updates_dropped_total";
 /// Metric: v1.2 precise fixes ignored as implausible (too fast from the stored fix).
 pub const IMPLAUSIBLE_METRIC: &str = "tether_location_fixes_implausible_total";
-/// Metric: updates per batch.
-pub const BATCH_SIZE_METRIC: &str = "tether_location_batch_size";
 
 /// Sessions a writer remembers as having a positions row, at most (then it forgets all
 /// and re-checks: a cheap `INSERT ... WHERE NOT EXISTS` per batch with new sessions).
@@ -174,7 +172,9 @@ impl Shard {
         if fresh.is_empty() {
             return;
         }
-        metrics::histogram!(BATCH_SIZE_METRIC).record(fresh.len() as f64);
+        // The same family as every group-commit batch writer's (platform::batch).
+        metrics::histogram!("tether_batch_size", "batch" => "location_positions")
+            .record(fresh.len() as f64);
         let started = Instant::now();
         let updates: Vec<Update> = fresh.iter().map(|job| job.update).collect();
         match self.apply(&updates).await {

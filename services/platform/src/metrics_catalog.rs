@@ -75,7 +75,7 @@ pub const CATALOG: &[Metric] = &[
         Counter,
         Unit::Count,
         &["service", "kind", "outcome"],
-        "Requests and events a service handled, by kind (client command, HTTP API operation or event) and outcome (ok, or the error code answered: validation, not_found, conflict, unavailable, internal, ...).",
+        "Requests and events a service handled, by kind (client command, HTTP API operation, event, or ops for operator requests such as job triggers and ticks) and outcome (ok, or the error code answered: validation, not_found, conflict, unavailable, internal, ...).",
     ),
     metric(
         "tether_request_duration_seconds",
@@ -106,18 +106,11 @@ pub const CATALOG: &[Metric] = &[
         "Work skipped because nobody waits for it: reason=deadline (the edge's deadline passed while it waited; the client was told unavailable), reason=gone (its socket closed first).",
     ),
     metric(
-        "tether_ops_requests_total",
-        Counter,
-        Unit::Count,
-        &["service"],
-        "Operator requests (job triggers, ticks) a service answered on its ops subject.",
-    ),
-    metric(
         "tether_batch_size",
         Histogram,
         Unit::Count,
         &["batch"],
-        "Requests written together by one group-commit batch (one statement, one commit), by batch writer.",
+        "Requests written together by one batch (one transaction), by batch writer: chat_messages, chat_receipts, presence, location_positions.",
     ),
     metric(
         "tether_nats_slow_consumer_total",
@@ -255,13 +248,6 @@ pub const CATALOG: &[Metric] = &[
         Unit::Count,
         &[],
         "Precise location fixes ignored as implausible (v1.2): reaching them from the party's stored fix would take a speed above TETHER_MAX_SPEED_MPS; handled like a coarse fix (only last-seen changes), no error to the sender.",
-    ),
-    metric(
-        "tether_location_batch_size",
-        Histogram,
-        Unit::Count,
-        &[],
-        "location_updates applied by one batch (one transaction).",
     ),
     metric(
         "tether_location_batch_seconds",

@@ -55,7 +55,17 @@ where
             let client = replies.clone();
             async move {
                 let answer = handler(message.subject.to_string(), message.payload).await;
-                metrics::counter!("tether_ops_requests_total", "service" => service).increment(1);
+                // One family for everything a service answers: operator requests are the
+                // kind `ops`; an error body's code is the outcome, as for commands.
+                let outcome = answer
+                    .get("code")
+                    .filter(|_| answer.get("error").is_some())
+                    .and_then(|code| {
+                        serde_json::from_value::<tether_proto::ErrorCode>(code.clone()).ok()
+                    })
+                    .map_or("ok", tether_proto::ErrorCode::as_str);
+                metrics::counter!("tether_requests_total", "service" => service, "kind" => "ops", "outcome" => outcome)
+                    .increment(1);
                 if let Some(reply_to) = message.reply {
                     let body = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
                     if let Err(err) = client.publish(reply_to, body).await {
