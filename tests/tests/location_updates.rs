@@ -706,6 +706,15 @@ async fn moves_are_hot_updates_of_session_positions() {
         MOVES + 2,
         "one row update per move, plus activation's"
     );
-    assert_eq!(hot, MOVES + 1, "every move is a HOT update");
+    // Every move (the seeker's first and the provider's 30) writes no indexed column, so
+    // each can be HOT. A HOT update also needs room on the row's page, which depends on
+    // when PostgreSQL could prune the dead versions (other transactions' snapshots), so on
+    // a loaded machine one may now and then go to another page; a move that wrote an
+    // indexed column would make every one of them non-HOT.
+    let moves = MOVES + 1;
+    assert!(
+        hot >= moves - 3,
+        "every move is a HOT update: {hot} of {moves} were"
+    );
     stack.stop().await;
 }
