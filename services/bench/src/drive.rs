@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::client::{ConnShared, Handler, PROVIDER_LAT, PROVIDER_LON, Pair, Role, open_pairs};
 use crate::procstat::cpu_snapshot;
-use crate::report::{CpuPerUnit, Latency, Outcome};
+use crate::report::{CpuPerUnit, Outcome};
 use crate::scenarios::Ctx;
 
 /// The contract's `arrived` stage: within this many metres.
@@ -305,18 +305,16 @@ fn report(
         .sum();
     // How late `arrived` came after the provider was really within 40 m (simulated s).
     let really_arrived_s = (shape.distance_m - ARRIVED_M) / shape.speed_mps;
-    let lateness = Latency::new();
-    let mut arrived = 0u64;
-    for session in sessions {
-        let at_ms = session.arrived_at_ms.load(Ordering::Relaxed);
-        if at_ms > 0 {
-            arrived += 1;
-            let late_s = ((at_ms - 1) as f64 / 1000.0 - really_arrived_s).max(0.0);
-            // Recorded in ms as if µs, so the percentiles (µs → ms) read in seconds.
-            lateness.record_us((late_s * 1e3) as u64);
-        }
-    }
-    let late = lateness.percentiles();
+    let mut late_s: Vec<f64> = sessions
+        .iter()
+        .map(|session| session.arrived_at_ms.load(Ordering::Relaxed))
+        .filter(|at_ms| *at_ms > 0)
+        .map(|at_ms| ((at_ms - 1) as f64 / 1000.0 - really_arrived_s).max(0.0))
+        .collect();
+    late_s.sort_by(f64::total_cmp);
+    let arrived = late_s.len() as u64;
+    let late_p50 = late_s.get(late_s.len() / 2).copied().unwrap_or(0.0);
+    let late_max = late_s.last().copied().unwrap_or(0.0);
     let mut outcome = Outcome {
         scenario: format!("drive-{}", mode.name()),
         shape: format!(
@@ -348,8 +346,8 @@ fn report(
     put("distance_updates per session", distance_updates as f64 / n);
     put("location_cadence per session", cadences as f64 / n);
     put("sessions told arrived", arrived as f64);
-    put("arrived late s p50", late.p50);
-    put("arrived late s max", late.max);
+    put("arrived late s p50", late_p50);
+    put("arrived late s max", late_max);
     eprintln!(
         "    drive ({}): {:.1} fixes per session ({:.1} provider, {:.1} seeker), {:.1} distance_updates, {:.1} location_cadence; arrived told in {arrived} of {} sessions, {:.1} s (p50) / {:.1} s (max) after the provider was within {ARRIVED_M} m; CPU per session {:.0} µs",
         mode.name(),
@@ -359,8 +357,8 @@ fn report(
         distance_updates as f64 / n,
         cadences as f64 / n,
         sessions.len(),
-        late.p50,
-        late.max,
+        late_p50,
+        late_max,
         outcome.cpu.total_us(),
     );
     outcome

@@ -258,11 +258,6 @@ impl ClientMessage {
         self.info().type_name
     }
 
-    /// The service that owns this command.
-    pub fn owner(&self) -> Owner {
-        self.info().owner
-    }
-
     /// Which service handles a type, and whether `role`'s endpoint accepts it.
     /// `None` means the endpoint does not accept it (`unknown_type`).
     pub fn route(type_name: &str, role: Role) -> Option<Owner> {
@@ -271,16 +266,11 @@ impl ClientMessage {
             .find(|info| info.type_name == type_name && info.endpoints.accept(role))
             .map(|info| info.owner)
     }
-
-    /// The answer of a service handed a command it does not own, or from an endpoint that
-    /// does not accept it: ws-edge routes by type and endpoint, so this is a routing bug
-    /// upstream, answered the same way everywhere.
-    pub fn not_routed_here(&self) -> WireError {
-        not_routed(self.type_name())
-    }
 }
 
-/// [`ClientMessage::not_routed_here`] by type name.
+/// The answer of a service handed a command of type `type_name` that it does not own, or
+/// from an endpoint that does not accept it: ws-edge routes by type and endpoint, so this
+/// is a routing bug upstream, answered the same way everywhere.
 pub fn not_routed(type_name: &str) -> WireError {
     WireError::new(ErrorCode::UnknownType, unknown_type(type_name))
 }

@@ -81,10 +81,10 @@ pub async fn handle(ctx: &Ctx, envelope: CommandEnvelope) -> Reply {
 async fn dispatch(ctx: &Ctx, meta: &CommandMeta, command: ClientMessage) -> CommandResult {
     // The edge already routes by endpoint; checking again keeps a misrouted command
     // (or a bug in a future edge) from acting in the wrong role.
-    let name = command.type_name();
+    let info = command.info();
     let command = match command.routed() {
-        Routed::Session(command) if ClientMessage::route(name, meta.role).is_some() => command,
-        _ => return Err(not_routed(name).into()),
+        Routed::Session(command) if info.endpoints.accept(meta.role) => command,
+        _ => return Err(not_routed(info.type_name).into()),
     };
     // Exhaustive: a command registered for this service does not compile until it is
     // handled here.
