@@ -327,6 +327,8 @@ pub struct ProcStackOptions {
     pub db_proxy: bool,
     /// `TETHER_REQUEST_TIMEOUT_MS` of the edges.
     pub request_timeout_ms: u64,
+    /// More settings for every process (NATS servers excepted).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for ProcStackOptions {
@@ -338,6 +340,7 @@ impl Default for ProcStackOptions {
             edges: 1,
             db_proxy: false,
             request_timeout_ms: 1000,
+            env: Vec::new(),
         }
     }
 }
@@ -422,6 +425,7 @@ impl ProcStack {
         let mut admin = Vec::new();
         let spawn = |name: String, binary: &str, node: usize, extra: Vec<(String, String)>| {
             let mut env = common(node);
+            env.extend(options.env.iter().cloned());
             env.extend(extra);
             Proc::new(
                 &name,

@@ -24,6 +24,7 @@ mod ops_deadlines;
 mod ops_plans;
 mod ops_privacy;
 mod ops_shutdown;
+mod ops_traces;
 mod protocol_v11;
 mod protocol_v12;
 mod push;

@@ -13,9 +13,11 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
+use tracing::Instrument as _;
 
-/// One queued request and where its answer goes.
-type Job<Req, Resp> = (Req, oneshot::Sender<Resp>);
+/// One queued request, where its answer goes, and the span of whoever submitted it (the
+/// batch's trace span joins them; disabled when traces are off).
+type Job<Req, Resp> = (Req, oneshot::Sender<Resp>, tracing::Span);
 
 /// The writer stopped (it panicked, or the service is gone) before answering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -84,9 +86,23 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
                         jobs
                     };
                     batch_sizes.record(jobs.len() as f64);
-                    let (requests, answer_to): (Vec<Req>, Vec<oneshot::Sender<Resp>>) =
-                        jobs.into_iter().unzip();
-                    let answers = write(requests).await;
+                    let span = tracing::info_span!(
+                        target: crate::trace::TARGET,
+                        "batch",
+                        otel.name = %format_args!("batch {}", settings.name),
+                        batch = settings.name,
+                        size = jobs.len(),
+                    );
+                    let mut requests = Vec::with_capacity(jobs.len());
+                    let mut answer_to = Vec::with_capacity(jobs.len());
+                    let mut submitters = Vec::with_capacity(jobs.len());
+                    for (request, to, submitter) in jobs {
+                        requests.push(request);
+                        answer_to.push(to);
+                        submitters.push(submitter);
+                    }
+                    crate::trace::join(&span, &submitters);
+                    let answers = write(requests).instrument(span).await;
                     debug_assert_eq!(answers.len(), answer_to.len());
                     for (answer, to) in answers.into_iter().zip(answer_to) {
                         // The handler may have stopped waiting (its caller went away).
@@ -102,7 +118,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
     pub async fn submit(&self, request: Req) -> Result<Resp, WriterGone> {
         let (answer_to, answer) = oneshot::channel();
         self.queue
-            .send((request, answer_to))
+            .send((request, answer_to, crate::trace::current()))
             .map_err(|_| WriterGone)?;
         answer.await.map_err(|_| WriterGone)
     }

@@ -3,7 +3,8 @@
 //! bootstrap ([`nats`], [`db`]), the admin HTTP listener ([`admin`]), shutdown
 //! ([`shutdown`]), serving requests from NATS queue groups ([`serve`]) in a service's
 //! loops ([`runner`]), publishing to
-//! users' sockets ([`outbox`]) and push webhooks for offline users ([`push`]).
+//! users' sockets ([`outbox`]), push webhooks for offline users ([`push`]) and traces
+//! across NATS ([`trace`]).
 
 pub mod admin;
 pub mod admission;
@@ -23,6 +24,7 @@ pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
 pub mod timeline;
+pub mod trace;
 
 pub use config::{CommonConfig, DbConfig, ServiceConfig};
 pub use error::HandlerError;
@@ -39,11 +41,13 @@ macro_rules! service_main {
         #[tokio::main]
         async fn main() -> anyhow::Result<()> {
             let config = <$krate::Config as clap::Parser>::parse();
-            $crate::telemetry::init_logging(config.$($common).+.log_format);
+            $crate::telemetry::init(config.$($common).+.log_format, env!("CARGO_BIN_NAME"));
             let shutdown = $crate::shutdown::on_signal();
             let app = $krate::App::build(config).await?;
             tracing::info!(addr = %app.$addr(), $started);
-            app.run(shutdown).await
+            let outcome = app.run(shutdown).await;
+            $crate::trace::flush();
+            outcome
         }
     };
 }

@@ -73,6 +73,8 @@ impl Outbox {
         if let Some(code) = close {
             headers.insert(HEADER_CLOSE, code.to_string().as_str());
         }
+        // The edge's delivery span continues the trace of whatever sent this.
+        crate::trace::inject_current(&mut headers);
         let subject = self.subjects.outbound(role, user_id);
         if let Err(err) = self
             .client

@@ -17,6 +17,7 @@ use tether_proto::events::SessionEvent;
 use tether_proto::{ServerMessage, WireError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 
 use crate::admission::{Admission, Admit};
 use crate::outbox::Reply;
@@ -337,7 +338,18 @@ where
                             .increment(1);
                         return;
                     }
-                    (label, handler(request).await)
+                    // One span per request, in the trace the sender's headers carry.
+                    let span = tracing::info_span!(
+                        target: crate::trace::TARGET,
+                        "serve",
+                        otel.name = %format_args!("{service} {label}"),
+                        otel.kind = if message.reply.is_some() { "server" } else { "consumer" },
+                        messaging.system = "nats",
+                        service,
+                        kind = label,
+                    );
+                    crate::trace::continue_from(&span, message.headers.as_ref());
+                    (label, handler(request).instrument(span).await)
                 }
                 Err(Rejection::Malformed(error)) => {
                     tracing::warn!(service, subject = %message.subject, error, "malformed request");

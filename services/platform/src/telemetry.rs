@@ -30,15 +30,41 @@ pub fn env_filter(spec: &str) -> EnvFilter {
     filter
 }
 
-/// Installs the global tracing subscriber once; later calls (tests) are no-ops.
-/// The level comes from `RUST_LOG` (default `info,sqlx=warn`).
-pub fn init_logging(format: LogFormat) {
+/// Installs the global tracing subscriber once; later calls (tests) are no-ops. Logs:
+/// the level comes from `RUST_LOG` (default `info,sqlx=warn`). Traces: exported as
+/// `service` when an OTLP endpoint is set (see [`crate::trace`]); a bad exporter setting
+/// is logged and leaves traces off rather than stopping the service.
+pub fn init(format: LogFormat, service: &str) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_string());
-    let builder = tracing_subscriber::fmt().with_env_filter(env_filter(&spec));
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+    // Trace spans are for the exporter only: in log lines they would only add noise.
+    let filter = env_filter(&spec).add_directive(
+        format!("{}=off", crate::trace::TARGET)
+            .parse()
+            .expect("a valid directive"),
+    );
+    let logs = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
     };
+    let (traces, trace_error) = match crate::trace::provider(service) {
+        Ok(provider) => (provider.map(crate::trace::layer), None),
+        Err(err) => (None, Some(err)),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(traces)
+        .try_init();
+    if let Some(err) = trace_error {
+        tracing::error!(error = %err, "the OTLP trace exporter could not start; traces are off");
+    }
 }
 
 /// The process-wide Prometheus recorder (installed on first use).

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use async_nats::{Client, HeaderMap};
 use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
+use tether_platform::trace;
 use tether_proto::Role;
 use tether_proto::envelope::{HEADER_CLOSE, HEADER_EXCEPT_CONN, HEADER_ONLY_CONN, close_code};
 use tether_proto::presence::PresenceMark;
@@ -311,6 +312,19 @@ impl Hub {
             return;
         };
         let before = conns.sockets.len();
+        // Only the edges that hold the user's sockets take part in the sender's trace.
+        let _delivery = trace::carried(headers).then(|| {
+            let span = tracing::info_span!(
+                target: trace::TARGET,
+                "deliver",
+                otel.name = "ws-edge deliver",
+                otel.kind = "consumer",
+                messaging.system = "nats",
+                sockets = before,
+            );
+            trace::continue_from(&span, headers);
+            span.entered()
+        });
         conns.sockets.retain(|(conn_id, sender)| {
             let wanted = only.is_none_or(|id| id == *conn_id) && except != Some(*conn_id);
             if !wanted {

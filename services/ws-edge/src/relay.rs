@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use async_nats::{Client, HeaderMap, RequestErrorKind};
 use bytes::Bytes;
 use tether_proto::envelope::{CommandMeta, Deadline, HEADER_CLOSE, HEADER_DEADLINE};
+use tracing::Instrument as _;
 
 /// A service's answer to a command: the frame for the sending socket and an optional
 /// close code.
@@ -50,13 +51,23 @@ pub async fn request(
     kind: &'static str,
 ) -> Result<CommandAnswer, RelayError> {
     let started = Instant::now();
+    // The root of a trace: the service's span continues it from the headers.
+    let span = tracing::info_span!(
+        target: tether_platform::trace::TARGET,
+        "relay",
+        otel.name = %format_args!("ws-edge {kind}"),
+        otel.kind = "client",
+        messaging.system = "nats",
+        kind,
+    );
     let mut headers = headers.unwrap_or_default();
     headers.insert(
         HEADER_DEADLINE,
         Deadline::after(timeout).header_value().as_str(),
     );
+    tether_platform::trace::inject(&span, &mut headers);
     let sent = client.request_with_headers(subject, headers, payload);
-    let result = tokio::time::timeout(timeout, sent).await;
+    let result = tokio::time::timeout(timeout, sent).instrument(span).await;
     metrics::histogram!("tether_edge_relay_seconds", "kind" => kind)
         .record(started.elapsed().as_secs_f64());
     let message = match result {
