@@ -11,7 +11,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked --bins \
  && mkdir -p /out \
  && for bin in tether-ws-edge tether-session tether-chat tether-location tether-cleanup \
-               tether-token tether-schemas tether-healthcheck; do \
+               tether-token tether-schemas tether-healthcheck tether-smoke; do \
       cp "target/release/$bin" /out/; \
     done
 

@@ -8,8 +8,11 @@
 //!   rules (`tether-timeline verify <file.json>`).
 //! - [`healthcheck`]: a dependency-free HTTP probe for container health checks
 //!   (`tether-healthcheck`), so the runtime image needs no curl.
+//! - [`smoke`]: one whole session through a running edge, both roles, over the real HTTP
+//!   API and WebSockets (`tether-smoke`).
 
 pub mod healthcheck;
 pub mod schemas;
+pub mod smoke;
 pub mod timeline;
 pub mod token;

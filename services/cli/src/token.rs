@@ -15,6 +15,34 @@ pub const DEV_SECRET: &str = "tether-dev-secret-change-me";
 /// Default token lifetime: 24 hours.
 pub const DEFAULT_TTL_S: u64 = 86_400;
 
+/// The signing settings every tool that mints tokens takes: `--secret` (or
+/// `TETHER_JWT_SECRET`), `--audience`, `--issuer`, as ws-edge is configured.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SigningArgs {
+    /// HS256 secret; must equal ws-edge's.
+    #[arg(long, env = "TETHER_JWT_SECRET", default_value = DEV_SECRET, hide_env_values = true)]
+    pub secret: String,
+    /// `aud` claim (set when ws-edge has TETHER_JWT_AUDIENCE).
+    #[arg(long, env = "TETHER_JWT_AUDIENCE")]
+    pub audience: Option<String>,
+    /// `iss` claim (set when ws-edge has TETHER_JWT_ISSUER).
+    #[arg(long, env = "TETHER_JWT_ISSUER")]
+    pub issuer: Option<String>,
+}
+
+impl SigningArgs {
+    /// The same with an empty audience or issuer (e.g. `TETHER_JWT_AUDIENCE=` in a shell
+    /// profile) taken as unset.
+    pub fn normalized(self) -> Self {
+        let non_empty = |value: Option<String>| value.filter(|text| !text.is_empty());
+        Self {
+            secret: self.secret,
+            audience: non_empty(self.audience),
+            issuer: non_empty(self.issuer),
+        }
+    }
+}
+
 /// What to put in a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRequest {

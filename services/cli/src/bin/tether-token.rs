@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tether_cli::token::{DEFAULT_TTL_S, DEV_SECRET, TokenRequest, mint};
+use tether_cli::token::{DEFAULT_TTL_S, SigningArgs, TokenRequest, mint};
 use uuid::Uuid;
 
 /// Mint a development JWT for Tether (HS256, `sub` = user id).
@@ -24,15 +24,8 @@ struct Args {
     /// Lifetime in seconds.
     #[arg(long, default_value_t = DEFAULT_TTL_S, value_parser = clap::value_parser!(u64).range(1..))]
     ttl_s: u64,
-    /// HS256 secret; must equal ws-edge's.
-    #[arg(long, env = "TETHER_JWT_SECRET", default_value = DEV_SECRET, hide_env_values = true)]
-    secret: String,
-    /// `aud` claim (set when ws-edge has TETHER_JWT_AUDIENCE).
-    #[arg(long, env = "TETHER_JWT_AUDIENCE")]
-    audience: Option<String>,
-    /// `iss` claim (set when ws-edge has TETHER_JWT_ISSUER).
-    #[arg(long, env = "TETHER_JWT_ISSUER")]
-    issuer: Option<String>,
+    #[command(flatten)]
+    signing: SigningArgs,
     /// Print `{"user_id", "token", "expires_at"}` instead of the bare token.
     #[arg(long)]
     json: bool,
@@ -49,16 +42,15 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    // An empty variable (e.g. `TETHER_JWT_AUDIENCE=` in a shell profile) means unset.
-    let non_empty = |value: Option<String>| value.filter(|text| !text.is_empty());
+    let signing = args.signing.normalized();
     let request = TokenRequest {
         user_id: args.sub.unwrap_or_else(Uuid::new_v4),
         name: args.name,
         ttl_s: args.ttl_s,
-        audience: non_empty(args.audience),
-        issuer: non_empty(args.issuer),
+        audience: signing.audience,
+        issuer: signing.issuer,
     };
-    let minted = mint(&request, &args.secret)?;
+    let minted = mint(&request, &signing.secret)?;
     if args.json {
         println!("{}", serde_json::to_string(&minted)?);
     } else {
