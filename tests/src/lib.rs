@@ -246,19 +246,25 @@ impl Stack {
     }
 
     /// Starts one more ws-edge on this stack's subjects that the test can kill
-    /// ([`Killable`]); returns it with its `ws://` base address.
-    pub async fn start_killable_edge(&self) -> (Killable, String) {
+    /// ([`Killable`]) or stop with `shutdown`; returns it with its `ws://` base address and
+    /// a signal sent once a stop has finished (when a process would exit).
+    pub async fn start_killable_edge(
+        &self,
+        shutdown: CancellationToken,
+    ) -> (Killable, String, tokio::sync::oneshot::Receiver<()>) {
         let mut config = self.options.edge.clone();
         config.http_addr = "127.0.0.1:0".parse().expect("addr");
+        let (ran, stopped) = tokio::sync::oneshot::channel();
         let (killable, addr) = Killable::spawn(|ready| async move {
             let app = tether_ws_edge::App::build(config)
                 .await
                 .expect("killable edge build");
             let _ = ready.send(app.http_addr());
-            let _ = app.run(CancellationToken::new()).await;
+            let _ = app.run(shutdown).await;
+            let _ = ran.send(());
         })
         .await;
-        (killable, format!("ws://{addr}"))
+        (killable, format!("ws://{addr}"), stopped)
     }
 
     /// Waits ([`timing::eventually`]) until presence (`user_presence`, kept by the location

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tether_tests::geo;
 use tether_tests::timing::{EVENTUALLY, SILENCE, eventually};
-use tether_tests::{OpenSession, Role, Stack, StackOptions, WsClient};
+use tether_tests::{OpenSession, Role, Stack, StackOptions, TestUser, WsClient};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const BASE_LAT: f64 = 48.2;
@@ -414,14 +415,43 @@ async fn a_party_without_precise_fixes_goes_stale_once_and_a_fix_brings_it_back(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_users_of_a_dead_edge_go_offline_within_the_timeout() {
     let stack = presence_stack().await;
-    let (edge, ws_base) = stack.start_killable_edge().await;
+    let (edge, ws_base, _) = stack.start_killable_edge(CancellationToken::new()).await;
+    let (seeker, mut seeker_ws, _phone, id) = provider_only_on(&stack, &ws_base).await;
+    edge.kill();
+    // Dead 8 s after its last beat (at most 5 s before the kill), swept every 5 s: within
+    // 13 s on an idle machine (not asserted: a busy one may sweep later).
+    provider_goes_offline(&stack, &seeker, &mut seeker_ws, id).await;
+    stack.stop().await;
+}
+
+/// The seeker hears (once) and reads in its snapshot that the provider is offline.
+async fn provider_goes_offline(
+    stack: &Stack,
+    seeker: &TestUser,
+    seeker_ws: &mut WsClient,
+    id: Uuid,
+) {
+    let heard = eventually("the provider offline for the seeker", async || {
+        let heard = seeker_ws.recv_for(Duration::from_millis(500)).await;
+        (!heard.is_empty()).then_some(heard)
+    })
+    .await;
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_peer(&heard[0], id, "provider", "offline");
+    assert_eq!(stack.snapshot(seeker, id).await["peer_status"], "offline");
+}
+
+/// Opens a session whose provider ends up with one socket only, on the edge at `ws_base`
+/// (its first socket, on the stack's edge, closes once both are recorded); returns the
+/// seeker, its socket (seeing presence), the provider's socket and the session.
+async fn provider_only_on(stack: &Stack, ws_base: &str) -> (TestUser, WsClient, WsClient, Uuid) {
     let mut session = stack.open_session().await;
     let id = session.session_id;
     session.seeker_ws.see_presence = true;
     // The provider's phone is on the second edge; its laptop socket closes, so only the
     // phone keeps the provider online.
     let mut phone = stack
-        .connect_to(&ws_base, &session.provider, Role::Provider)
+        .connect_to(ws_base, &session.provider, Role::Provider)
         .await;
     phone.see_presence = true;
     assert_peer(
@@ -456,17 +486,27 @@ async fn the_users_of_a_dead_edge_go_offline_within_the_timeout() {
     } = session;
     provider_ws.close().await;
     seeker_ws.expect_silence(Duration::from_millis(800)).await;
+    (seeker, seeker_ws, phone, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_of_a_stopped_edge_go_offline_as_it_stops() {
+    // Dead edges are swept only after an hour here: what the seeker hears can come only
+    // from the edge's own goodbye, published while it stops.
+    let mut options = StackOptions {
+        own_database: true,
+        ..StackOptions::default()
+    };
+    options.location.presence_edge_timeout_s = 3600;
+    let stack = Stack::start(options).await;
+    let shutdown = CancellationToken::new();
+    let (edge, ws_base, stopped) = stack.start_killable_edge(shutdown.clone()).await;
+    let (seeker, mut seeker_ws, _phone, id) = provider_only_on(&stack, &ws_base).await;
+    shutdown.cancel();
+    stopped.await.expect("the edge stopped");
+    // What a process does once its main returns: everything still running is dropped.
     edge.kill();
-    // Dead 8 s after its last beat (at most 5 s before the kill), swept every 5 s: within
-    // 13 s on an idle machine (not asserted: a busy one may sweep later).
-    let heard = eventually("the provider offline for the seeker", async || {
-        let heard = seeker_ws.recv_for(Duration::from_millis(500)).await;
-        (!heard.is_empty()).then_some(heard)
-    })
-    .await;
-    assert_eq!(heard.len(), 1, "{heard:?}");
-    assert_peer(&heard[0], id, "provider", "offline");
-    assert_eq!(stack.snapshot(&seeker, id).await["peer_status"], "offline");
+    provider_goes_offline(&stack, &seeker, &mut seeker_ws, id).await;
     stack.stop().await;
 }
 

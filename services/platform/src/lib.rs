@@ -22,6 +22,7 @@ pub mod runner;
 pub mod runtime;
 pub mod serve;
 pub mod shutdown;
+pub mod tasks;
 pub mod telemetry;
 pub mod timeline;
 pub mod trace;

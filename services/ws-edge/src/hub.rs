@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use async_nats::{Client, HeaderMap};
 use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
+use tether_platform::tasks::Tasks;
 use tether_platform::trace;
 use tether_proto::Role;
 use tether_proto::envelope::{HEADER_CLOSE, HEADER_EXCEPT_CONN, HEADER_ONLY_CONN, close_code};
@@ -113,11 +114,13 @@ impl Hub {
     /// waits for it, so nothing published after a socket registered is missed.
     /// Each change of `nats_gaps` (NATS reconnected, or this client fell behind) closes
     /// every socket with 1012, so clients reconnect and the re-send on connect recovers
-    /// what was published meanwhile.
+    /// what was published meanwhile. Its tasks run in `tasks` and stop with them (call
+    /// that after the sockets closed: the presence publisher sends their last transitions).
     pub fn new(
         client: Client,
         subjects: Subjects,
         mut nats_gaps: watch::Receiver<u64>,
+        tasks: &Tasks,
     ) -> Arc<Self> {
         let (ready, subscribed) = watch::channel(false);
         let (presence, transitions) = mpsc::unbounded_channel();
@@ -129,6 +132,7 @@ impl Hub {
             subscribed,
         });
         presence::spawn(
+            tasks,
             hub.edge_id,
             client.clone(),
             subjects.clone(),
@@ -136,14 +140,18 @@ impl Hub {
             Arc::downgrade(&hub),
         );
         let weak = Arc::downgrade(&hub);
-        tokio::spawn(async move {
+        tasks.spawn(|stop| async move {
             let mut subscription = loop {
-                match client.subscribe(subjects.outbound_all()).await {
+                let retry = match client.subscribe(subjects.outbound_all()).await {
                     Ok(subscription) => break subscription,
                     Err(err) => {
                         tracing::error!(error = %err, "outbound subscription failed; retrying");
-                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        tokio::time::sleep(std::time::Duration::from_millis(500))
                     }
+                };
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = retry => {}
                 }
             };
             // The SUB is on the same connection as everything this edge publishes later
@@ -152,6 +160,10 @@ impl Hub {
             nats_gaps.mark_unchanged();
             loop {
                 tokio::select! {
+                    _ = stop.cancelled() => {
+                        let _ = subscription.unsubscribe().await;
+                        break;
+                    }
                     message = subscription.next() => {
                         let Some(message) = message else { break };
                         let Some(hub) = weak.upgrade() else { break };
@@ -163,7 +175,8 @@ impl Hub {
                     changed = nats_gaps.changed() => {
                         if changed.is_err() {
                             // The NATS client is gone; the subscription ends with it.
-                            std::future::pending::<()>().await;
+                            stop.cancelled().await;
+                            break;
                         }
                         let Some(hub) = weak.upgrade() else { break };
                         hub.close_all(close_code::SERVICE_RESTART);

@@ -46,6 +46,9 @@ use crate::state::EdgeState;
 /// How long shutdown waits for sockets to close before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// How long shutdown waits for the background tasks once the sockets are closed.
+const TASKS_GRACE: Duration = Duration::from_secs(5);
+
 /// How often the HTTP rate limiter forgets users it has not seen lately.
 const LIMITER_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -114,9 +117,11 @@ impl App {
             shutdown.clone(),
         );
         let app = router(state.clone());
-        let pruning = tokio::spawn(prune_limiters(state.clone()));
+        let pruned = state.clone();
+        state.tasks.spawn(|stop| prune_limiters(pruned, stop));
         server::serve(self.listener, app, limits, shutdown.clone()).await;
-        pruning.abort();
+        // In order: the sockets close (their last transitions are queued), the background
+        // tasks stop (presence publishes those transitions first), NATS gets it all.
         state.sockets.close();
         if tokio::time::timeout(SHUTDOWN_GRACE, state.sockets.wait())
             .await
@@ -124,6 +129,7 @@ impl App {
         {
             tracing::warn!("some sockets did not close in time");
         }
+        state.tasks.stop("ws-edge", TASKS_GRACE).await;
         let _ = self.client.flush().await;
         Ok(())
     }
@@ -161,12 +167,14 @@ async fn readyz(axum::extract::State(state): axum::extract::State<Arc<EdgeState>
 
 /// Forgets, now and then, the users the HTTP rate limiter has not seen lately, so its
 /// map does not grow with every user ever seen.
-async fn prune_limiters(state: Arc<EdgeState>) {
+async fn prune_limiters(state: Arc<EdgeState>, stop: CancellationToken) {
     let mut every = tokio::time::interval(LIMITER_PRUNE_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        every.tick().await;
-        state.prune_limiters();
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = every.tick() => state.prune_limiters(),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_nats::Client;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tether_platform::tasks::Tasks;
 use tether_proto::Role;
 use tether_proto::subjects::Subjects;
 use tokio::sync::watch;
@@ -39,6 +40,9 @@ pub struct EdgeState {
     pub shutdown: CancellationToken,
     /// Open socket tasks, awaited on shutdown.
     pub sockets: TaskTracker,
+    /// The edge's background tasks (the hub's subscription, presence, limiter pruning),
+    /// stopped on shutdown once the sockets have closed.
+    pub tasks: Tasks,
 }
 
 impl EdgeState {
@@ -55,7 +59,8 @@ impl EdgeState {
             config.jwt_audience.as_deref(),
             config.jwt_issuer.as_deref(),
         );
-        let hub = Hub::new(client.clone(), subjects.clone(), nats_gaps);
+        let tasks = Tasks::new();
+        let hub = Hub::new(client.clone(), subjects.clone(), nats_gaps, &tasks);
         let http_limiter = keyed_limiter(config.http_rate);
         let ws_user_limiter = keyed_limiter(config.ws_user_rate);
         Arc::new(Self {
@@ -68,6 +73,7 @@ impl EdgeState {
             ws_user_limiter,
             shutdown,
             sockets: TaskTracker::new(),
+            tasks,
         })
     }
 

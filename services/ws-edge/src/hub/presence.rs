@@ -9,6 +9,7 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use async_nats::Client;
+use tether_platform::tasks::Tasks;
 use tether_proto::Timestamp;
 use tether_proto::presence::{EDGE_BEAT_S, EdgeBeat, PresenceEvent};
 use tether_proto::subjects::Subjects;
@@ -17,8 +18,12 @@ use uuid::Uuid;
 
 use super::Hub;
 
-/// Starts the publisher of transitions and the beat; both stop with the hub.
+/// Starts the publisher of transitions and the beat in `tasks`; both stop with the hub or
+/// when `tasks` stop, the publisher after sending the transitions already queued (the
+/// sockets closed at shutdown), so the location service hears of them at once instead of
+/// after this edge's beats time out.
 pub(super) fn spawn(
+    tasks: &Tasks,
     edge_id: Uuid,
     client: Client,
     subjects: Subjects,
@@ -27,11 +32,14 @@ pub(super) fn spawn(
 ) {
     let beat_client = client.clone();
     let beat_subject = subjects.edge_beat();
-    tokio::spawn(async move {
+    tasks.spawn(|stop| async move {
         let mut timer = tokio::time::interval(Duration::from_secs(EDGE_BEAT_S));
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            timer.tick().await;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = timer.tick() => {}
+            }
             if hub.strong_count() == 0 {
                 return;
             }
@@ -46,10 +54,18 @@ pub(super) fn spawn(
             }
         }
     });
-    tokio::spawn(async move {
+    tasks.spawn(|stop| async move {
         let subject = subjects.presence();
-        // Ends when the hub (the only sender) is dropped.
-        while let Some(((role, user_id), online, seq)) = transitions.recv().await {
+        loop {
+            // Ends when the hub (the only sender) is dropped, or at stop once drained.
+            let next = tokio::select! {
+                biased;
+                next = transitions.recv() => next,
+                _ = stop.cancelled() => transitions.try_recv().ok(),
+            };
+            let Some(((role, user_id), online, seq)) = next else {
+                return;
+            };
             let event = PresenceEvent {
                 edge_id,
                 seq,
