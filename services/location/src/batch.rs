@@ -1,8 +1,9 @@
 //! The batch writer of `location_update`s.
 //!
-//! Updates are spread over `TETHER_LOCATION_WRITERS` writer tasks by session id, so all
-//! updates of one session that reach this instance go through one writer, in arrival
-//! order. A writer takes everything queued for it (up to `TETHER_LOCATION_BATCH_MAX`) as
+//! Updates are spread over `TETHER_LOCATION_WRITERS` writer tasks by session id (the
+//! platform's group-commit [`Batcher`], sharded), so all updates of one session that reach
+//! this instance go through one writer, in arrival order. A writer takes everything queued
+//! for it (up to `TETHER_LOCATION_BATCH_MAX`) as
 //! soon as it is free, without waiting for more, and handles it as one batch: one
 //! transaction that locks the sessions' rows in `session_id` order, applies each update
 //! in turn in Rust (so the 50 m rule is evaluated per update, never on a merged one),
@@ -22,13 +23,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Outbox, Target};
 use tether_proto::approach::TrendWindows;
 use tether_proto::distance::Point;
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::presence::PeerState;
 use tether_proto::{Role, WireError};
-use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::fanout::{self, Cause, DistanceDue, PeerDue};
@@ -60,13 +61,6 @@ pub struct Update {
     pub received_at: DateTime<Utc>,
 }
 
-/// An update waiting for its writer, with where its outcome goes.
-#[derive(Debug)]
-struct Job {
-    update: Update,
-    done: oneshot::Sender<Result<(), WireError>>,
-}
-
 /// Settings of the writers.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -85,141 +79,148 @@ pub struct WriterConfig {
     pub trend: TrendWindows,
 }
 
-/// Hands updates to the writer of their session.
+/// Hands updates to the writer of their session: the platform's group-commit batcher,
+/// sharded by session.
 #[derive(Debug, Clone)]
 pub struct Writer {
-    shards: Arc<Vec<mpsc::UnboundedSender<Job>>>,
+    batcher: Batcher<Update, Result<(), WireError>>,
 }
 
-struct Shard {
+/// What every writer shares.
+struct Shards {
     pool: PgPool,
     outbox: Outbox,
     config: WriterConfig,
-    known: HashSet<Uuid>,
+    /// Sessions known to have a positions row (locked only between statements).
+    known: std::sync::Mutex<HashSet<Uuid>>,
 }
 
 impl Writer {
     /// Starts the writer tasks. They stop once every clone of the returned `Writer` is
     /// dropped and their queues are empty.
     pub fn start(pool: PgPool, outbox: Outbox, config: WriterConfig) -> Self {
-        let shards = (0..config.writers.get())
-            .map(|_| {
-                let (sender, receiver) = mpsc::unbounded_channel();
-                let shard = Shard {
-                    pool: pool.clone(),
-                    outbox: outbox.clone(),
-                    config: config.clone(),
-                    known: HashSet::new(),
-                };
-                tokio::spawn(shard.run(receiver));
-                sender
-            })
-            .collect();
-        Self {
-            shards: Arc::new(shards),
-        }
+        let settings = BatchSettings {
+            // The same family as every group-commit batch writer's.
+            name: "location_positions",
+            max_batch: config.batch_max,
+            writers: config.writers,
+        };
+        let shards = Arc::new(Shards {
+            pool,
+            outbox,
+            config,
+            known: Default::default(),
+        });
+        let batcher = Batcher::spawn_sharded(
+            settings,
+            |update: &Update| update.session_id.as_u128() as u64,
+            move |updates| {
+                let shards = shards.clone();
+                async move { shards.handle(updates).await }
+            },
+        );
+        Self { batcher }
     }
 
     /// Queues `update` behind the updates of its session that came before it, and waits
     /// for its outcome.
     pub async fn submit(&self, update: Update) -> Result<(), WireError> {
-        let index = (update.session_id.as_u128() % self.shards.len() as u128) as usize;
-        let (done, outcome) = oneshot::channel();
-        let job = Job { update, done };
-        if self.shards[index].send(job).is_err() {
-            metrics::counter!(DROPPED_METRIC, "reason" => "shutdown").increment(1);
-            return Err(WireError::unavailable());
-        }
-        outcome.await.unwrap_or_else(|_| {
+        self.batcher.submit(update).await.unwrap_or_else(|_| {
             metrics::counter!(DROPPED_METRIC, "reason" => "shutdown").increment(1);
             Err(WireError::unavailable())
         })
     }
 }
 
-impl Shard {
-    async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Job>) {
-        let mut batch = Vec::new();
-        while let Some(job) = queue.recv().await {
-            batch.push(job);
-            while batch.len() < self.config.batch_max.get() {
-                match queue.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
-            self.handle(std::mem::take(&mut batch)).await;
-        }
-    }
-
-    async fn handle(&mut self, batch: Vec<Job>) {
+impl Shards {
+    /// One batch: the stale updates refused, the others applied in one transaction, their
+    /// distances and peer states published, every outcome in the batch's order.
+    async fn handle(&self, batch: Vec<Update>) -> Vec<Result<(), WireError>> {
         let now = Utc::now();
         let max_age =
             chrono::Duration::from_std(self.config.max_age).unwrap_or(chrono::Duration::MAX);
-        let (fresh, stale): (Vec<Job>, Vec<Job>) = batch
-            .into_iter()
-            .partition(|job| now.signed_duration_since(job.update.received_at) <= max_age);
-        if !stale.is_empty() {
-            metrics::counter!(DROPPED_METRIC, "reason" => "stale").increment(stale.len() as u64);
+        let mut outcomes = vec![Err(WireError::unavailable()); batch.len()];
+        let (fresh_at, fresh): (Vec<usize>, Vec<Update>) = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, update)| now.signed_duration_since(update.received_at) <= max_age)
+            .map(|(at, update)| (at, *update))
+            .unzip();
+        let stale = batch.len() - fresh.len();
+        if stale > 0 {
+            metrics::counter!(DROPPED_METRIC, "reason" => "stale").increment(stale as u64);
             tracing::warn!(
-                updates = stale.len(),
+                updates = stale,
                 "location updates refused as stale (waited past TETHER_LOCATION_MAX_AGE_MS)"
             );
-            for job in stale {
-                let _ = job.done.send(Err(WireError::unavailable()));
-            }
         }
         if fresh.is_empty() {
-            return;
+            return outcomes;
         }
-        // The same family as every group-commit batch writer's (platform::batch).
-        metrics::histogram!("tether_batch_size", "batch" => "location_positions")
-            .record(fresh.len() as f64);
         let started = Instant::now();
-        let updates: Vec<Update> = fresh.iter().map(|job| job.update).collect();
-        match self.apply(&updates).await {
-            Ok((outcomes, dues, peers)) => {
+        match self.apply(&fresh).await {
+            Ok((applied, dues, peers)) => {
                 for due in &dues {
                     fanout::send(&self.outbox, due, Cause::Move).await;
                 }
                 for peer in &peers {
                     fanout::send_peer(&self.outbox, peer, Target::All).await;
                 }
-                for (job, outcome) in fresh.into_iter().zip(outcomes) {
-                    let _ = job.done.send(outcome);
+                for (at, outcome) in fresh_at.into_iter().zip(applied) {
+                    outcomes[at] = outcome;
                 }
             }
             Err(err) => {
                 tracing::error!(updates = fresh.len(), error = %err, "location batch failed");
-                for job in fresh {
-                    let _ = job.done.send(Err(WireError::internal()));
+                for at in fresh_at {
+                    outcomes[at] = Err(WireError::internal());
                 }
             }
         }
         metrics::histogram!("tether_location_batch_seconds")
             .record(started.elapsed().as_secs_f64());
+        outcomes
+    }
+
+    /// The sessions of `sessions` not known to have a positions row yet.
+    fn unknown(&self, sessions: &[Uuid]) -> Vec<Uuid> {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        sessions
+            .iter()
+            .filter(|id| !known.contains(id))
+            .copied()
+            .collect()
+    }
+
+    /// Remembers that `sessions` have a positions row (or forgets one that may not).
+    fn remember(&self, sessions: Vec<Uuid>) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() + sessions.len() > KNOWN_SESSIONS_MAX {
+            known.clear();
+        }
+        known.extend(sessions);
+    }
+
+    fn forget(&self, session: &Uuid) {
+        self.known
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session);
     }
 
     /// The batch's transaction: every update's outcome, the distances to send, and the
     /// `peer_status: online` of parties whose precise fix ended their "stale".
-    async fn apply(&mut self, jobs: &[Update]) -> sqlx::Result<Applied> {
+    async fn apply(&self, jobs: &[Update]) -> sqlx::Result<Applied> {
         let mut sessions: Vec<Uuid> = jobs.iter().map(|job| job.session_id).collect();
         sessions.sort_unstable();
         sessions.dedup();
 
         let mut conn = self.pool.acquire().await?;
-        let new: Vec<Uuid> = sessions
-            .iter()
-            .filter(|id| !self.known.contains(id))
-            .copied()
-            .collect();
+        let new = self.unknown(&sessions);
         if !new.is_empty() {
             positions::create_missing(&mut conn, &new, self.config.distance_interval.as_secs_f64())
                 .await?;
-            if self.known.len() + new.len() > KNOWN_SESSIONS_MAX {
-                self.known.clear();
-            }
-            self.known.extend(new);
+            self.remember(new);
         }
 
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -301,7 +302,7 @@ impl Shard {
                         } else if matches!(state.as_str(), "waiting" | "active") {
                             // Open, yet no row: its row was created by another batch that
                             // had not committed when this one looked. Rare: ask to retry.
-                            self.known.remove(&job.session_id);
+                            self.forget(&job.session_id);
                             WireError::unavailable()
                         } else {
                             WireError::conflict(SESSION_NOT_OPEN)

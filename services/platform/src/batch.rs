@@ -39,13 +39,17 @@ pub struct BatchSettings {
 /// A handle to submit requests; cheap to clone.
 #[derive(Debug)]
 pub struct Batcher<Req, Resp> {
-    queue: mpsc::UnboundedSender<Job<Req, Resp>>,
+    /// One queue (shared by every writer), or one per shard (each with its own writer).
+    queues: Arc<[mpsc::UnboundedSender<Job<Req, Resp>>]>,
+    /// Which shard a request belongs to (`None`: one shared queue).
+    shard_of: Option<fn(&Req) -> u64>,
 }
 
 impl<Req, Resp> Clone for Batcher<Req, Resp> {
     fn clone(&self) -> Self {
         Self {
-            queue: self.queue.clone(),
+            queues: self.queues.clone(),
+            shard_of: self.shard_of,
         }
     }
 }
@@ -54,7 +58,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
     /// Starts the writers. `write` gets a non-empty batch in arrival order and must return
     /// exactly one answer per request, in the same order. The queue is unbounded on
     /// purpose: what bounds it is the serve loop's concurrency (each queued request is a
-    /// handler awaiting its answer).
+    /// handler awaiting its answer). The writers stop once every handle is dropped and
+    /// the queue is empty (every request answered).
     pub fn spawn<F, Fut>(settings: BatchSettings, write: F) -> Self
     where
         F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
@@ -63,64 +68,106 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
         let (queue, receiver) = mpsc::unbounded_channel::<Job<Req, Resp>>();
         let receiver = Arc::new(Mutex::new(receiver));
         let write = Arc::new(write);
-        let batch_sizes = metrics::histogram!("tether_batch_size", "batch" => settings.name);
         for _ in 0..settings.writers.get() {
-            let receiver = receiver.clone();
-            let write = write.clone();
-            let batch_sizes = batch_sizes.clone();
-            let max_batch = settings.max_batch.get();
-            tokio::spawn(async move {
-                loop {
-                    let jobs = {
-                        let mut receiver = receiver.lock().await;
-                        let Some(first) = receiver.recv().await else {
-                            return;
-                        };
-                        let mut jobs = vec![first];
-                        while jobs.len() < max_batch {
-                            match receiver.try_recv() {
-                                Ok(job) => jobs.push(job),
-                                Err(_) => break,
-                            }
-                        }
-                        jobs
-                    };
-                    batch_sizes.record(jobs.len() as f64);
-                    let span = tracing::info_span!(
-                        target: crate::trace::TARGET,
-                        "batch",
-                        otel.name = %format_args!("batch {}", settings.name),
-                        batch = settings.name,
-                        size = jobs.len(),
-                    );
-                    let mut requests = Vec::with_capacity(jobs.len());
-                    let mut answer_to = Vec::with_capacity(jobs.len());
-                    let mut submitters = Vec::with_capacity(jobs.len());
-                    for (request, to, submitter) in jobs {
-                        requests.push(request);
-                        answer_to.push(to);
-                        submitters.push(submitter);
-                    }
-                    crate::trace::join(&span, &submitters);
-                    let answers = write(requests).instrument(span).await;
-                    debug_assert_eq!(answers.len(), answer_to.len());
-                    for (answer, to) in answers.into_iter().zip(answer_to) {
-                        // The handler may have stopped waiting (its caller went away).
-                        let _ = to.send(answer);
-                    }
-                }
-            });
+            tokio::spawn(run_writer(settings, receiver.clone(), write.clone()));
         }
-        Self { queue }
+        Self {
+            queues: Arc::new([queue]),
+            shard_of: None,
+        }
+    }
+
+    /// Like [`Batcher::spawn`], with one queue and one writer per shard (`settings.writers`
+    /// shards): requests with the same `shard_of` key are written one batch at a time, in
+    /// the order they were submitted, so a later one never overtakes an earlier one (the
+    /// location writer's per-session order).
+    pub fn spawn_sharded<F, Fut>(
+        settings: BatchSettings,
+        shard_of: fn(&Req) -> u64,
+        write: F,
+    ) -> Self
+    where
+        F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<Resp>> + Send + 'static,
+    {
+        let write = Arc::new(write);
+        let queues: Vec<_> = (0..settings.writers.get())
+            .map(|_| {
+                let (queue, receiver) = mpsc::unbounded_channel::<Job<Req, Resp>>();
+                let receiver = Arc::new(Mutex::new(receiver));
+                tokio::spawn(run_writer(settings, receiver, write.clone()));
+                queue
+            })
+            .collect();
+        Self {
+            queues: queues.into(),
+            shard_of: Some(shard_of),
+        }
     }
 
     /// Queues `request` and waits for its answer.
     pub async fn submit(&self, request: Req) -> Result<Resp, WriterGone> {
+        let shard = self.shard_of.map_or(0, |shard_of| {
+            (shard_of(&request) % self.queues.len() as u64) as usize
+        });
         let (answer_to, answer) = oneshot::channel();
-        self.queue
+        self.queues[shard]
             .send((request, answer_to, crate::trace::current()))
             .map_err(|_| WriterGone)?;
         answer.await.map_err(|_| WriterGone)
+    }
+}
+
+/// One writer: waits for the first queued request, takes everything else already queued
+/// (up to `max_batch`), writes them together and answers each; until the queue closes.
+async fn run_writer<Req, Resp, F, Fut>(
+    settings: BatchSettings,
+    receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job<Req, Resp>>>>,
+    write: Arc<F>,
+) where
+    F: Fn(Vec<Req>) -> Fut,
+    Fut: Future<Output = Vec<Resp>>,
+{
+    let batch_sizes = metrics::histogram!("tether_batch_size", "batch" => settings.name);
+    let max_batch = settings.max_batch.get();
+    loop {
+        let jobs = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut jobs = vec![first];
+            while jobs.len() < max_batch {
+                match receiver.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        batch_sizes.record(jobs.len() as f64);
+        let span = tracing::info_span!(
+            target: crate::trace::TARGET,
+            "batch",
+            otel.name = %format_args!("batch {}", settings.name),
+            batch = settings.name,
+            size = jobs.len(),
+        );
+        let mut requests = Vec::with_capacity(jobs.len());
+        let mut answer_to = Vec::with_capacity(jobs.len());
+        let mut submitters = Vec::with_capacity(jobs.len());
+        for (request, to, submitter) in jobs {
+            requests.push(request);
+            answer_to.push(to);
+            submitters.push(submitter);
+        }
+        crate::trace::join(&span, &submitters);
+        let answers = write(requests).instrument(span).await;
+        debug_assert_eq!(answers.len(), answer_to.len());
+        for (answer, to) in answers.into_iter().zip(answer_to) {
+            // The handler may have stopped waiting (its caller went away).
+            let _ = to.send(answer);
+        }
     }
 }
 
@@ -162,5 +209,51 @@ mod tests {
             writes.load(Ordering::SeqCst) < 100,
             "queued requests share writes"
         );
+    }
+
+    #[tokio::test]
+    async fn a_shard_writes_its_requests_in_submission_order() {
+        // (key, sequence number within the key); the writer records what it wrote.
+        let written = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = written.clone();
+        let batcher = Batcher::spawn_sharded(
+            BatchSettings {
+                name: "test",
+                max_batch: NonZeroUsize::new(8).expect("not zero"),
+                writers: NonZeroUsize::new(4).expect("not zero"),
+            },
+            |request: &(u64, u32)| request.0,
+            move |requests: Vec<(u64, u32)>| {
+                let log = log.clone();
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    log.lock().expect("log").extend(requests.iter().copied());
+                    requests.into_iter().map(|(_, n)| n).collect::<Vec<_>>()
+                }
+            },
+        );
+        // Each key's requests are submitted one after another by one task, all keys at once.
+        let tasks: Vec<_> = (0..10u64)
+            .map(|key| {
+                let batcher = batcher.clone();
+                tokio::spawn(async move {
+                    let answers: Vec<_> = (0..20u32).map(|n| batcher.submit((key, n))).collect();
+                    futures::future::join_all(answers).await
+                })
+            })
+            .collect();
+        for task in tasks {
+            let answers = task.await.expect("task");
+            assert_eq!(answers, (0..20).map(Ok).collect::<Vec<_>>());
+        }
+        let written = written.lock().expect("log").clone();
+        for key in 0..10u64 {
+            let order: Vec<u32> = written
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, n)| *n)
+                .collect();
+            assert_eq!(order, (0..20).collect::<Vec<_>>(), "key {key}");
+        }
     }
 }
