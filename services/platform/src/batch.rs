@@ -6,7 +6,9 @@
 //! that arrives while a writer is free is written at once, so an unloaded request waits
 //! for nothing; under load the queue fills while the writers are busy, and each write
 //! carries more requests, which is what lets PostgreSQL keep up (one commit, one WAL
-//! flush, one round trip for the whole batch).
+//! flush, one round trip for the whole batch). [`Batcher::spawn_sharded`] keeps each
+//! key's requests in order (one writer per shard); [`all_or_each`] is the fallback a
+//! writer uses so one bad item never fails its batch.
 
 use std::future::Future;
 use std::num::NonZeroUsize;
@@ -169,6 +171,45 @@ async fn run_writer<Req, Resp, F, Fut>(
             let _ = to.send(answer);
         }
     }
+}
+
+/// The fallback of a group write: one statement for the whole group, and if it fails,
+/// one statement per item, so one bad item (or a deadlock with another instance) never
+/// fails the others.
+///
+/// Writes `items` with one call of `write`, which must answer one row per item in order;
+/// if it fails or answers a wrong count, writes each item on its own. `what` names the
+/// writer in logs.
+pub async fn all_or_each<'a, T, R, F, Fut>(
+    what: &'static str,
+    items: &'a [T],
+    write: F,
+) -> Vec<Result<R, crate::HandlerError>>
+where
+    F: Fn(&'a [T]) -> Fut,
+    Fut: Future<Output = sqlx::Result<Vec<R>>>,
+{
+    let count = items.len();
+    match write(items).await {
+        Ok(rows) if rows.len() == count => return rows.into_iter().map(Ok).collect(),
+        Ok(_) => tracing::error!(
+            what,
+            count,
+            "group write answered a wrong row count; writing one by one"
+        ),
+        Err(err) => {
+            tracing::warn!(what, count, error = %err, "group write failed; writing one by one")
+        }
+    }
+    let mut answers = Vec::with_capacity(count);
+    for item in items {
+        answers.push(match write(std::slice::from_ref(item)).await {
+            Ok(mut rows) if rows.len() == 1 => Ok(rows.remove(0)),
+            Ok(_) => Err(crate::HandlerError::invariant("group write row count")),
+            Err(err) => Err(err.into()),
+        });
+    }
+    answers
 }
 
 #[cfg(test)]

@@ -20,11 +20,11 @@ use tether_proto::timeline::TimelineEventType;
 use tether_proto::{ServerMessage, WireError, validate};
 use uuid::Uuid;
 
-use crate::commands::group_write::all_or_each;
 use crate::context::Chat;
 use crate::masking;
 use crate::rows::{MessageRow, parse_state};
 use tether_platform::HandlerError;
+use tether_platform::batch::all_or_each;
 
 /// A validated `chat_message`.
 #[derive(Debug, Clone, PartialEq, Eq)]

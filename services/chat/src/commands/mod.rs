@@ -8,8 +8,6 @@ pub mod receipts;
 pub mod start_chat;
 pub mod typing;
 
-mod group_write;
-
 use tether_platform::Reply;
 use tether_proto::WireError;
 use tether_proto::commands::{ChatCommand, MessageDelivered, MessageRead, Routed, not_routed};

@@ -12,10 +12,10 @@ use tether_proto::model::{DeliveryStatus, Parties, Role};
 use tether_proto::{ServerMessage, WireError};
 use uuid::Uuid;
 
-use crate::commands::group_write::all_or_each;
 use crate::context::Chat;
 use crate::rows::{parse_role, parse_state};
 use tether_platform::HandlerError;
+use tether_platform::batch::all_or_each;
 
 /// Which receipt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
