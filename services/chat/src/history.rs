@@ -131,10 +131,7 @@ async fn page(chat: &Chat, request: &ApiRequest) -> Result<MessagePage, HandlerE
     let has_more = rows.len() as i64 > query.limit;
     rows.truncate(query.limit as usize);
     rows.reverse();
-    let messages = rows
-        .into_iter()
-        .map(MessageRow::view)
-        .collect::<Result<Vec<_>, _>>()?;
+    let messages = rows.into_iter().map(MessageRow::view).collect();
     Ok(MessagePage { messages, has_more })
 }
 

@@ -75,13 +75,7 @@ pub async fn handle(chat: &Chat, event: ConnectedEvent) {
     };
     let count = rows.len();
     for row in rows {
-        let view = match row.view() {
-            Ok(view) => view,
-            Err(err) => {
-                tracing::error!(conn_id = %event.conn_id, error = %err, "bad chat row skipped");
-                continue;
-            }
-        };
+        let view = row.view();
         // One publisher, one subject: the edge gets them in this (seq) order.
         chat.outbox
             .send(

@@ -14,12 +14,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use sqlx::PgPool;
+use tether_proto::ConnectionState;
 use tether_proto::Role;
 use tether_proto::events::{SessionEvent, SessionEventKind};
 use tether_proto::model::Parties;
 use uuid::Uuid;
 
-use crate::rows::parse_state;
 use tether_platform::HandlerError;
 
 /// Entries kept at most; past it the cache starts over (sessions are re-read on demand).
@@ -61,7 +61,7 @@ impl SessionCache {
         if let Some(view) = self.lock().get(&session_id) {
             return Ok(Some(*view));
         }
-        let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(READ_SESSION)
+        let row: Option<(Uuid, Uuid, ConnectionState)> = sqlx::query_as(READ_SESSION)
             .bind(session_id)
             .fetch_optional(pool)
             .await?;
@@ -73,7 +73,7 @@ impl SessionCache {
                 seeker_id,
                 provider_id,
             },
-            open: parse_state(&state)?.is_open(),
+            open: state.is_open(),
         };
         let mut entries = self.lock();
         if entries.len() >= MAX_ENTRIES {

@@ -29,7 +29,7 @@ use tether_proto::approach::TrendWindows;
 use tether_proto::distance::Point;
 use tether_proto::errors::SESSION_NOT_OPEN;
 use tether_proto::presence::PeerState;
-use tether_proto::{Role, WireError};
+use tether_proto::{ConnectionState, Role, WireError};
 use uuid::Uuid;
 
 use crate::fanout::{self, Cause, DistanceDue, PeerDue};
@@ -277,14 +277,14 @@ impl Shards {
 
         if !missing.is_empty() {
             let ids: Vec<Uuid> = missing.iter().map(|&i| jobs[i].session_id).collect();
-            let found: HashMap<Uuid, (Uuid, Uuid, String)> =
+            let found: HashMap<Uuid, (Uuid, Uuid, ConnectionState)> =
                 sqlx::query_as(SESSIONS_WITHOUT_POSITIONS)
                     .bind(&ids)
                     .fetch_all(&mut *conn)
                     .await?
                     .into_iter()
                     .map(
-                        |(id, seeker, provider, state): (Uuid, Uuid, Uuid, String)| {
+                        |(id, seeker, provider, state): (Uuid, Uuid, Uuid, ConnectionState)| {
                             (id, (seeker, provider, state))
                         },
                     )
@@ -299,7 +299,7 @@ impl Shards {
                         };
                         if party != job.user_id {
                             WireError::session_not_found()
-                        } else if matches!(state.as_str(), "waiting" | "active") {
+                        } else if state.is_open() {
                             // Open, yet no row: its row was created by another batch that
                             // had not committed when this one looked. Rare: ask to retry.
                             self.forget(&job.session_id);

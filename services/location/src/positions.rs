@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use tether_proto::ConnectionState;
 use tether_proto::Role;
 use tether_proto::approach::{ArrivalStage, RecentDistances, TrendWindows};
 use tether_proto::cadence::CadenceBand;
@@ -61,7 +62,7 @@ pub struct Positions {
     /// The provider's user id.
     pub provider_id: Uuid,
     /// `waiting`, `active`, `cancelled` or `completed` (read, never written here).
-    pub connection_state: String,
+    pub connection_state: ConnectionState,
     /// Seeker's last precise position.
     pub seeker_latitude: Option<f64>,
     /// See `seeker_latitude`.
@@ -95,13 +96,13 @@ pub struct Positions {
     /// When the session became active (the stale clock starts there).
     pub activated_at: Option<DateTime<Utc>>,
     /// The closest arrival stage announced.
-    pub arrival_stage: Option<String>,
+    pub arrival_stage: Option<ArrivalStage>,
     /// Distances computed in the trend's window (120 s), oldest first.
     pub recent_distances: Vec<f64>,
     /// Their times (epoch seconds).
     pub recent_distance_at: Vec<f64>,
     /// v1.2: the adaptive cadence band (null: none yet, read as `near`).
-    pub cadence_band: Option<String>,
+    pub cadence_band: Option<CadenceBand>,
     /// v1.2: the seeker's previous precise fix, when it was implausible.
     pub seeker_implausible_latitude: Option<f64>,
     /// See `seeker_implausible_latitude`.
@@ -157,12 +158,12 @@ impl Positions {
 
     /// `waiting` or `active`: positions may be stored.
     pub fn is_open(&self) -> bool {
-        matches!(self.connection_state.as_str(), "waiting" | "active")
+        self.connection_state.is_open()
     }
 
     /// Distances flow only while `active`.
     pub fn is_active(&self) -> bool {
-        self.connection_state == "active"
+        self.connection_state == ConnectionState::Active
     }
 
     /// The seeker's position, if known.
@@ -264,18 +265,18 @@ impl Positions {
 
     /// The closest arrival stage announced so far.
     pub fn announced_stage(&self) -> Option<ArrivalStage> {
-        self.arrival_stage.as_deref().and_then(ArrivalStage::parse)
+        self.arrival_stage
     }
 
     /// v1.2: the session's cadence band, if one was recorded (none yet reads as `near`).
     pub fn cadence(&self) -> Option<CadenceBand> {
-        self.cadence_band.as_deref().and_then(CadenceBand::parse)
+        self.cadence_band
     }
 
     /// v1.2: records `band` as the session's cadence band.
     pub fn set_cadence(&mut self, band: CadenceBand) {
         if self.cadence() != Some(band) {
-            self.cadence_band = Some(band.as_str().to_string());
+            self.cadence_band = Some(band);
             self.flags_changed = true;
         }
     }
@@ -405,7 +406,7 @@ impl Positions {
         self.recent_distances = recent.meters;
         let arrival = ArrivalStage::to_announce(distance, self.announced_stage());
         if let Some(stage) = arrival {
-            self.arrival_stage = Some(stage.as_str().to_string());
+            self.arrival_stage = Some(stage);
         }
         let before = self.cadence().unwrap_or(CadenceBand::INITIAL);
         let band = CadenceBand::next(
@@ -617,7 +618,7 @@ pub async fn write(
         .bind(rows.iter().map(|r| r.activated_at).collect::<Vec<_>>())
         .bind(
             rows.iter()
-                .map(|r| r.arrival_stage.clone())
+                .map(|r| r.arrival_stage.map(ArrivalStage::as_str))
                 .collect::<Vec<_>>(),
         );
     for values in [
@@ -628,7 +629,7 @@ pub async fn write(
     }
     query = query.bind(
         rows.iter()
-            .map(|r| r.cadence_band.clone())
+            .map(|r| r.cadence_band.map(CadenceBand::as_str))
             .collect::<Vec<_>>(),
     );
     for values in [
@@ -694,7 +695,7 @@ mod tests {
             session_id: Uuid::nil(),
             seeker_id: Uuid::from_u128(1),
             provider_id: Uuid::from_u128(2),
-            connection_state: "active".into(),
+            connection_state: ConnectionState::Active,
             seeker_latitude: None,
             seeker_longitude: None,
             provider_latitude: None,
@@ -763,11 +764,11 @@ mod tests {
     #[test]
     fn waiting_sessions_store_without_distance() {
         let mut row = active();
-        row.connection_state = "waiting".into();
+        row.connection_state = ConnectionState::Waiting;
         assert_eq!(sent(row.apply_move(Role::Seeker, north(0.0))), None);
         assert_eq!(sent(row.apply_move(Role::Provider, north(500.0))), None);
         assert!(!row.distance_sent && row.current_distance_meters.is_none());
-        row.connection_state = "active".into();
+        row.connection_state = ConnectionState::Active;
         assert_eq!(sent(row.record_distance()), Some(500.0));
     }
 
@@ -788,7 +789,7 @@ mod tests {
         assert_eq!(arrived.cadence, Some(CadenceBand::Arrived));
         let away = row.apply_move(Role::Provider, north(9000.0)).expect("due");
         assert_eq!(away.cadence, None, "arrived is final");
-        assert_eq!(row.cadence_band.as_deref(), Some("arrived"));
+        assert_eq!(row.cadence_band, Some(CadenceBand::Arrived));
     }
 
     #[test]

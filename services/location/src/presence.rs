@@ -33,6 +33,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use tether_platform::Target;
+use tether_proto::ConnectionState;
 use tether_proto::cadence::CadenceBand;
 use tether_proto::envelope::ConnectedEvent;
 use tether_proto::presence::{EDGE_BEAT_S, EdgeBeat, PartyPresence, PeerState, PresenceEvent};
@@ -68,14 +69,14 @@ pub async fn online_parties<'a>(
     if users.is_empty() {
         return Ok(HashMap::new());
     }
-    let found: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(ONLINE_PARTIES)
+    let found: Vec<(Uuid, Role, DateTime<Utc>)> = sqlx::query_as(ONLINE_PARTIES)
         .bind(&users)
         .bind(&roles)
         .fetch_all(conn)
         .await?;
     Ok(found
         .into_iter()
-        .filter_map(|(user, role, seen_at)| Some(((user, Role::parse(&role)?), seen_at)))
+        .map(|(user, role, seen_at)| ((user, role), seen_at))
         .collect())
 }
 
@@ -298,8 +299,8 @@ async fn peer_of(
         Option<DateTime<Utc>>,
         Option<bool>,
         Option<DateTime<Utc>>,
-        String,
-        Option<String>,
+        ConnectionState,
+        Option<CadenceBand>,
     )> = sqlx::query_as(RoleStatements::of(role).peer)
         .bind(user_id)
         .bind(other.as_str())
@@ -319,11 +320,7 @@ async fn peer_of(
     else {
         return Ok(None);
     };
-    let cadence = (state == "active").then(|| {
-        band.as_deref()
-            .and_then(CadenceBand::parse)
-            .unwrap_or(CadenceBand::INITIAL)
-    });
+    let cadence = (state == ConnectionState::Active).then(|| band.unwrap_or(CadenceBand::INITIAL));
     let peer = PartyPresence {
         online: online.unwrap_or(false),
         transition_at,
@@ -392,7 +389,7 @@ pub async fn sweep(context: &Context) -> sqlx::Result<()> {
         .fetch_all(&context.pool)
         .await?;
     for (edge_id,) in dead {
-        let sockets: Vec<(Uuid, String)> = sqlx::query_as(EDGE_SOCKETS)
+        let sockets: Vec<(Uuid, Role)> = sqlx::query_as(EDGE_SOCKETS)
             .bind(edge_id)
             .fetch_all(&context.pool)
             .await?;
@@ -401,15 +398,17 @@ pub async fn sweep(context: &Context) -> sqlx::Result<()> {
             "an edge stopped beating: its sockets go offline"
         );
         // All at once: the writer applies them in batches.
-        let offline = sockets.iter().filter_map(|(user_id, role)| {
-            let transition = Transition {
-                edge_id,
-                seq: i64::MAX,
-                user_id: *user_id,
-                role: Role::parse(role)?,
-                online: false,
-            };
-            Some(apply_and_tell(context, transition))
+        let offline = sockets.iter().map(|&(user_id, role)| {
+            apply_and_tell(
+                context,
+                Transition {
+                    edge_id,
+                    seq: i64::MAX,
+                    user_id,
+                    role,
+                    online: false,
+                },
+            )
         });
         futures::future::join_all(offline).await;
         sqlx::query(MARK_EDGE_GONE)

@@ -44,7 +44,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 struct Last {
     seq: Option<i64>,
     #[sqlx(rename = "type")]
-    kind: Option<String>,
+    kind: Option<TimelineEventType>,
     hash: Option<String>,
 }
 
@@ -63,12 +63,7 @@ pub async fn append(
         .fetch_optional(&mut *conn)
         .await?;
     let last = last.ok_or(sqlx::Error::RowNotFound)?;
-    if last
-        .kind
-        .as_deref()
-        .and_then(TimelineEventType::parse)
-        .is_some_and(TimelineEventType::is_terminal)
-    {
+    if last.kind.is_some_and(TimelineEventType::is_terminal) {
         return Err(sqlx::Error::Protocol(format!(
             "session {session_id} timeline already ended; {} not appended",
             kind.as_str()
@@ -138,9 +133,9 @@ pub async fn read(conn: &mut PgConnection, session_id: Uuid) -> sqlx::Result<Vec
 struct Row {
     seq: i64,
     #[sqlx(rename = "type")]
-    kind: String,
+    kind: TimelineEventType,
     at: DateTime<Utc>,
-    actor_role: String,
+    actor_role: ActorRole,
     data: Value,
     prev_hash: String,
     hash: String,
@@ -151,9 +146,9 @@ impl Row {
         let bad = |what: &str| sqlx::Error::Protocol(format!("session_timeline.{what}"));
         Ok(TimelineEvent {
             seq: self.seq,
-            kind: TimelineEventType::parse(&self.kind).ok_or_else(|| bad("type"))?,
+            kind: self.kind,
             at: self.at.into(),
-            actor_role: ActorRole::parse(&self.actor_role).ok_or_else(|| bad("actor_role"))?,
+            actor_role: self.actor_role,
             data: match self.data {
                 Value::Object(data) => data,
                 _ => return Err(bad("data")),

@@ -7,12 +7,15 @@
 //! NATS subject names ([`subjects`]), the session timeline's chain rules ([`timeline`]),
 //! protocol 1.1's arrival stages, trend and ETA ([`approach`]), presence
 //! ([`presence`]) and the push webhook's body ([`push`]), and protocol 1.2's adaptive
-//! location cadence ([`cadence`]).
+//! location cadence ([`cadence`]). With the `sqlx` feature, the domain's enums are read
+//! and written as PostgreSQL text ([`db`]).
 
 pub mod api;
 pub mod approach;
 pub mod cadence;
 pub mod commands;
+#[cfg(feature = "sqlx")]
+pub mod db;
 pub mod distance;
 pub mod envelope;
 pub mod errors;

@@ -58,7 +58,7 @@ pub struct SessionRow {
     /// Provider's user id.
     pub provider_id: Uuid,
     /// State name.
-    pub connection_state: String,
+    pub connection_state: ConnectionState,
     /// Seeker's mediums, null until selected.
     pub seeker_mediums: Option<Value>,
     /// Provider's mediums, null until shared.
@@ -72,11 +72,11 @@ pub struct SessionRow {
     /// Cancellation time.
     pub cancelled_at: Option<DateTime<Utc>>,
     /// `seeker` / `provider`.
-    pub cancelled_by: Option<String>,
+    pub cancelled_by: Option<Role>,
     /// Completion time.
     pub completed_at: Option<DateTime<Utc>>,
     /// `seeker` / `provider`.
-    pub completed_by: Option<String>,
+    pub completed_by: Option<Role>,
     /// Stars, 1-5.
     pub rating_stars: Option<i16>,
     /// Rating text.
@@ -84,7 +84,7 @@ pub struct SessionRow {
     /// When rated.
     pub rated_at: Option<DateTime<Utc>>,
     /// The closest arrival stage announced.
-    pub arrival_stage: Option<String>,
+    pub arrival_stage: Option<ArrivalStage>,
     /// The seeker has a socket open on a live edge.
     pub seeker_online: bool,
     /// When that last changed.
@@ -102,7 +102,7 @@ pub struct SessionRow {
     /// See `seeker_fix_at`.
     pub provider_fix_at: Option<DateTime<Utc>>,
     /// v1.2: the cadence band (null until the location service records one: `near`).
-    pub cadence_band: Option<String>,
+    pub cadence_band: Option<CadenceBand>,
 }
 
 /// The snapshot of session $1 if user $2 is one of its parties.
@@ -177,14 +177,6 @@ pub async fn explain_miss<'e>(
     })
 }
 
-fn parse_role(text: Option<&str>) -> Result<Option<Role>, HandlerError> {
-    text.map(|text| {
-        Role::parse(text).ok_or_else(|| anyhow::anyhow!("unknown role {text:?} in work_sessions"))
-    })
-    .transpose()
-    .map_err(HandlerError::from)
-}
-
 fn parse_mediums(value: Option<Value>) -> Result<Option<Mediums>, HandlerError> {
     value
         .map(serde_json::from_value::<Mediums>)
@@ -193,20 +185,10 @@ fn parse_mediums(value: Option<Value>) -> Result<Option<Mediums>, HandlerError> 
 }
 
 impl SessionRow {
-    /// The state as an enum.
-    pub fn state(&self) -> Result<ConnectionState, HandlerError> {
-        ConnectionState::parse(&self.connection_state).ok_or_else(|| {
-            HandlerError::Unexpected(anyhow::anyhow!(
-                "unknown connection_state {:?}",
-                self.connection_state
-            ))
-        })
-    }
-
     /// The snapshot `role`'s party may see. The other party's mediums appear once they
     /// exist (a column is null until selected/shared); only the seeker sees the rating.
     pub fn snapshot(self, role: Role) -> Result<SessionSnapshot, HandlerError> {
-        let connection_state = self.state()?;
+        let connection_state = self.connection_state;
         let rating = (role == Role::Seeker).then(|| {
             (
                 self.rating_stars.map(i64::from),
@@ -249,22 +231,17 @@ impl SessionRow {
             chat_started_at: self.chat_started_at.map(Into::into),
             created_at: self.created_at.into(),
             cancelled_at: self.cancelled_at.map(Into::into),
-            cancelled_by: parse_role(self.cancelled_by.as_deref())?,
+            cancelled_by: self.cancelled_by,
             completed_at: self.completed_at.map(Into::into),
-            completed_by: parse_role(self.completed_by.as_deref())?,
+            completed_by: self.completed_by,
             rating_stars,
             rating_description,
             rated_at,
-            arrival_stage: self.arrival_stage.as_deref().and_then(ArrivalStage::parse),
+            arrival_stage: self.arrival_stage,
             peer_status: peer.status(open),
             peer_last_seen: peer.last_seen(self.created_at).map(Into::into),
-            location_cadence: (connection_state == ConnectionState::Active).then(|| {
-                self.cadence_band
-                    .as_deref()
-                    .and_then(CadenceBand::parse)
-                    .unwrap_or(CadenceBand::INITIAL)
-                    .cadence()
-            }),
+            location_cadence: (connection_state == ConnectionState::Active)
+                .then(|| self.cadence_band.unwrap_or(CadenceBand::INITIAL).cadence()),
         })
     }
 }

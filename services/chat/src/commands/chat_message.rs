@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Reply, Target, timeline};
+use tether_proto::ConnectionState;
 use tether_proto::commands::ChatMessage;
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{
@@ -22,7 +23,7 @@ use uuid::Uuid;
 
 use crate::context::Chat;
 use crate::masking;
-use crate::rows::{MessageRow, parse_state};
+use crate::rows::MessageRow;
 use tether_platform::HandlerError;
 use tether_platform::batch::all_or_each;
 
@@ -192,7 +193,7 @@ pub struct StoreRow {
     ord: i64,
     seeker_id: Option<Uuid>,
     provider_id: Option<Uuid>,
-    connection_state: Option<String>,
+    connection_state: Option<ConnectionState>,
     chat_started: Option<bool>,
     stored_at: Option<DateTime<Utc>>,
     redacted: Option<bool>,
@@ -290,18 +291,16 @@ pub async fn handle(
         })
         .await
         .map_err(|_| HandlerError::invariant("chat writer stopped"))??;
-    let (Some(seeker_id), Some(provider_id), Some(state)) = (
-        row.seeker_id,
-        row.provider_id,
-        row.connection_state.as_deref(),
-    ) else {
+    let (Some(seeker_id), Some(provider_id), Some(state)) =
+        (row.seeker_id, row.provider_id, row.connection_state)
+    else {
         return Err(WireError::session_not_found().into());
     };
     let parties = Parties {
         seeker_id,
         provider_id,
     };
-    let open = parse_state(state)?.is_open();
+    let open = state.is_open();
 
     if let Some(stored_at) = row.stored_at {
         #[cfg(feature = "failpoints")]
@@ -356,8 +355,8 @@ pub async fn handle(
             );
             // The first attempt may have died between commit and publish; re-sending an
             // unacknowledged message is safe because recipients dedupe by message_id.
-            if open && original.status()? == DeliveryStatus::Sent {
-                deliver(chat, meta, &parties, original.view()?).await;
+            if open && original.delivery_status == DeliveryStatus::Sent {
+                deliver(chat, meta, &parties, original.view()).await;
             }
             return Ok(Reply::answer(meta, answer));
         }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tether_platform::batch::{BatchSettings, Batcher};
 use tether_platform::{Reply, Target};
+use tether_proto::ConnectionState;
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{MESSAGE_NOT_FOUND, SESSION_NOT_OPEN};
 use tether_proto::model::{DeliveryStatus, Parties, Role};
@@ -13,7 +14,6 @@ use tether_proto::{ServerMessage, WireError};
 use uuid::Uuid;
 
 use crate::context::Chat;
-use crate::rows::{parse_role, parse_state};
 use tether_platform::HandlerError;
 use tether_platform::batch::all_or_each;
 
@@ -85,10 +85,10 @@ pub struct PendingReceipt {
 #[derive(Debug, sqlx::FromRow)]
 pub struct ReceiptRow {
     ord: i64,
-    sender_type: Option<String>,
+    sender_type: Option<Role>,
     seeker_id: Option<Uuid>,
     provider_id: Option<Uuid>,
-    connection_state: Option<String>,
+    connection_state: Option<ConnectionState>,
     changed_at: Option<DateTime<Utc>>,
 }
 
@@ -187,22 +187,21 @@ pub async fn handle(
         })
         .await
         .map_err(|_| HandlerError::invariant("receipt writer stopped"))??;
-    let (Some(sender_type), Some(seeker_id), Some(provider_id), Some(state)) = (
-        row.sender_type.as_deref(),
+    let (Some(sender), Some(seeker_id), Some(provider_id), Some(state)) = (
+        row.sender_type,
         row.seeker_id,
         row.provider_id,
-        row.connection_state.as_deref(),
+        row.connection_state,
     ) else {
         return Err(WireError::not_found(MESSAGE_NOT_FOUND).into());
     };
     debug_assert!(row.ord >= 1);
-    if !parse_state(state)?.is_open() {
+    if !state.is_open() {
         return Err(WireError::conflict(SESSION_NOT_OPEN).into());
     }
     let Some(changed_at) = row.changed_at else {
         return Ok(Reply::none());
     };
-    let sender = parse_role(sender_type)?;
     let parties = Parties {
         seeker_id,
         provider_id,

@@ -1,6 +1,7 @@
 //! `start_chat`: opens the session's chat and tells both parties `chat_ready`.
 
 use tether_platform::{Reply, Target, timeline};
+use tether_proto::ConnectionState;
 use tether_proto::commands::StartChat;
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::SESSION_NOT_OPEN;
@@ -10,7 +11,6 @@ use tether_proto::{ServerMessage, Timestamp, WireError, validate};
 use uuid::Uuid;
 
 use crate::context::Chat;
-use crate::rows::parse_state;
 use tether_platform::HandlerError;
 
 /// Locks the caller's session row (`FOR NO KEY UPDATE`, so a concurrent cancel/finish is
@@ -40,7 +40,7 @@ FROM session LEFT JOIN started ON true";
 struct StartRow {
     seeker_id: Uuid,
     provider_id: Uuid,
-    connection_state: String,
+    connection_state: ConnectionState,
     started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
@@ -74,7 +74,7 @@ pub async fn handle(
     let Some(row) = row else {
         return Err(WireError::session_not_found().into());
     };
-    if !parse_state(&row.connection_state)?.is_open() {
+    if !row.connection_state.is_open() {
         return Err(WireError::conflict(SESSION_NOT_OPEN).into());
     }
     let parties = Parties {

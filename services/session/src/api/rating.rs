@@ -70,7 +70,7 @@ pub async fn rate(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
 }
 
 fn why_not_rateable(row: &SessionRow) -> WireError {
-    if ConnectionState::parse(&row.connection_state) != Some(ConnectionState::Completed) {
+    if row.connection_state != ConnectionState::Completed {
         WireError::conflict(RATING_NOT_COMPLETED)
     } else if row.rating_stars.is_some() {
         WireError::conflict(ALREADY_RATED)

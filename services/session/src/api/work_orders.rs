@@ -216,7 +216,7 @@ struct OrderRow {
     provider_id: Uuid,
     service_type: String,
     message: String,
-    status: String,
+    status: WorkOrderStatus,
     session_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     responded_at: Option<DateTime<Utc>>,
@@ -243,8 +243,7 @@ pub async fn get(ctx: &Ctx, request: &ApiRequest) -> ApiResult {
         .fetch_optional(&ctx.pool)
         .await?;
     let row = row.ok_or_else(not_found)?;
-    let status = WorkOrderStatus::parse(&row.status)
-        .ok_or_else(|| anyhow::anyhow!("unknown work order status {:?}", row.status))?;
+    let status = row.status;
     Ok(ApiReply::ok(&WorkOrder {
         work_id: row.id,
         seeker_id: row.seeker_id,

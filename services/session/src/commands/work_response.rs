@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use tether_platform::{Reply, timeline};
+use tether_proto::WorkOrderStatus;
 use tether_proto::commands::WorkResponse;
 use tether_proto::envelope::CommandMeta;
 use tether_proto::errors::{
@@ -48,7 +49,7 @@ pub async fn handle(
 #[derive(Debug, sqlx::FromRow)]
 struct OrderState {
     seeker_id: Uuid,
-    status: String,
+    status: WorkOrderStatus,
     /// When the seeker created it (the timeline's `work_created`).
     created_at: DateTime<Utc>,
     /// Younger than the TTL.
@@ -58,8 +59,10 @@ struct OrderState {
 /// Unknown or someone else's -> `not_found`; answered already or too old -> `conflict`.
 fn answerable(order: Option<OrderState>) -> Result<OrderState, WireError> {
     let order = order.ok_or_else(|| WireError::not_found(WORK_ORDER_NOT_FOUND))?;
-    if order.status != "pending" {
-        return Err(WireError::conflict(work_order_not_pending(&order.status)));
+    if order.status != WorkOrderStatus::Pending {
+        return Err(WireError::conflict(work_order_not_pending(
+            order.status.as_str(),
+        )));
     }
     if !order.fresh {
         return Err(WireError::conflict(WORK_ORDER_EXPIRED));
