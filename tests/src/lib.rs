@@ -657,6 +657,19 @@ impl Stack {
         &self.http
     }
 
+    /// What the edge's `/metrics` shows now (the process-wide recorder: every service of an
+    /// in-process stack).
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.http_base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Opens a WebSocket as `user` on `role`'s endpoint; panics unless it connects.
     pub async fn connect(&self, user: &TestUser, role: Role) -> WsClient {
         self.connect_to(&self.ws_base, user, role).await

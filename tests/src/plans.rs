@@ -117,22 +117,8 @@ pub async fn drop_database(url: &str) {
     let _ = sqlx::Postgres::force_drop_database(url).await;
 }
 
-/// The tables the services own (for statistics and sizes).
-pub const TABLES: [&str; 13] = [
-    "users",
-    "provider_active_status",
-    "seeker_search_preference",
-    "work_orders",
-    "work_sessions",
-    "session_timeline",
-    "chat_messages",
-    "chat_session_counts",
-    "session_positions",
-    "presence_edges",
-    "user_presence",
-    "presence_sockets",
-    "push_events",
-];
+/// The tables the services own (for statistics and sizes): those the seeding fills.
+pub const TABLES: [&str; 13] = tether_bench::seed::SEEDED_TABLES;
 
 /// Makes the tables look never analyzed (no column statistics, no row or page counts), as
 /// on a deployment whose tables grew with autovacuum off: the next generic plan is made

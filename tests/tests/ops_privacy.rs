@@ -196,15 +196,7 @@ async fn metrics_count_sockets_frames_and_commands() {
     let mut session = stack.active_session().await;
     session.seeker_ws.send(json!({"type": "ping"})).await;
     session.seeker_ws.recv_type("pong").await;
-    let metrics = stack
-        .http_client()
-        .get(format!("{}/metrics", stack.http_base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = stack.metrics_text().await;
     for expected in [
         r#"tether_ws_connections{role="seeker"}"#,
         r#"tether_ws_frames_in_total{type="ping"}"#,

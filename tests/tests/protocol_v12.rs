@@ -296,15 +296,7 @@ async fn plausibility_stack() -> Stack {
 
 /// The implausible-fix counter as the metrics endpoint shows it (0 before the first).
 async fn implausible_count(stack: &Stack) -> f64 {
-    let metrics = stack
-        .http_client()
-        .get(format!("{}/metrics", stack.http_base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = stack.metrics_text().await;
     metrics
         .lines()
         .filter(|line| {

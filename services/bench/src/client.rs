@@ -211,6 +211,14 @@ impl ConnShared {
         self.out.send(Message::text(text)).is_ok()
     }
 
+    /// Acknowledges chat message `id` as an app does on showing it: delivered, then read.
+    pub fn send_receipts(&self, id: &str) {
+        self.send_text(format!(
+            r#"{{"type":"message_delivered","message_id":"{id}"}}"#
+        ));
+        self.send_text(format!(r#"{{"type":"message_read","message_id":"{id}"}}"#));
+    }
+
     /// Installs (or removes) the handler of incoming frames.
     pub fn set_handler(&self, handler: Option<Arc<dyn Handler>>) {
         *self.handler.write().expect("handler lock") = handler;

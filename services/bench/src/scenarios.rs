@@ -339,10 +339,7 @@ impl Handler for ChatRun {
                 if self.receipts
                     && let Some(id) = frame.message_id.as_deref()
                 {
-                    conn.send_text(format!(
-                        r#"{{"type":"message_delivered","message_id":"{id}"}}"#
-                    ));
-                    conn.send_text(format!(r#"{{"type":"message_read","message_id":"{id}"}}"#));
+                    conn.send_receipts(id);
                 }
             }
             "message_sent" => {
