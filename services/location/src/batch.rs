@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tether_platform::batch::{BatchSettings, Batcher};
+use tether_platform::metrics_catalog::names;
 use tether_platform::{Outbox, Target};
 use tether_proto::approach::TrendWindows;
 use tether_proto::distance::Point;
@@ -34,11 +35,6 @@ use uuid::Uuid;
 
 use crate::fanout::{self, Cause, DistanceDue, PeerDue};
 use crate::positions::{self, Positions};
-
-/// Metric: updates refused on purpose, by reason (`stale`, `shutdown`).
-pub const DROPPED_METRIC: &str = "tether_location_updates_dropped_total";
-/// Metric: v1.2 precise fixes ignored as implausible (too fast from the stored fix).
-pub const IMPLAUSIBLE_METRIC: &str = "tether_location_fixes_implausible_total";
 
 /// Sessions a writer remembers as having a positions row, at most (then it forgets all
 /// and re-checks: a cheap `INSERT ... WHERE NOT EXISTS` per batch with new sessions).
@@ -126,7 +122,8 @@ impl Writer {
     /// for its outcome.
     pub async fn submit(&self, update: Update) -> Result<(), WireError> {
         self.batcher.submit(update).await.unwrap_or_else(|_| {
-            metrics::counter!(DROPPED_METRIC, "reason" => "shutdown").increment(1);
+            metrics::counter!(names::LOCATION_UPDATES_DROPPED_TOTAL, "reason" => "shutdown")
+                .increment(1);
             Err(WireError::unavailable())
         })
     }
@@ -148,7 +145,8 @@ impl Shards {
             .unzip();
         let stale = batch.len() - fresh.len();
         if stale > 0 {
-            metrics::counter!(DROPPED_METRIC, "reason" => "stale").increment(stale as u64);
+            metrics::counter!(names::LOCATION_UPDATES_DROPPED_TOTAL, "reason" => "stale")
+                .increment(stale as u64);
             tracing::warn!(
                 updates = stale,
                 "location updates refused as stale (waited past TETHER_LOCATION_MAX_AGE_MS)"
@@ -177,8 +175,7 @@ impl Shards {
                 }
             }
         }
-        metrics::histogram!("tether_location_batch_seconds")
-            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!(names::LOCATION_BATCH_SECONDS).record(started.elapsed().as_secs_f64());
         outcomes
     }
 
@@ -272,7 +269,7 @@ impl Shards {
         positions::append_arrivals(&mut tx, &mut dues, Utc::now()).await?;
         tx.commit().await?;
         if implausible > 0 {
-            metrics::counter!(IMPLAUSIBLE_METRIC).increment(implausible);
+            metrics::counter!(names::LOCATION_FIXES_IMPLAUSIBLE_TOTAL).increment(implausible);
         }
 
         if !missing.is_empty() {

@@ -1,6 +1,7 @@
 //! Sending a recorded distance to both parties as `distance_update`.
 
 use chrono::{DateTime, Utc};
+use tether_platform::metrics_catalog::names;
 use tether_platform::{Outbox, Target};
 use tether_proto::approach::{ArrivalStage, Trend};
 use tether_proto::cadence::CadenceBand;
@@ -113,7 +114,7 @@ pub async fn send_peer(outbox: &Outbox, due: &PeerDue, target: Target) {
     outbox
         .send(due.to_role, due.to_user, target, due.message())
         .await;
-    metrics::counter!("tether_peer_status_total", "status" => match due.status {
+    metrics::counter!(names::PEER_STATUS_TOTAL, "status" => match due.status {
         PeerState::Online => "online",
         PeerState::Offline => "offline",
         PeerState::Stale => "stale",
@@ -141,7 +142,7 @@ pub async fn send(outbox: &Outbox, due: &DistanceDue, cause: Cause) {
         to(Role::Seeker, due.seeker_id, messages.clone()),
         to(Role::Provider, due.provider_id, messages),
     );
-    metrics::counter!("tether_distance_updates_total", "cause" => cause.as_str()).increment(1);
+    metrics::counter!(names::DISTANCE_UPDATES_TOTAL, "cause" => cause.as_str()).increment(1);
 }
 
 /// v1.2: sends `band` as `location_cadence` to every socket of both parties of a session

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The gauge of requests waiting for a slot (the admission queue's depth).
-pub const WAITING: &str = "tether_admission_waiting";
+use crate::metrics_catalog::names;
 
 /// The least retry hint given with a refusal.
 const MIN_RETRY_AFTER: Duration = Duration::from_millis(100);
@@ -54,7 +53,7 @@ impl Admission {
         max_wait: Duration,
     ) -> Self {
         Self {
-            waiting_gauge: metrics::gauge!(WAITING, "service" => service),
+            waiting_gauge: metrics::gauge!(names::ADMISSION_WAITING, "service" => service),
             slots: Arc::new(Semaphore::new(concurrency.get())),
             backlog,
             max_wait,

@@ -15,6 +15,8 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::metrics_catalog::names;
 use tracing::Instrument as _;
 
 /// One queued request, where its answer goes, and the span of whoever submitted it (the
@@ -130,7 +132,7 @@ async fn run_writer<Req, Resp, F, Fut>(
     F: Fn(Vec<Req>) -> Fut,
     Fut: Future<Output = Vec<Resp>>,
 {
-    let batch_sizes = metrics::histogram!("tether_batch_size", "batch" => settings.name);
+    let batch_sizes = metrics::histogram!(names::BATCH_SIZE, "batch" => settings.name);
     let max_batch = settings.max_batch.get();
     loop {
         let jobs = {

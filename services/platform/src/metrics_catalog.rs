@@ -2,8 +2,10 @@
 //! and the `# HELP` text `/metrics` shows. [`crate::telemetry::metrics_handle`] calls
 //! [`describe`] once on the recorder it builds. The alerting rules and the dashboard in
 //! `ops/` are written against this list (`scripts/check-ops` checks that they use no
-//! other name), and a test here checks it against the `counter!`/`gauge!`/`histogram!`
-//! calls in `services/`, so a new metric cannot go undescribed.
+//! other name). Each name is a const of [`names`], the only place it is written; a test
+//! here checks that every `counter!`/`gauge!`/`histogram!` call in `services/` names its
+//! metric through one, and that every one is in the catalog, so a new metric cannot go
+//! undescribed.
 //!
 //! It also samples the gauges no request path updates: the PostgreSQL pool's use and
 //! limit, and the dead and live row versions of this database's tables ([`sample_pool`],
@@ -58,62 +60,121 @@ const fn metric(
 
 use Kind::{Counter, Gauge, Histogram};
 
-/// The PostgreSQL pool's connections by `state` (`idle`, `in_use`), sampled per scrape.
-pub const DB_POOL_CONNECTIONS: &str = "tether_db_pool_connections";
-/// The PostgreSQL pool's limit (`TETHER_DB_MAX_CONNECTIONS`), sampled per scrape.
-pub const DB_POOL_MAX_CONNECTIONS: &str = "tether_db_pool_max_connections";
-/// Dead row versions per `table` (`pg_stat_user_tables.n_dead_tup`).
-pub const DB_DEAD_TUPLES: &str = "tether_db_dead_tuples";
-/// Live rows per `table` (`pg_stat_user_tables.n_live_tup`).
-pub const DB_LIVE_TUPLES: &str = "tether_db_live_tuples";
+/// Every metric's name, written once: the const is the name without its `tether_` prefix,
+/// in upper case. Call sites in every crate pass the const (`names::REQUESTS_TOTAL`), never
+/// the name written out; what it means is its [`CATALOG`] entry.
+pub mod names {
+    /// Requests and events handled.
+    pub const REQUESTS_TOTAL: &str = "tether_requests_total";
+    /// Time spent on one request or event.
+    pub const REQUEST_DURATION_SECONDS: &str = "tether_request_duration_seconds";
+    /// Requests waiting for a handling slot.
+    pub const ADMISSION_WAITING: &str = "tether_admission_waiting";
+    /// Requests refused at once by admission control.
+    pub const REQUESTS_REFUSED_TOTAL: &str = "tether_requests_refused_total";
+    /// Work skipped because nobody waits for it.
+    pub const WORK_DROPPED_TOTAL: &str = "tether_work_dropped_total";
+    /// Requests written together by one batch.
+    pub const BATCH_SIZE: &str = "tether_batch_size";
+    /// NATS slow-consumer events.
+    pub const NATS_SLOW_CONSUMER_TOTAL: &str = "tether_nats_slow_consumer_total";
+    /// The PostgreSQL pool's connections by `state`, sampled per scrape.
+    pub const DB_POOL_CONNECTIONS: &str = "tether_db_pool_connections";
+    /// The PostgreSQL pool's limit, sampled per scrape.
+    pub const DB_POOL_MAX_CONNECTIONS: &str = "tether_db_pool_max_connections";
+    /// Dead row versions per `table`.
+    pub const DB_DEAD_TUPLES: &str = "tether_db_dead_tuples";
+    /// Live rows per `table`.
+    pub const DB_LIVE_TUPLES: &str = "tether_db_live_tuples";
+    /// Push events delivered.
+    pub const PUSH_SENT_TOTAL: &str = "tether_push_sent_total";
+    /// Push tries failed and scheduled again.
+    pub const PUSH_RETRIED_TOTAL: &str = "tether_push_retried_total";
+    /// Push events given up.
+    pub const PUSH_GIVEN_UP_TOTAL: &str = "tether_push_given_up_total";
+    /// WebSockets open on this edge.
+    pub const WS_CONNECTIONS: &str = "tether_ws_connections";
+    /// WebSocket upgrades refused.
+    pub const WS_REJECTED_TOTAL: &str = "tether_ws_rejected_total";
+    /// Errors the edge itself answered on a socket.
+    pub const WS_ERRORS_TOTAL: &str = "tether_ws_errors_total";
+    /// Client messages taken from sockets.
+    pub const WS_FRAMES_IN_TOTAL: &str = "tether_ws_frames_in_total";
+    /// Server messages written to sockets.
+    pub const WS_FRAMES_OUT_TOTAL: &str = "tether_ws_frames_out_total";
+    /// Sockets closed because the edge's NATS connection was lost or behind.
+    pub const WS_GAP_CLOSES_TOTAL: &str = "tether_ws_gap_closes_total";
+    /// Sockets closed because their outbound queue was full.
+    pub const WS_SLOW_CONSUMER_CLOSES_TOTAL: &str = "tether_ws_slow_consumer_closes_total";
+    /// Time from relaying a request to its answer.
+    pub const EDGE_RELAY_SECONDS: &str = "tether_edge_relay_seconds";
+    /// Relayed requests the edge answered unavailable.
+    pub const EDGE_UNAVAILABLE_TOTAL: &str = "tether_edge_unavailable_total";
+    /// `location_update`s not applied.
+    pub const LOCATION_UPDATES_DROPPED_TOTAL: &str = "tether_location_updates_dropped_total";
+    /// Precise location fixes ignored as implausible.
+    pub const LOCATION_FIXES_IMPLAUSIBLE_TOTAL: &str = "tether_location_fixes_implausible_total";
+    /// Time one location batch took.
+    pub const LOCATION_BATCH_SECONDS: &str = "tether_location_batch_seconds";
+    /// `peer_status` messages sent.
+    pub const PEER_STATUS_TOTAL: &str = "tether_peer_status_total";
+    /// `distance_update`s sent.
+    pub const DISTANCE_UPDATES_TOTAL: &str = "tether_distance_updates_total";
+    /// Work order and session transitions committed.
+    pub const SESSION_TRANSITIONS_TOTAL: &str = "tether_session_transitions_total";
+    /// Rows a cleanup job removed or cleared.
+    pub const CLEANUP_REMOVED_TOTAL: &str = "tether_cleanup_removed_total";
+    /// Cleanup job runs skipped (lock held elsewhere).
+    pub const CLEANUP_SKIPPED_TOTAL: &str = "tether_cleanup_skipped_total";
+}
 
 /// Every metric of every Tether binary.
 pub const CATALOG: &[Metric] = &[
     // Serving (every service but the edge): tether_platform::serve, ops.
     metric(
-        "tether_requests_total",
+        names::REQUESTS_TOTAL,
         Counter,
         Unit::Count,
         &["service", "kind", "outcome"],
         "Requests and events a service handled, by kind (client command, HTTP API operation, event, or ops for operator requests such as job triggers and ticks) and outcome (ok, or the error code answered: validation, not_found, conflict, unavailable, internal, ...).",
     ),
     metric(
-        "tether_request_duration_seconds",
+        names::REQUEST_DURATION_SECONDS,
         Histogram,
         Unit::Seconds,
         &["service", "kind"],
         "Time a service spent on one request or event, from taking it up (after any wait for a slot) to its answer.",
     ),
     metric(
-        "tether_admission_waiting",
+        names::ADMISSION_WAITING,
         Gauge,
         Unit::Count,
         &["service"],
         "Requests waiting for a handling slot (the admission queue's depth), summed over the instance's serve loops; at most TETHER_BACKLOG per loop.",
     ),
     metric(
-        "tether_requests_refused_total",
+        names::REQUESTS_REFUSED_TOTAL,
         Counter,
         Unit::Count,
         &["service"],
         "Requests refused at once by admission control (unavailable with retry_after_ms): TETHER_BACKLOG requests already waited, or the oldest had waited TETHER_MAX_QUEUE_MS.",
     ),
     metric(
-        "tether_work_dropped_total",
+        names::WORK_DROPPED_TOTAL,
         Counter,
         Unit::Count,
         &["service", "reason"],
         "Work skipped because nobody waits for it: reason=deadline (the edge's deadline passed while it waited; the client was told unavailable), reason=gone (its socket closed first).",
     ),
     metric(
-        "tether_batch_size",
+        names::BATCH_SIZE,
         Histogram,
         Unit::Count,
         &["batch"],
         "Requests written together by one batch (one transaction), by batch writer: chat_messages, chat_receipts, presence, location_positions.",
     ),
     metric(
-        "tether_nats_slow_consumer_total",
+        names::NATS_SLOW_CONSUMER_TOTAL,
         Counter,
         Unit::Count,
         &[],
@@ -121,28 +182,28 @@ pub const CATALOG: &[Metric] = &[
     ),
     // PostgreSQL, sampled as /metrics is rendered ([`sample_pool`]).
     metric(
-        DB_POOL_CONNECTIONS,
+        names::DB_POOL_CONNECTIONS,
         Gauge,
         Unit::Count,
         &["state"],
         "Connections of this instance's PostgreSQL pool by state (idle, in_use), when /metrics was last rendered.",
     ),
     metric(
-        DB_POOL_MAX_CONNECTIONS,
+        names::DB_POOL_MAX_CONNECTIONS,
         Gauge,
         Unit::Count,
         &[],
         "The most connections this instance's PostgreSQL pool opens (TETHER_DB_MAX_CONNECTIONS).",
     ),
     metric(
-        DB_DEAD_TUPLES,
+        names::DB_DEAD_TUPLES,
         Gauge,
         Unit::Count,
         &["table"],
         "Dead row versions of each table of the database (pg_stat_user_tables.n_dead_tup), sampled at most every 30 s; the cleanup vacuum job reclaims them.",
     ),
     metric(
-        DB_LIVE_TUPLES,
+        names::DB_LIVE_TUPLES,
         Gauge,
         Unit::Count,
         &["table"],
@@ -150,21 +211,21 @@ pub const CATALOG: &[Metric] = &[
     ),
     // Push webhooks (cleanup's sender).
     metric(
-        "tether_push_sent_total",
+        names::PUSH_SENT_TOTAL,
         Counter,
         Unit::Count,
         &[],
         "Push events POSTed to TETHER_PUSH_WEBHOOK_URL and answered 2xx.",
     ),
     metric(
-        "tether_push_retried_total",
+        names::PUSH_RETRIED_TOTAL,
         Counter,
         Unit::Count,
         &[],
         "Push tries that failed (non-2xx, timeout, connect failed) and were scheduled again.",
     ),
     metric(
-        "tether_push_given_up_total",
+        names::PUSH_GIVEN_UP_TOTAL,
         Counter,
         Unit::Count,
         &[],
@@ -172,63 +233,63 @@ pub const CATALOG: &[Metric] = &[
     ),
     // ws-edge.
     metric(
-        "tether_ws_connections",
+        names::WS_CONNECTIONS,
         Gauge,
         Unit::Count,
         &["role"],
         "WebSockets open on this edge, by role (seeker, provider).",
     ),
     metric(
-        "tether_ws_rejected_total",
+        names::WS_REJECTED_TOTAL,
         Counter,
         Unit::Count,
         &["reason"],
         "WebSocket upgrades refused, by reason (unauthorized, origin, too_many_sockets).",
     ),
     metric(
-        "tether_ws_errors_total",
+        names::WS_ERRORS_TOTAL,
         Counter,
         Unit::Count,
         &["code"],
         "Errors the edge itself answered on a socket (rate_limited, invalid_json, unknown_type, ...) or closes for a too big message, by code.",
     ),
     metric(
-        "tether_ws_frames_in_total",
+        names::WS_FRAMES_IN_TOTAL,
         Counter,
         Unit::Count,
         &["type"],
         "Client messages taken from sockets, by message type.",
     ),
     metric(
-        "tether_ws_frames_out_total",
+        names::WS_FRAMES_OUT_TOTAL,
         Counter,
         Unit::Count,
         &["type"],
         "Server messages written to sockets, by message type.",
     ),
     metric(
-        "tether_ws_gap_closes_total",
+        names::WS_GAP_CLOSES_TOTAL,
         Counter,
         Unit::Count,
         &[],
         "Sockets closed with 1012 because the edge's NATS connection was lost or fell behind (clients reconnect; the re-send on connect recovers what was missed).",
     ),
     metric(
-        "tether_ws_slow_consumer_closes_total",
+        names::WS_SLOW_CONSUMER_CLOSES_TOTAL,
         Counter,
         Unit::Count,
         &[],
         "Sockets closed (1013) because their outbound queue (TETHER_WS_OUTBOUND_QUEUE) was full.",
     ),
     metric(
-        "tether_edge_relay_seconds",
+        names::EDGE_RELAY_SECONDS,
         Histogram,
         Unit::Seconds,
         &["kind"],
         "Time from relaying a command or HTTP request to its service until the answer (or until it failed), by kind.",
     ),
     metric(
-        "tether_edge_unavailable_total",
+        names::EDGE_UNAVAILABLE_TOTAL,
         Counter,
         Unit::Count,
         &["kind", "reason"],
@@ -236,35 +297,35 @@ pub const CATALOG: &[Metric] = &[
     ),
     // location.
     metric(
-        "tether_location_updates_dropped_total",
+        names::LOCATION_UPDATES_DROPPED_TOTAL,
         Counter,
         Unit::Count,
         &["reason"],
         "location_updates not applied, by reason (stale: waited longer than TETHER_LOCATION_MAX_AGE_MS, answered unavailable; shutdown: the writer stopped).",
     ),
     metric(
-        "tether_location_fixes_implausible_total",
+        names::LOCATION_FIXES_IMPLAUSIBLE_TOTAL,
         Counter,
         Unit::Count,
         &[],
         "Precise location fixes ignored as implausible (v1.2): reaching them from the party's stored fix would take a speed above TETHER_MAX_SPEED_MPS; handled like a coarse fix (only last-seen changes), no error to the sender.",
     ),
     metric(
-        "tether_location_batch_seconds",
+        names::LOCATION_BATCH_SECONDS,
         Histogram,
         Unit::Seconds,
         &[],
         "Time one location batch took: its transaction and the distance and peer_status fan-out.",
     ),
     metric(
-        "tether_peer_status_total",
+        names::PEER_STATUS_TOTAL,
         Counter,
         Unit::Count,
         &["status"],
         "peer_status messages sent, by status (online, offline, stale).",
     ),
     metric(
-        "tether_distance_updates_total",
+        names::DISTANCE_UPDATES_TOTAL,
         Counter,
         Unit::Count,
         &["cause"],
@@ -272,7 +333,7 @@ pub const CATALOG: &[Metric] = &[
     ),
     // session.
     metric(
-        "tether_session_transitions_total",
+        names::SESSION_TRANSITIONS_TOTAL,
         Counter,
         Unit::Count,
         &["kind"],
@@ -280,14 +341,14 @@ pub const CATALOG: &[Metric] = &[
     ),
     // cleanup.
     metric(
-        "tether_cleanup_removed_total",
+        names::CLEANUP_REMOVED_TOTAL,
         Counter,
         Unit::Count,
         &["cleanup_job"],
         "Rows a cleanup job removed or cleared (for cleanup_job=vacuum: tables vacuumed), by job (not `job`: Prometheus keeps that label for its scrape job).",
     ),
     metric(
-        "tether_cleanup_skipped_total",
+        names::CLEANUP_SKIPPED_TOTAL,
         Counter,
         Unit::Count,
         &["cleanup_job"],
@@ -327,9 +388,10 @@ WHERE schemaname = current_schema()";
 pub async fn sample_pool(pool: &sqlx::PgPool) {
     let idle = pool.num_idle() as f64;
     let size = f64::from(pool.size());
-    metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(idle);
-    metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set((size - idle).max(0.0));
-    metrics::gauge!(DB_POOL_MAX_CONNECTIONS).set(f64::from(pool.options().get_max_connections()));
+    metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "idle").set(idle);
+    metrics::gauge!(names::DB_POOL_CONNECTIONS, "state" => "in_use").set((size - idle).max(0.0));
+    metrics::gauge!(names::DB_POOL_MAX_CONNECTIONS)
+        .set(f64::from(pool.options().get_max_connections()));
 
     static LAST: Mutex<Option<Instant>> = Mutex::new(None);
     {
@@ -346,8 +408,8 @@ pub async fn sample_pool(pool: &sqlx::PgPool) {
     match tokio::time::timeout(TABLE_STATS_TIMEOUT, read).await {
         Ok(Ok(tables)) => {
             for (table, dead, live) in tables {
-                metrics::gauge!(DB_DEAD_TUPLES, "table" => table.clone()).set(dead as f64);
-                metrics::gauge!(DB_LIVE_TUPLES, "table" => table).set(live as f64);
+                metrics::gauge!(names::DB_DEAD_TUPLES, "table" => table.clone()).set(dead as f64);
+                metrics::gauge!(names::DB_LIVE_TUPLES, "table" => table).set(live as f64);
             }
         }
         Ok(Err(err)) => tracing::debug!(error = %err, "reading table statistics failed"),
@@ -387,18 +449,18 @@ mod tests {
         let handle = recorder.handle();
         describe(&recorder);
         metrics::with_local_recorder(&recorder, || {
-            metrics::counter!("tether_requests_refused_total", "service" => "chat").increment(2);
-            metrics::counter!("tether_push_given_up_total").increment(1);
-            metrics::gauge!("tether_ws_connections", "role" => "seeker").set(3.0);
-            metrics::histogram!("tether_request_duration_seconds", "service" => "chat", "kind" => "chat_message")
+            metrics::counter!(names::REQUESTS_REFUSED_TOTAL, "service" => "chat").increment(2);
+            metrics::counter!(names::PUSH_GIVEN_UP_TOTAL).increment(1);
+            metrics::gauge!(names::WS_CONNECTIONS, "role" => "seeker").set(3.0);
+            metrics::histogram!(names::REQUEST_DURATION_SECONDS, "service" => "chat", "kind" => "chat_message")
                 .record(0.004);
         });
         let text = handle.render();
         for (name, kind) in [
-            ("tether_requests_refused_total", "counter"),
-            ("tether_push_given_up_total", "counter"),
-            ("tether_ws_connections", "gauge"),
-            ("tether_request_duration_seconds", "summary"),
+            (names::REQUESTS_REFUSED_TOTAL, "counter"),
+            (names::PUSH_GIVEN_UP_TOTAL, "counter"),
+            (names::WS_CONNECTIONS, "gauge"),
+            (names::REQUEST_DURATION_SECONDS, "summary"),
         ] {
             let help = CATALOG
                 .iter()
@@ -422,14 +484,14 @@ mod tests {
     #[test]
     fn the_process_recorder_is_described() {
         let handle = crate::telemetry::metrics_handle();
-        metrics::counter!("tether_nats_slow_consumer_total").increment(0);
+        metrics::counter!(names::NATS_SLOW_CONSUMER_TOTAL).increment(0);
         let text = handle.render();
         assert!(
             text.contains("# HELP tether_nats_slow_consumer_total NATS slow-consumer events"),
             "{text}"
         );
         // Histograms are buckets (what the rules' histogram_quantile needs), not summaries.
-        metrics::histogram!("tether_edge_relay_seconds", "kind" => "ping").record(0.001);
+        metrics::histogram!(names::EDGE_RELAY_SECONDS, "kind" => "ping").record(0.001);
         let text = handle.render();
         assert!(
             text.contains("# TYPE tether_edge_relay_seconds histogram"),
@@ -438,9 +500,11 @@ mod tests {
         assert!(text.contains("tether_edge_relay_seconds_bucket{kind=\"ping\",le=\"0.001\"} 1"));
     }
 
-    /// Every `counter!`/`gauge!`/`histogram!` in `services/` names a metric of the
-    /// catalog, of the same kind and with the same labels, and every metric of the
-    /// catalog is emitted somewhere.
+    /// Every `counter!`/`gauge!`/`histogram!` in `services/` (tests too) names its metric
+    /// through a const of [`names`], never a string literal or a const of its own; every
+    /// const is a metric of the catalog, named after it, and its name is written nowhere
+    /// else; what production code emits has the catalog's kind and labels, and every
+    /// metric of the catalog is emitted somewhere.
     #[test]
     fn the_catalog_matches_the_code() {
         let services = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -449,18 +513,57 @@ mod tests {
         let sources: Vec<(PathBuf, String)> = files
             .into_iter()
             .filter_map(|path| std::fs::read_to_string(&path).ok().map(|text| (path, text)))
-            // Production code only: what a file's tests record is not emitted.
+            .collect();
+        let (_, catalog_source) = sources
+            .iter()
+            .find(|(path, _)| path.ends_with("platform/src/metrics_catalog.rs"))
+            .expect("metrics_catalog.rs among the sources");
+        let consts = name_consts(catalog_source);
+
+        let catalog: BTreeMap<&str, &Metric> = CATALOG.iter().map(|m| (m.name, m)).collect();
+        assert_eq!(
+            consts.len(),
+            CATALOG.len(),
+            "one const of `names` per metric"
+        );
+        for (ident, name) in &consts {
+            assert!(
+                catalog.contains_key(name.as_str()),
+                "names::{ident} ({name}) is not in metrics_catalog::CATALOG: describe it there"
+            );
+            let expected = name.trim_start_matches("tether_").to_uppercase();
+            assert_eq!(ident, &expected, "the const of {name} is named after it");
+            // The name is written once: in its const (CATALOG and call sites use the const).
+            let quoted = format!("\"{name}\"");
+            let written: usize = sources
+                .iter()
+                .map(|(_, text)| text.matches(&quoted).count())
+                .sum();
+            assert_eq!(
+                written, 1,
+                "{name} is written out {written} times; use names::{ident}"
+            );
+        }
+
+        // Every call site, tests included, goes through a const of `names`.
+        for (path, text) in &sources {
+            for call in calls(text) {
+                let place = format!("{}:{}", path.display(), text[..call.at].lines().count());
+                resolve(&consts, &call.first, &place);
+            }
+        }
+
+        // Production code only: what a file's tests record is not emitted.
+        let production: Vec<(PathBuf, String)> = sources
+            .iter()
             .map(|(path, text)| match text.find("\n#[cfg(test)]") {
-                Some(tests) => (path, text[..tests].to_string()),
-                None => (path, text),
+                Some(tests) => (path.clone(), text[..tests].to_string()),
+                None => (path.clone(), text.clone()),
             })
             .collect();
-        let emitted = emitted_metrics(&sources);
-        let catalog: BTreeMap<&str, &Metric> = CATALOG.iter().map(|m| (m.name, m)).collect();
+        let emitted = emitted_metrics(&production, &consts);
         for (name, (kind, labels, place)) in &emitted {
-            let Some(metric) = catalog.get(name.as_str()) else {
-                panic!("{name} ({place}) is not in metrics_catalog::CATALOG: describe it there");
-            };
+            let metric = catalog[name.as_str()];
             assert_eq!(metric.kind, *kind, "{name} ({place}) is a {kind:?}");
             let listed: BTreeSet<String> = metric.labels.iter().map(|l| l.to_string()).collect();
             assert_eq!(&listed, labels, "labels of {name} ({place})");
@@ -493,43 +596,90 @@ mod tests {
 
     type Emitted = BTreeMap<String, (Kind, BTreeSet<String>, String)>;
 
+    /// One `counter!`/`gauge!`/`histogram!` call: its kind, first argument (the name),
+    /// label names and where it starts.
+    struct Call {
+        kind: Kind,
+        first: String,
+        labels: BTreeSet<String>,
+        at: usize,
+    }
+
+    /// The metric calls in `text`.
+    fn calls(text: &str) -> Vec<Call> {
+        let mut calls = Vec::new();
+        for (macro_name, kind) in [
+            ("counter", Kind::Counter),
+            ("gauge", Kind::Gauge),
+            ("histogram", Kind::Histogram),
+        ] {
+            // Built here so this scanner's own source holds no call.
+            let opening = format!("{macro_name}!(");
+            let mut from = 0;
+            while let Some(found) = text[from..].find(&opening) {
+                let start = from + found;
+                from = start + opening.len();
+                // describe_counter!( and the like are not emissions.
+                if text[..start].ends_with('_') {
+                    continue;
+                }
+                let args = call_arguments(&text[from..]);
+                let first = args.split(',').next().unwrap_or_default().trim();
+                calls.push(Call {
+                    kind,
+                    first: first.to_string(),
+                    labels: label_names(args),
+                    at: start,
+                });
+            }
+        }
+        calls
+    }
+
+    /// The name a call's first argument stands for: it must be a const of [`names`]
+    /// (`names::IDENT`, or a longer path ending so).
+    fn resolve(consts: &BTreeMap<String, String>, first: &str, place: &str) -> String {
+        assert!(
+            !first.starts_with('"'),
+            "{place}: metric name {first} written out; use its const of metrics_catalog::names \
+             (add it there, with its CATALOG entry, if it is new)"
+        );
+        let mut path = first.rsplit("::");
+        let ident = path.next().unwrap_or_default();
+        let module = path.next();
+        match consts.get(ident) {
+            Some(name) if module == Some("names") => name.clone(),
+            _ => panic!(
+                "{place}: metric name {first} is not a const of metrics_catalog::names \
+                 (call it as names::IDENT; add a new metric there, with its CATALOG entry)"
+            ),
+        }
+    }
+
     /// The metrics the sources emit: name, kind, label names and where (first seen).
-    fn emitted_metrics(sources: &[(PathBuf, String)]) -> Emitted {
+    fn emitted_metrics(
+        sources: &[(PathBuf, String)],
+        consts: &BTreeMap<String, String>,
+    ) -> Emitted {
         let mut emitted = Emitted::new();
         for (path, text) in sources {
-            for (macro_name, kind) in [
-                ("counter!(", Kind::Counter),
-                ("gauge!(", Kind::Gauge),
-                ("histogram!(", Kind::Histogram),
-            ] {
-                let mut from = 0;
-                while let Some(found) = text[from..].find(macro_name) {
-                    let start = from + found;
-                    from = start + macro_name.len();
-                    // describe_counter!( and the like are not emissions.
-                    if text[..start].ends_with('_') {
-                        continue;
-                    }
-                    let args = call_arguments(&text[from..]);
-                    let first = args.split(',').next().unwrap_or_default().trim();
-                    let name = if let Some(literal) = first.strip_prefix('"') {
-                        literal.trim_end_matches('"').to_string()
-                    } else {
-                        let ident = first.rsplit("::").next().unwrap_or(first);
-                        resolve_const(sources, ident)
-                            .unwrap_or_else(|| panic!("cannot resolve {first} in {path:?}"))
-                    };
-                    let labels = label_names(args);
-                    let place = format!("{}:{}", path.display(), text[..start].lines().count());
-                    if let Some((first_kind, first_labels, first_place)) = emitted.get(&name) {
-                        assert!(
-                            (first_kind, first_labels) == (&kind, &labels),
-                            "{name}: {kind:?} {labels:?} at {place}, \
-                             but {first_kind:?} {first_labels:?} at {first_place}"
-                        );
-                    } else {
-                        emitted.insert(name, (kind, labels, place));
-                    }
+            for Call {
+                kind,
+                first,
+                labels,
+                at,
+            } in calls(text)
+            {
+                let place = format!("{}:{}", path.display(), text[..at].lines().count());
+                let name = resolve(consts, &first, &place);
+                if let Some((first_kind, first_labels, first_place)) = emitted.get(&name) {
+                    assert!(
+                        (first_kind, first_labels) == (&kind, &labels),
+                        "{name}: {kind:?} {labels:?} at {place}, \
+                         but {first_kind:?} {first_labels:?} at {first_place}"
+                    );
+                } else {
+                    emitted.insert(name, (kind, labels, place));
                 }
             }
         }
@@ -570,13 +720,26 @@ mod tests {
         labels
     }
 
-    /// The value of `const IDENT: &str = "...";` anywhere in the sources.
-    fn resolve_const(sources: &[(PathBuf, String)], ident: &str) -> Option<String> {
-        let needle = format!("const {ident}: &str = \"");
-        sources.iter().find_map(|(_, text)| {
-            let start = text.find(&needle)? + needle.len();
-            let end = text[start..].find('"')?;
-            Some(text[start..start + end].to_string())
-        })
+    /// The consts of `pub mod names { ... }` in the catalog's source: ident to name.
+    fn name_consts(source: &str) -> BTreeMap<String, String> {
+        let start = source.find("pub mod names {").expect("pub mod names");
+        let end = start + source[start..].find("\n}").expect("end of mod names");
+        let mut consts = BTreeMap::new();
+        for line in source[start..end].lines() {
+            let Some(rest) = line.trim().strip_prefix("pub const ") else {
+                continue;
+            };
+            let (ident, value) = rest
+                .split_once(": &str = \"")
+                .expect("pub const X: &str = \"...\";");
+            let value = value.strip_suffix("\";").expect("one line per const");
+            assert!(
+                consts
+                    .insert(ident.to_string(), value.to_string())
+                    .is_none(),
+                "names::{ident} declared twice"
+            );
+        }
+        consts
     }
 }

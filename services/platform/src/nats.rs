@@ -3,6 +3,8 @@
 use anyhow::Context;
 use async_nats::{Client, ConnectOptions, Event, ServerAddr};
 
+use crate::metrics_catalog::names;
+
 /// Connects to NATS, retrying until the server is up, and logs connection events
 /// (a slow consumer means dropped messages, so it is a warning).
 pub async fn connect(url: &str, name: &str) -> anyhow::Result<Client> {
@@ -32,7 +34,7 @@ pub async fn connect_observed(
                 let gap = match event {
                     Event::SlowConsumer(sid) => {
                         tracing::warn!(%service, sid, "nats slow consumer: messages dropped");
-                        metrics::counter!("tether_nats_slow_consumer_total").increment(1);
+                        metrics::counter!(names::NATS_SLOW_CONSUMER_TOTAL).increment(1);
                         true
                     }
                     Event::Disconnected => {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics_catalog::names;
 use crate::serve::ServeSpec;
 
 /// Serves operator requests on a subscription made earlier with
@@ -64,7 +65,7 @@ where
                         serde_json::from_value::<tether_proto::ErrorCode>(code.clone()).ok()
                     })
                     .map_or("ok", tether_proto::ErrorCode::as_str);
-                metrics::counter!("tether_requests_total", "service" => service, "kind" => "ops", "outcome" => outcome)
+                metrics::counter!(names::REQUESTS_TOTAL, "service" => service, "kind" => "ops", "outcome" => outcome)
                     .increment(1);
                 if let Some(reply_to) = message.reply {
                     let body = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());

@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 use crate::admission::{Admission, Admit};
+use crate::metrics_catalog::names;
 use crate::outbox::Reply;
 
 /// A request type's metrics label.
@@ -306,7 +307,7 @@ where
     let refuse = move |message: async_nats::Message, after| {
         let client = refusals.clone();
         async move {
-            metrics::counter!(names::REFUSED, "service" => service).increment(1);
+            metrics::counter!(names::REQUESTS_REFUSED_TOTAL, "service" => service).increment(1);
             let meta = sender_of(&message);
             if let (Some(reply_to), Some((headers, body))) = (
                 message.reply,
@@ -324,7 +325,7 @@ where
             let started = Instant::now();
             // Nobody waits for the answer any more: the edge told its client `unavailable`.
             if deadline_of(&message).is_some_and(|deadline| deadline.passed()) {
-                metrics::counter!(names::DROPPED, "service" => service, "reason" => "deadline")
+                metrics::counter!(names::WORK_DROPPED_TOTAL, "service" => service, "reason" => "deadline")
                     .increment(1);
                 return;
             }
@@ -334,7 +335,7 @@ where
                     if let (Some(conn), Some(closed)) = (request.for_conn(), closed.as_ref())
                         && closed.contains(conn)
                     {
-                        metrics::counter!(names::DROPPED, "service" => service, "reason" => "gone")
+                        metrics::counter!(names::WORK_DROPPED_TOTAL, "service" => service, "reason" => "gone")
                             .increment(1);
                         return;
                     }
@@ -358,27 +359,18 @@ where
                 Err(rejection) => ("invalid", Resp::rejected(rejection)),
             };
             let outcome = response.outcome();
-            metrics::counter!("tether_requests_total", "service" => service, "kind" => label, "outcome" => outcome)
+            metrics::counter!(names::REQUESTS_TOTAL, "service" => service, "kind" => label, "outcome" => outcome)
                 .increment(1);
             if let (Some(reply_to), Some((headers, body))) = (message.reply, response.into_nats())
                 && let Err(err) = client.publish_with_headers(reply_to, headers, body).await
             {
                 tracing::warn!(service, kind = label, error = %err, "reply publish failed");
             }
-            metrics::histogram!("tether_request_duration_seconds", "service" => service, "kind" => label)
+            metrics::histogram!(names::REQUEST_DURATION_SECONDS, "service" => service, "kind" => label)
                 .record(started.elapsed().as_secs_f64());
         }
     })
     .await
-}
-
-/// Metric names of admission control and dropped work.
-pub mod names {
-    /// Requests refused at once by admission control (`unavailable` with a retry hint).
-    pub const REFUSED: &str = "tether_requests_refused_total";
-    /// Work not done because nobody waits for it: `reason` is `deadline` (the sender's
-    /// deadline passed while it waited) or `gone` (its connection closed).
-    pub const DROPPED: &str = "tether_work_dropped_total";
 }
 
 /// The deadline the edge put on a request ([`HEADER_DEADLINE`]), if any.

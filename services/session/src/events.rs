@@ -1,6 +1,7 @@
 //! Session lifecycle events for chat and location, published after each commit.
 
 use chrono::{DateTime, Utc};
+use tether_platform::metrics_catalog::names;
 use tether_proto::Role;
 use tether_proto::events::{SessionEvent, SessionEventKind};
 use tether_proto::model::Parties;
@@ -42,7 +43,7 @@ pub async fn publish(
         )
         .then(|| (at + chrono::TimeDelta::hours(i64::from(ctx.settings.chat_ttl_h))).into()),
     };
-    metrics::counter!("tether_session_transitions_total", "kind" => kind.as_str()).increment(1);
+    metrics::counter!(names::SESSION_TRANSITIONS_TOTAL, "kind" => kind.as_str()).increment(1);
     let payload = match serde_json::to_vec(&event) {
         Ok(payload) => payload,
         Err(err) => {

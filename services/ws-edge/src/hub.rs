@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use async_nats::{Client, HeaderMap};
 use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
+use tether_platform::metrics_catalog::names;
 use tether_platform::tasks::Tasks;
 use tether_platform::trace;
 use tether_proto::Role;
@@ -276,7 +277,7 @@ impl Hub {
             code,
             "closing every socket: messages may have been missed"
         );
-        metrics::counter!("tether_ws_gap_closes_total").increment(sockets as u64);
+        metrics::counter!(names::WS_GAP_CLOSES_TOTAL).increment(sockets as u64);
         let close = Outbound {
             text: None,
             close: Some(code),
@@ -349,7 +350,7 @@ impl Hub {
                     // The socket cannot keep up: dropping its sender makes it close
                     // (1013) once it drains, instead of buffering without bound.
                     tracing::warn!(role = key.0.as_str(), conn = %conn_id, "outbound queue full, closing socket");
-                    metrics::counter!("tether_ws_slow_consumer_closes_total").increment(1);
+                    metrics::counter!(names::WS_SLOW_CONSUMER_CLOSES_TOTAL).increment(1);
                     false
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use async_nats::{Client, HeaderMap, RequestErrorKind};
 use bytes::Bytes;
+use tether_platform::metrics_catalog::names;
 use tether_proto::envelope::{CommandMeta, Deadline, HEADER_CLOSE, HEADER_DEADLINE};
 use tracing::Instrument as _;
 
@@ -68,7 +69,7 @@ pub async fn request(
     tether_platform::trace::inject(&span, &mut headers);
     let sent = client.request_with_headers(subject, headers, payload);
     let result = tokio::time::timeout(timeout, sent).instrument(span).await;
-    metrics::histogram!("tether_edge_relay_seconds", "kind" => kind)
+    metrics::histogram!(names::EDGE_RELAY_SECONDS, "kind" => kind)
         .record(started.elapsed().as_secs_f64());
     let message = match result {
         Ok(Ok(message)) => message,
@@ -79,13 +80,13 @@ pub async fn request(
                 _ => "other",
             };
             tracing::warn!(kind, reason, "service request failed");
-            metrics::counter!("tether_edge_unavailable_total", "kind" => kind, "reason" => reason)
+            metrics::counter!(names::EDGE_UNAVAILABLE_TOTAL, "kind" => kind, "reason" => reason)
                 .increment(1);
             return Err(RelayError::Unavailable);
         }
         Err(_) => {
             tracing::warn!(kind, reason = "timed_out", "service request failed");
-            metrics::counter!("tether_edge_unavailable_total", "kind" => kind, "reason" => "timed_out").increment(1);
+            metrics::counter!(names::EDGE_UNAVAILABLE_TOTAL, "kind" => kind, "reason" => "timed_out").increment(1);
             return Err(RelayError::Unavailable);
         }
     };

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
+use tether_platform::metrics_catalog::names;
 use tether_proto::commands::{EdgeCommand, Routed, not_routed};
 use tether_proto::envelope::{CommandMeta, ConnectedEvent, ConnectionClosed, close_code};
 use tether_proto::errors::{
@@ -98,7 +99,7 @@ fn upgrade_for(role: Role, request: UpgradeRequest) -> Response {
         upgrade,
     } = request;
     let Some(user) = state.auth.authenticate(&headers, &query) else {
-        metrics::counter!("tether_ws_rejected_total", "reason" => "unauthorized").increment(1);
+        metrics::counter!(names::WS_REJECTED_TOTAL, "reason" => "unauthorized").increment(1);
         return http_error(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthorized,
@@ -106,7 +107,7 @@ fn upgrade_for(role: Role, request: UpgradeRequest) -> Response {
         );
     };
     if !origin_allowed(&state.config.allowed_origins, &headers) {
-        metrics::counter!("tether_ws_rejected_total", "reason" => "origin").increment(1);
+        metrics::counter!(names::WS_REJECTED_TOTAL, "reason" => "origin").increment(1);
         return http_error(
             StatusCode::FORBIDDEN,
             ErrorCode::Forbidden,
@@ -128,7 +129,7 @@ fn upgrade_for(role: Role, request: UpgradeRequest) -> Response {
         );
     }
     if state.hub.sockets_of(role, user.user_id) >= state.config.ws_max_sockets_per_user {
-        metrics::counter!("tether_ws_rejected_total", "reason" => "too_many_sockets").increment(1);
+        metrics::counter!(names::WS_REJECTED_TOTAL, "reason" => "too_many_sockets").increment(1);
         return http_error(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::RateLimited,
@@ -243,7 +244,7 @@ impl Connection {
                 .publish(state.subjects.connected(), payload.into())
                 .await;
         }
-        let gauge = metrics::gauge!("tether_ws_connections", "role" => role.as_str());
+        let gauge = metrics::gauge!(names::WS_CONNECTIONS, "role" => role.as_str());
         gauge.increment(1.0);
         tracing::debug!(role = role.as_str(), conn = %conn_id, "socket open");
 
@@ -403,7 +404,7 @@ impl Connection {
         if self.limiter.check().is_ok() && self.state.ws_user_limiter.check_key(&user_key).is_ok() {
             return Ok(());
         }
-        metrics::counter!("tether_ws_errors_total", "code" => "rate_limited").increment(1);
+        metrics::counter!(names::WS_ERRORS_TOTAL, "code" => "rate_limited").increment(1);
         if self.strikes.check().is_err() {
             return Err(Step::Close(close_code::POLICY, "Rate limit exceeded"));
         }
@@ -462,7 +463,7 @@ impl Connection {
                 request_id,
             );
         };
-        metrics::counter!("tether_ws_frames_in_total", "type" => type_name).increment(1);
+        metrics::counter!(names::WS_FRAMES_IN_TOTAL, "type" => type_name).increment(1);
         if owner == Owner::Edge {
             // `ping` is the edge's own: it answers the same refusals a service would.
             let command = match ClientMessage::from_frame(text.as_bytes()) {
@@ -499,13 +500,14 @@ impl Connection {
     }
 
     fn reject(&self, err: WireError, request_id: Option<String>) -> Step {
-        metrics::counter!("tether_ws_errors_total", "code" => err.code.as_str()).increment(1);
+        metrics::counter!(names::WS_ERRORS_TOTAL, "code" => err.code.as_str()).increment(1);
         Step::Reply(error_json(&err, request_id))
     }
 
     /// Writes one text frame; false when the peer is gone or stopped reading.
     async fn write(&mut self, text: Utf8Bytes) -> bool {
-        metrics::counter!("tether_ws_frames_out_total", "type" => ServerMessage::type_of_json(&text)).increment(1);
+        metrics::counter!(names::WS_FRAMES_OUT_TOTAL, "type" => ServerMessage::type_of_json(&text))
+            .increment(1);
         matches!(
             tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text))).await,
             Ok(Ok(()))
@@ -548,7 +550,7 @@ fn read_error_end(err: axum::Error) -> End {
     let inner = err.into_inner();
     match inner.downcast_ref::<WsError>() {
         Some(WsError::Capacity(_)) => {
-            metrics::counter!("tether_ws_errors_total", "code" => "message_too_big").increment(1);
+            metrics::counter!(names::WS_ERRORS_TOTAL, "code" => "message_too_big").increment(1);
             End::Close(close_code::TOO_BIG, "Message too big")
         }
         Some(WsError::Utf8(_)) => End::Close(1007, "Invalid UTF-8"),

@@ -10,6 +10,7 @@ pub mod work_orders;
 
 use serde::Serialize;
 use sqlx::PgConnection;
+use tether_platform::metrics_catalog::names;
 use tether_platform::{Outbox, Target};
 use tether_proto::{Role, ServerMessage, Timestamp};
 
@@ -114,7 +115,7 @@ pub struct Outcome {
 fn skipped(job: Job) -> Outcome {
     let name = job.name();
     tracing::info!(job = name, "cleanup job skipped: another instance runs it");
-    metrics::counter!("tether_cleanup_skipped_total", "cleanup_job" => name).increment(1);
+    metrics::counter!(names::CLEANUP_SKIPPED_TOTAL, "cleanup_job" => name).increment(1);
     Outcome {
         job: name,
         removed: 0,
@@ -131,8 +132,7 @@ pub async fn run(context: &Context, job: Job) -> sqlx::Result<Outcome> {
             return Ok(skipped(job));
         };
         tracing::info!(job = name, tables = vacuumed, "cleanup job finished");
-        metrics::counter!("tether_cleanup_removed_total", "cleanup_job" => name)
-            .increment(vacuumed);
+        metrics::counter!(names::CLEANUP_REMOVED_TOTAL, "cleanup_job" => name).increment(vacuumed);
         return Ok(Outcome {
             job: name,
             removed: vacuumed,
@@ -168,7 +168,7 @@ pub async fn run(context: &Context, job: Job) -> sqlx::Result<Outcome> {
         }
     }
     tracing::info!(job = name, removed, "cleanup job finished");
-    metrics::counter!("tether_cleanup_removed_total", "cleanup_job" => name).increment(removed);
+    metrics::counter!(names::CLEANUP_REMOVED_TOTAL, "cleanup_job" => name).increment(removed);
     Ok(Outcome {
         job: name,
         removed,

@@ -13,6 +13,7 @@ use super::config::SenderConfig;
 use super::events::{self, Claimed};
 use super::webhook::{Outcome, Webhook};
 use super::{MAX_TRIES, retry_delay};
+use crate::metrics_catalog::names;
 
 /// Attempts at recording a 2xx before giving up on recording it (it is then sent again
 /// once the lease ends: the duplicate the contract allows, which receivers drop by
@@ -105,7 +106,7 @@ impl Sender {
         for attempt in 1..=RECORD_SENT_ATTEMPTS {
             match events::record_sent(&self.pool, event_id).await {
                 Ok(()) => {
-                    metrics::counter!("tether_push_sent_total").increment(1);
+                    metrics::counter!(names::PUSH_SENT_TOTAL).increment(1);
                     tracing::debug!(%event_id, tries = event.tries, status, "push sent");
                     return;
                 }
@@ -133,14 +134,14 @@ impl Sender {
             }
             Ok(true) => match retry_in {
                 Some(delay) => {
-                    metrics::counter!("tether_push_retried_total").increment(1);
+                    metrics::counter!(names::PUSH_RETRIED_TOTAL).increment(1);
                     tracing::info!(
                         %event_id, tries, reason, retry_in_ms = delay.as_millis() as u64,
                         "push try failed; retrying"
                     );
                 }
                 None => {
-                    metrics::counter!("tether_push_given_up_total").increment(1);
+                    metrics::counter!(names::PUSH_GIVEN_UP_TOTAL).increment(1);
                     tracing::warn!(%event_id, tries, reason, "push given up");
                 }
             },

@@ -1,6 +1,7 @@
 //! `work_response`: the provider accepts (a session opens) or rejects a pending order.
 
 use chrono::{DateTime, Utc};
+use tether_platform::metrics_catalog::names;
 use tether_platform::{Reply, timeline};
 use tether_proto::WorkOrderStatus;
 use tether_proto::commands::WorkResponse;
@@ -234,6 +235,6 @@ async fn reject(ctx: &Ctx, meta: &CommandMeta, work_id: i64) -> CommandResult {
         response_time: rejected.responded_at.into(),
     };
     tell_both(ctx, meta, rejected.seeker_id, &own, other).await;
-    metrics::counter!("tether_session_transitions_total", "kind" => "rejected").increment(1);
+    metrics::counter!(names::SESSION_TRANSITIONS_TOTAL, "kind" => "rejected").increment(1);
     Ok(Reply::answer(meta, own))
 }
