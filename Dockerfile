@@ -1,7 +1,9 @@
 # One image with every Tether binary; each docker-compose service picks its command.
 #   docker build -t tether .
 #   docker run --rm tether tether-token --help
-# Build stage: the workspace's release binaries. Migrations are embedded at compile time.
+# Build stage: the services' and operator tools' release binaries (not the benchmark's or
+# the test harness's, which the image does not ship). Migrations are embedded at compile
+# time.
 ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /src
@@ -9,6 +11,8 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --bins \
+      -p tether-ws-edge -p tether-session -p tether-chat -p tether-location -p tether-cleanup \
+      -p tether-cli \
  && mkdir -p /out \
  && for bin in tether-ws-edge tether-session tether-chat tether-location tether-cleanup \
                tether-token tether-schemas tether-healthcheck tether-smoke; do \
