@@ -507,8 +507,10 @@ impl Connection {
 
     /// Writes one text frame; false when the peer is gone or stopped reading.
     async fn write(&mut self, text: Utf8Bytes) -> bool {
+        metrics::counter!(names::WS_FRAMES_OUT_TOTAL, "type" => ServerMessage::type_of_json(&text))
+            .increment(1);
         matches!(
-            tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(counted_frame(text))).await,
+            tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text))).await,
             Ok(Ok(()))
         )
     }
@@ -527,19 +529,23 @@ impl Connection {
         let socket = &mut self.socket;
         let written = tokio::time::timeout(WRITE_TIMEOUT, async {
             let mut next = Some(first);
-            let mut close = None;
             let mut frames = 0;
             while let Some(message) = next.take() {
                 if let Some(text) = message.text {
-                    socket.feed(counted_frame(text)).await?;
+                    metrics::counter!(names::WS_FRAMES_OUT_TOTAL, "type" => ServerMessage::type_of_json(&text))
+                        .increment(1);
+                    socket.feed(Message::Text(text)).await?;
                     frames += 1;
                 }
-                close = message.close;
-                if close.is_none() && frames < BURST_MAX {
+                if message.close.is_some() {
+                    socket.flush().await?;
+                    return Ok(message.close);
+                }
+                if frames < BURST_MAX {
                     next = outbound.try_recv().ok();
                 }
             }
-            socket.flush().await.map(|()| close)
+            socket.flush().await.map(|()| None)
         })
         .await;
         match written {
@@ -591,13 +597,6 @@ fn read_error_end(err: axum::Error) -> End {
         Some(WsError::Protocol(_)) => End::Close(1002, "Protocol error"),
         _ => End::Gone,
     }
-}
-
-/// `text` as a frame to write, counted by its message type.
-fn counted_frame(text: Utf8Bytes) -> Message {
-    metrics::counter!(names::WS_FRAMES_OUT_TOTAL, "type" => ServerMessage::type_of_json(&text))
-        .increment(1);
-    Message::Text(text)
 }
 
 fn error_json(err: &WireError, request_id: Option<String>) -> Utf8Bytes {
