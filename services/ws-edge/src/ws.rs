@@ -44,11 +44,8 @@ use crate::state::EdgeState;
 /// Read buffer per socket. tungstenite's default (128 KiB) would cost more than the
 /// whole per-socket budget of docs/targets.md G2; frames larger than this are read in chunks.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
-/// Frames queued together go out with one flush (see [`Connection::write_burst`]); past this
-/// many bytes the buffer is written out early, so keep it small.
+/// Writes go out at once (each `send` flushes); keep the staging buffer small.
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
-/// Most queued frames one burst writes before flushing (bounds a burst's latency).
-const BURST_MAX: usize = 32;
 /// A write that cannot complete in this time means the peer stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -337,10 +334,12 @@ impl Connection {
                     let Some(message) = message else {
                         return End::Close(close_code::TRY_AGAIN_LATER, "Too slow to keep up");
                     };
-                    match self.write_burst(message, &mut outbound).await {
-                        Some(close) => pending_close = close,
-                        None => return End::Gone,
+                    if let Some(text) = message.text
+                        && !self.write(text).await
+                    {
+                        return End::Gone;
                     }
+                    pending_close = message.close;
                 }
                 _ = &mut idle => return End::Close(close_code::NORMAL, "Idle timeout"),
                 frame = self.socket.recv(), if !read_done && queued.len() < READ_AHEAD && pending_close.is_none() => {
@@ -513,45 +512,6 @@ impl Connection {
             tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text))).await,
             Ok(Ok(()))
         )
-    }
-
-    /// Writes `first` and what else is queued for this socket already (up to
-    /// [`BURST_MAX`], stopping at a message that closes it) with one flush: a burst (a chat
-    /// message and the receipts that follow it, a distance and its arrival and cadence)
-    /// costs one write to the kernel instead of one per frame. Returns the close code the
-    /// last message carried, if any; `None` when the peer is gone or stopped reading.
-    async fn write_burst(
-        &mut self,
-        first: Outbound,
-        outbound: &mut mpsc::Receiver<Outbound>,
-    ) -> Option<Option<u16>> {
-        use futures::SinkExt as _;
-        let socket = &mut self.socket;
-        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
-            let mut next = Some(first);
-            let mut frames = 0;
-            while let Some(message) = next.take() {
-                if let Some(text) = message.text {
-                    metrics::counter!(names::WS_FRAMES_OUT_TOTAL, "type" => ServerMessage::type_of_json(&text))
-                        .increment(1);
-                    socket.feed(Message::Text(text)).await?;
-                    frames += 1;
-                }
-                if message.close.is_some() {
-                    socket.flush().await?;
-                    return Ok(message.close);
-                }
-                if frames < BURST_MAX {
-                    next = outbound.try_recv().ok();
-                }
-            }
-            socket.flush().await.map(|()| None)
-        })
-        .await;
-        match written {
-            Ok(Ok(close)) => Some(close),
-            _ => None,
-        }
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
