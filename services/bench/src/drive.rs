@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::client::{ConnShared, Handler, PROVIDER_LAT, PROVIDER_LON, Pair, Role, open_pairs};
-use crate::procstat::cpu_snapshot;
 use crate::report::{CpuPerUnit, Outcome};
 use crate::scenarios::Ctx;
 
@@ -227,7 +226,7 @@ async fn drive(
     for pair in &pairs {
         pair.set_handler(Some(listener.clone() as Arc<dyn Handler>));
     }
-    let cpu_before = cpu_snapshot(&ctx.apps);
+    let cpu_before = ctx.cpu().await;
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut next_progress = drive_s / 4.0;
@@ -261,7 +260,7 @@ async fn drive(
     }
     // The last fixes' answers.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let cpu = cpu_snapshot(&ctx.apps).since(&cpu_before);
+    let cpu = ctx.cpu().await.since(&cpu_before);
     for pair in &pairs {
         pair.set_handler(None);
     }

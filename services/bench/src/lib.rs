@@ -19,3 +19,4 @@ pub mod report;
 pub mod scenarios;
 pub mod seed;
 pub mod token;
+pub mod traffic;

@@ -554,9 +554,9 @@ async fn overload_cpu(ctx: &Ctx, tracker: &Tracker) -> CpuSnapshot {
         (ov.end_us - ov.start_us) as f64 / 1e6,
         tracker.settled.percentiles().p99
     );
-    let cpu0 = ctx.cpu();
+    let cpu0 = ctx.cpu().await;
     tokio::time::sleep_until(tracker.at(ov.end_us).into()).await;
-    let cpu = ctx.cpu().since(&cpu0);
+    let cpu = ctx.cpu().await.since(&cpu0);
     eprintln!(
         "    recovery: {}/s (in flight {})",
         fmt_num(tracker.sched.phases[RECOVERY].rate),

@@ -6,7 +6,10 @@
 //! the floor), `nats-server`, PostgreSQL (every process named `postgres`) and the bench
 //! itself.
 
+use std::collections::BTreeMap;
 use std::fs;
+
+use crate::traffic::Traffic;
 
 const TICKS_PER_S: f64 = 100.0;
 
@@ -18,11 +21,15 @@ pub struct AppFilter {
     pub pids: Vec<u32>,
 }
 
-/// CPU seconds used so far by each group.
-#[derive(Debug, Clone, Copy, Default)]
+/// CPU seconds used so far by each group (and, where measured, the traffic between them).
+#[derive(Debug, Clone, Default)]
 pub struct CpuSnapshot {
     /// The application (Tether processes or the floor).
     pub app: f64,
+    /// The application per process name (`tether-ws-edge`, `tether-chat`, ...).
+    pub procs: BTreeMap<String, f64>,
+    /// NATS messages and PostgreSQL statements (see [`crate::traffic`]).
+    pub traffic: Traffic,
     /// nats-server.
     pub nats: f64,
     /// All PostgreSQL processes.
@@ -36,6 +43,15 @@ impl CpuSnapshot {
     pub fn since(&self, earlier: &CpuSnapshot) -> CpuSnapshot {
         CpuSnapshot {
             app: (self.app - earlier.app).max(0.0),
+            procs: self
+                .procs
+                .iter()
+                .map(|(name, secs)| {
+                    let before = earlier.procs.get(name).copied().unwrap_or(0.0);
+                    (name.clone(), (secs - before).max(0.0))
+                })
+                .collect(),
+            traffic: self.traffic.since(&earlier.traffic),
             nats: (self.nats - earlier.nats).max(0.0),
             pg: (self.pg - earlier.pg).max(0.0),
             bench: (self.bench - earlier.bench).max(0.0),
@@ -95,6 +111,7 @@ pub fn cpu_snapshot(filter: &AppFilter) -> CpuSnapshot {
                 && !comm.starts_with("tether-floor"))
         {
             snap.app += secs;
+            *snap.procs.entry(comm).or_default() += secs;
         } else if comm == "nats-server" {
             snap.nats += secs;
         } else if comm == "postgres" {

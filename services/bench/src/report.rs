@@ -75,8 +75,9 @@ pub struct Percentiles {
     pub max: f64,
 }
 
-/// CPU microseconds per delivered unit (message, update, lifecycle) by process group.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+/// CPU microseconds per delivered unit (message, update, lifecycle) by process group, and
+/// the traffic between the parts per unit where it was measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CpuPerUnit {
     /// Tether processes (or the floor).
     pub app_us: f64,
@@ -86,6 +87,15 @@ pub struct CpuPerUnit {
     pub pg_us: f64,
     /// The load generator itself.
     pub bench_us: f64,
+    /// The application per process (`tether-ws-edge` → µs), for the notes.
+    #[serde(default)]
+    pub procs_us: BTreeMap<String, f64>,
+    /// Messages published to NATS per unit.
+    #[serde(default)]
+    pub nats_msgs: Option<f64>,
+    /// Statements sent to PostgreSQL per unit (round trips).
+    #[serde(default)]
+    pub pg_round_trips: Option<f64>,
 }
 
 impl CpuPerUnit {
@@ -100,7 +110,35 @@ impl CpuPerUnit {
             nats_us: per(delta.nats),
             pg_us: per(delta.pg),
             bench_us: per(delta.bench),
+            procs_us: delta
+                .procs
+                .iter()
+                .map(|(k, v)| (k.clone(), per(*v)))
+                .collect(),
+            nats_msgs: delta.traffic.nats_msgs.map(|n| n as f64 / units as f64),
+            pg_round_trips: delta.traffic.pg_statements.map(|n| n as f64 / units as f64),
         }
+    }
+
+    /// The per-process CPU and the traffic per unit, for a row's notes (empty when
+    /// neither was measured): `NATS msgs 9.0; PG round trips 3.1; app µs ws-edge 120, chat 80`.
+    pub fn breakdown(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(n) = self.nats_msgs {
+            out.push(format!("NATS msgs/unit {n:.2}"));
+        }
+        if let Some(n) = self.pg_round_trips {
+            out.push(format!("PG round trips/unit {n:.2}"));
+        }
+        if self.procs_us.len() > 1 {
+            let procs: Vec<String> = self
+                .procs_us
+                .iter()
+                .map(|(name, us)| format!("{} {us:.0}", name.trim_start_matches("tether-")))
+                .collect();
+            out.push(format!("app µs/unit {}", procs.join(", ")));
+        }
+        out
     }
 
     /// Application + NATS + PostgreSQL.
@@ -157,6 +195,7 @@ impl Outcome {
             .iter()
             .map(|(k, v)| format!("{k} {}", fmt_num(*v)))
             .collect();
+        notes.extend(self.cpu.breakdown());
         if !self.note.is_empty() {
             notes.push(self.note.clone());
         }

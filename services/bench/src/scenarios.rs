@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::client::{Conn, ConnShared, Handler, PROVIDER_LAT, PROVIDER_LON, Pair, Role, Target};
 use crate::procstat::{self, AppFilter, CpuSnapshot};
 use crate::report::{CpuPerUnit, Latency, Outcome, fmt_num};
+use crate::traffic::TrafficSource;
 
 /// What every scenario needs: the target, its label and which processes to account.
 pub struct Ctx {
@@ -26,17 +27,26 @@ pub struct Ctx {
     pub apps: AppFilter,
     /// Longest wait for stragglers after a run's last send.
     pub drain: Duration,
+    /// NATS and PostgreSQL counters read with the CPU.
+    pub traffic: TrafficSource,
     runs: AtomicU64,
 }
 
 impl Ctx {
     /// A context.
-    pub fn new(target: Target, label: String, apps: AppFilter, drain: Duration) -> Self {
+    pub fn new(
+        target: Target,
+        label: String,
+        apps: AppFilter,
+        drain: Duration,
+        traffic: TrafficSource,
+    ) -> Self {
         Self {
             target,
             label,
             apps,
             drain,
+            traffic,
             runs: AtomicU64::new(std::process::id() as u64 % 1000 * 1000),
         }
     }
@@ -45,8 +55,13 @@ impl Ctx {
         self.runs.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub(crate) fn cpu(&self) -> CpuSnapshot {
-        procstat::cpu_snapshot(&self.apps)
+    /// CPU so far, with the traffic counters read at the same moment.
+    pub(crate) async fn cpu(&self) -> CpuSnapshot {
+        let traffic = self.traffic.snapshot().await;
+        CpuSnapshot {
+            traffic,
+            ..procstat::cpu_snapshot(&self.apps)
+        }
     }
 
     pub(crate) fn outcome(&self, scenario: &str, shape: String) -> Outcome {
@@ -261,14 +276,14 @@ impl<M: Matcher> MatchedRun<M> {
             tally: Tally::new(),
         });
         install(pairs, run.clone());
-        let cpu0 = ctx.cpu();
+        let cpu0 = ctx.cpu().await;
         let n = pairs.len() as u64;
         open_loop(t0, rate, total, |seq, due_us| {
             send(&run, &pairs[(seq % n) as usize], seq / n, due_us);
         })
         .await;
         wait_for(ctx.drain, || done(&run, total)).await;
-        let cpu = ctx.cpu().since(&cpu0);
+        let cpu = ctx.cpu().await.since(&cpu0);
         uninstall(pairs);
         (run, total, cpu)
     }
@@ -409,7 +424,7 @@ pub async fn chat(
         last_arrival_us: AtomicU64::new(0),
     });
     install(pairs, run.clone());
-    let cpu0 = ctx.cpu();
+    let cpu0 = ctx.cpu().await;
     let t0 = Instant::now();
     // Re-base the run's clock on the send clock.
     let run_t0_offset = t0.duration_since(run.t0).as_micros() as u64;
@@ -445,7 +460,7 @@ pub async fn chat(
         })
         .await;
     }
-    let cpu = ctx.cpu().since(&cpu0);
+    let cpu = ctx.cpu().await.since(&cpu0);
     let mut lost = 0;
     let mut unanswered = 0;
     let mut errored = 0;
@@ -811,7 +826,7 @@ pub async fn lifecycle(
     let inflight = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicU64::new(0));
     let last_us = Arc::new(AtomicU64::new(0));
-    let cpu0 = ctx.cpu();
+    let cpu0 = ctx.cpu().await;
     let t0 = Instant::now();
     let mut tasks = Vec::with_capacity(total as usize);
     let mut refused = 0u64;
@@ -865,7 +880,7 @@ pub async fn lifecycle(
     for task in tasks {
         let _ = task.await;
     }
-    let cpu = ctx.cpu().since(&cpu0);
+    let cpu = ctx.cpu().await.since(&cpu0);
     let completed = done.load(Ordering::Relaxed);
     let window = (last_us.load(Ordering::Relaxed) as f64 / 1e6).max(duration.as_secs_f64());
     let mut o = ctx.outcome(
@@ -906,7 +921,7 @@ pub async fn idle(
     let edge0 = procstat::rss_sum_kib(edge_pids);
     let nats0 = procstat::rss_sum_kib(nats_pids);
     let latency = Latency::new();
-    let cpu0 = ctx.cpu();
+    let cpu0 = ctx.cpu().await;
     let t0 = Instant::now();
     let mut conns: Vec<Conn> = Vec::with_capacity(sockets);
     let mut failures = 0u64;
@@ -946,7 +961,7 @@ pub async fn idle(
     }
     let connect_s = t0.elapsed().as_secs_f64();
     let ok = conns.len() as u64;
-    let cpu = ctx.cpu().since(&cpu0);
+    let cpu = ctx.cpu().await.since(&cpu0);
     // Let per-socket state settle (connect-time work, first messages).
     tokio::time::sleep(Duration::from_secs(2).min(hold)).await;
     let edge1 = procstat::rss_sum_kib(edge_pids);

@@ -18,6 +18,7 @@ use tether_bench::procstat::{self, AppFilter};
 use tether_bench::report::{Outcome, comparison};
 use tether_bench::scenarios::{self, Ctx, PairLoad, SoakShape};
 use tether_bench::seed;
+use tether_bench::traffic::TrafficSource;
 
 /// Command line.
 #[derive(Parser)]
@@ -59,6 +60,12 @@ struct Args {
     /// Pairs set up concurrently.
     #[arg(long, default_value_t = 32, global = true)]
     setup_concurrency: usize,
+    /// NATS monitoring endpoint (`http://127.0.0.1:18222`): messages per unit from `/varz`.
+    #[arg(long, global = true)]
+    nats_monitor: Option<String>,
+    /// Database whose `pg_stat_statements` counts the stack's round trips per unit.
+    #[arg(long, global = true)]
+    stats_db: Option<String>,
     /// Appends each outcome as a JSON line to this file.
     #[arg(long, global = true)]
     json_out: Option<PathBuf>,
@@ -465,6 +472,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.label.clone(),
         apps,
         Duration::from_secs(args.drain_s),
+        TrafficSource::new(args.nats_monitor.as_deref(), args.stats_db.as_deref()).await,
     ));
     let secs = Duration::from_secs;
     let outcomes: Vec<Outcome> = match &args.scenario {
