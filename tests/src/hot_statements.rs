@@ -786,54 +786,41 @@ pub const CATALOGUE: &[HotStatement] = &[
         cases: &[case("known edge", "SELECT edge_id FROM hot_samples")],
     },
     HotStatement {
-        name: "location: ensure presence rows (batch)",
+        name: "location: ensure and lock presence rows (batch)",
         path: "presence transitions (batched)",
-        sql: presence_batch::ENSURE_MANY,
-        params: &["uuid[]", "text[]"],
-        allowance: None,
-        cases: &[case(
-            "known and new",
-            "SELECT ARRAY[open_seeker, nobody], ARRAY['seeker', 'provider'] FROM hot_samples",
-        )],
-    },
-    HotStatement {
-        name: "location: lock presence rows (batch)",
-        path: "presence transitions (batched)",
-        sql: presence_batch::LOCK_MANY,
-        params: &["uuid[]", "text[]"],
-        allowance: None,
-        cases: &[case(
-            "two parties",
-            "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'] FROM hot_samples",
-        )],
-    },
-    HotStatement {
-        name: "location: apply edges' transitions (batch)",
-        path: "presence transitions (batched)",
-        sql: presence_batch::APPLY_MANY,
-        params: &["uuid[]", "text[]", "uuid[]", "bool[]", "int8[]"],
-        allowance: None,
-        cases: &[case(
-            "on the busiest edge and a new one",
-            "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'], ARRAY[edge_id, nobody],
-                    ARRAY[true, false], ARRAY[9000000000000000000, 1]::int8[] FROM hot_samples",
-        )],
-    },
-    HotStatement {
-        name: "location: record changed presence (batch)",
-        path: "presence transitions (batched)",
-        sql: presence_batch::SET_CHANGED,
+        sql: presence_batch::ENSURE_AND_LOCK_MANY,
         params: &["uuid[]", "text[]"],
         allowance: None,
         cases: &[
             case(
+                "known and new",
+                "SELECT ARRAY[open_seeker, nobody], ARRAY['seeker', 'provider'] FROM hot_samples",
+            ),
+            case(
                 "two parties",
                 "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'] FROM hot_samples",
+            ),
+        ],
+    },
+    HotStatement {
+        name: "location: apply edges' transitions and record changed presence (batch)",
+        path: "presence transitions (batched)",
+        sql: presence_batch::APPLY_AND_SET_CHANGED,
+        params: &["uuid[]", "text[]", "uuid[]", "text[]", "uuid[]", "bool[]", "int8[]"],
+        allowance: None,
+        cases: &[
+            case(
+                "two parties, on the busiest edge and a new one",
+                "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'],
+                        ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'], ARRAY[edge_id, nobody],
+                        ARRAY[true, false], ARRAY[9000000000000000000, 1]::int8[] FROM hot_samples",
             ),
             with_setup(
                 "two parties during a storm (thousands online, statistics from before)",
                 MANY_ONLINE,
-                "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'] FROM hot_samples",
+                "SELECT ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'],
+                        ARRAY[open_seeker, open_provider], ARRAY['seeker', 'provider'], ARRAY[edge_id, nobody],
+                        ARRAY[true, false], ARRAY[9000000000000000000, 1]::int8[] FROM hot_samples",
             ),
         ],
     },

@@ -3,10 +3,10 @@
 //! A socket storm (thousands of users connecting or leaving at once, an edge restarting)
 //! is thousands of transitions, and one transaction of six statements each kept
 //! PostgreSQL busy for tens of seconds after the sockets were gone. Here every transition
-//! queued while a batch is written goes into the next one: ensure the rows, lock them,
-//! apply each edge's transition unless it holds a later one, record who changed, clear
-//! their stale flags, each as one statement over arrays, so a batch costs about eight round trips whatever
-//! its size. Rows are locked in (user, role) order, so two instances' batches never wait
+//! queued while a batch is written goes into the next one: ensure and lock the rows (one
+//! statement), apply each edge's transition unless it holds a later one and record who
+//! changed (one statement), clear their stale flags, each over arrays, so a batch costs
+//! about six round trips (with `BEGIN` and `COMMIT`) whatever its size. Rows are locked in (user, role) order, so two instances' batches never wait
 //! on each other in a cycle; when a batch fails anyway, its transitions are applied one by
 //! one.
 //!
@@ -81,35 +81,53 @@ pub fn spawn(pool: PgPool, stale_location: Duration) -> PresenceWriter {
     })
 }
 
-/// Creates the missing (user $1[i], role $2[i]) presence rows, offline.
-pub const ENSURE_MANY: &str = "INSERT INTO user_presence (user_id, role, online, seen_at)
+/// Creates the missing (user $1[i], role $2[i]) presence rows, offline, and locks them all,
+/// in key order, in one round trip: a new row is locked by its insertion, and `ON CONFLICT
+/// DO UPDATE ... WHERE false` locks an existing one without writing a new version of it
+/// (PostgreSQL locks every conflicting row the action considers, updated or not), so no
+/// dead tuple is left for a vacuum that may not run. The keys are distinct (one per (user,
+/// role)), which `ON CONFLICT DO UPDATE` requires.
+pub const ENSURE_AND_LOCK_MANY: &str = "INSERT INTO user_presence AS u (user_id, role, online, seen_at)
          SELECT k.user_id, k.role, false, now() FROM unnest($1::uuid[], $2::text[]) AS k (user_id, role)
-         ON CONFLICT (user_id, role) DO NOTHING";
+         ORDER BY k.user_id, k.role
+         ON CONFLICT (user_id, role) DO UPDATE SET online = u.online WHERE false";
 
-/// Locks the (user $1[i], role $2[i]) presence rows, in key order.
-pub const LOCK_MANY: &str = "SELECT u.user_id FROM user_presence u
-         JOIN unnest($1::uuid[], $2::text[]) AS k (user_id, role)
-           ON u.user_id = k.user_id AND u.role = k.role
-         ORDER BY u.user_id, u.role FOR UPDATE OF u";
-
-/// Applies edge $3[i]'s transition (online $4[i], sequence $5[i]) of (user $1[i], role
-/// $2[i]) unless the edge's row holds a later one. One element per (user, role, edge).
-pub const APPLY_MANY: &str = "INSERT INTO presence_sockets (user_id, role, edge_id, online, seq)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bool[], $5::int8[])
-         ON CONFLICT (user_id, role, edge_id) DO UPDATE
-             SET online = excluded.online, seq = excluded.seq, changed_at = now()
-             WHERE presence_sockets.seq < excluded.seq";
-
-/// Records the presence of each (user $1[i], role $2[i]) whose sockets now say otherwise
-/// (online = any edge holds one); returns those that changed. Each user's rows are read
-/// through the primary key and aggregated: with `AND s.online` in an `EXISTS`, the
-/// generic plan hashed every online socket of every user (the partial index on online
-/// sockets), a second per batch during a storm of 19,000.
-pub const SET_CHANGED: &str = "UPDATE user_presence AS u SET online = n.online, seen_at = now()
-         FROM (SELECT k.user_id, k.role, coalesce(o.online, false) AS online
-               FROM unnest($1::uuid[], $2::text[]) AS k (user_id, role)
-               LEFT JOIN LATERAL (SELECT bool_or(s.online) AS online FROM presence_sockets s
-                                  WHERE s.user_id = k.user_id AND s.role = k.role) AS o ON true) AS n
+/// Applies edge $5[i]'s transition (online $6[i], sequence $7[i]) of (user $3[i], role
+/// $4[i]) unless the edge's row holds a later one (one element per (user, role, edge)), then
+/// records the presence of each (user $1[i], role $2[i]) whose sockets now say otherwise
+/// (online = any edge holds one) and returns those that changed: one round trip.
+///
+/// The statement's snapshot does not see its own CTE's writes, so each user's sockets are
+/// the rows the CTE wrote (`applied`) plus the user's other rows as they were. No other
+/// transaction can change them meanwhile: every writer of a user's sockets holds the
+/// user's `user_presence` row lock first ([`ENSURE_AND_LOCK_MANY`], an earlier statement,
+/// so this one's snapshot already sees whatever committed before the lock was granted).
+/// Each user's rows are read through the primary key and aggregated: with `AND s.online`
+/// in an `EXISTS`, the generic plan hashed every online socket of every user (the partial
+/// index on online sockets), a second per batch during a storm of 19,000.
+pub const APPLY_AND_SET_CHANGED: &str = "WITH applied AS (
+             INSERT INTO presence_sockets AS s (user_id, role, edge_id, online, seq)
+             SELECT * FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::bool[], $7::int8[])
+             ON CONFLICT (user_id, role, edge_id) DO UPDATE
+                 SET online = excluded.online, seq = excluded.seq, changed_at = now()
+                 WHERE s.seq < excluded.seq
+             RETURNING s.user_id, s.role, s.edge_id, s.online
+         ), n AS (
+             SELECT k.user_id, k.role, coalesce(bool_or(x.online), false) AS online
+             FROM unnest($1::uuid[], $2::text[]) AS k (user_id, role)
+             LEFT JOIN LATERAL (
+                 SELECT a.online FROM applied a WHERE a.user_id = k.user_id AND a.role = k.role
+                 UNION ALL
+                 SELECT s.online FROM presence_sockets s
+                 WHERE s.user_id = k.user_id AND s.role = k.role
+                   AND NOT EXISTS (SELECT 1 FROM applied a
+                                   WHERE a.user_id = s.user_id AND a.role = s.role
+                                     AND a.edge_id = s.edge_id)
+             ) AS x ON true
+             GROUP BY k.user_id, k.role
+         )
+         UPDATE user_presence AS u SET online = n.online, seen_at = now()
+         FROM n
          WHERE u.user_id = n.user_id AND u.role = n.role AND u.online <> n.online
          RETURNING u.user_id, u.role, u.online, u.seen_at";
 
@@ -139,28 +157,20 @@ async fn apply_batch(
     let (users, roles): (Vec<Uuid>, Vec<&str>) = keys.iter().copied().unzip();
 
     let mut tx = pool.begin().await?;
-    sqlx::query(ENSURE_MANY)
-        .bind(&users)
-        .bind(&roles)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(LOCK_MANY)
+    sqlx::query(ENSURE_AND_LOCK_MANY)
         .bind(&users)
         .bind(&roles)
         .execute(&mut *tx)
         .await?;
     let applied = latest.values();
-    sqlx::query(APPLY_MANY)
+    let changed: Vec<(Uuid, String, bool, DateTime<Utc>)> = sqlx::query_as(APPLY_AND_SET_CHANGED)
+        .bind(&users)
+        .bind(&roles)
         .bind(applied.clone().map(|t| t.user_id).collect::<Vec<_>>())
         .bind(applied.clone().map(|t| t.role.as_str()).collect::<Vec<_>>())
         .bind(applied.clone().map(|t| t.edge_id).collect::<Vec<_>>())
         .bind(applied.clone().map(|t| t.online).collect::<Vec<_>>())
         .bind(applied.map(|t| t.seq).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-    let changed: Vec<(Uuid, String, bool, DateTime<Utc>)> = sqlx::query_as(SET_CHANGED)
-        .bind(&users)
-        .bind(&roles)
         .fetch_all(&mut *tx)
         .await?;
 
