@@ -44,8 +44,11 @@ use crate::state::EdgeState;
 /// Read buffer per socket. tungstenite's default (128 KiB) would cost more than the
 /// whole per-socket budget of docs/targets.md G2; frames larger than this are read in chunks.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
-/// Writes go out at once (each `send` flushes); keep the staging buffer small.
+/// Frames queued together go out with one flush (see [`Connection::write_burst`]); past this
+/// many bytes the buffer is written out early, so keep it small.
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// Most queued frames one burst writes before flushing (bounds a burst's latency).
+const BURST_MAX: usize = 32;
 /// A write that cannot complete in this time means the peer stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -334,12 +337,10 @@ impl Connection {
                     let Some(message) = message else {
                         return End::Close(close_code::TRY_AGAIN_LATER, "Too slow to keep up");
                     };
-                    if let Some(text) = message.text
-                        && !self.write(text).await
-                    {
-                        return End::Gone;
+                    match self.write_burst(message, &mut outbound).await {
+                        Some(close) => pending_close = close,
+                        None => return End::Gone,
                     }
-                    pending_close = message.close;
                 }
                 _ = &mut idle => return End::Close(close_code::NORMAL, "Idle timeout"),
                 frame = self.socket.recv(), if !read_done && queued.len() < READ_AHEAD && pending_close.is_none() => {
@@ -506,12 +507,45 @@ impl Connection {
 
     /// Writes one text frame; false when the peer is gone or stopped reading.
     async fn write(&mut self, text: Utf8Bytes) -> bool {
-        metrics::counter!(names::WS_FRAMES_OUT_TOTAL, "type" => ServerMessage::type_of_json(&text))
-            .increment(1);
         matches!(
-            tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(Message::Text(text))).await,
+            tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(counted_frame(text))).await,
             Ok(Ok(()))
         )
+    }
+
+    /// Writes `first` and what else is queued for this socket already (up to
+    /// [`BURST_MAX`], stopping at a message that closes it) with one flush: a burst (a chat
+    /// message and the receipts that follow it, a distance and its arrival and cadence)
+    /// costs one write to the kernel instead of one per frame. Returns the close code the
+    /// last message carried, if any; `None` when the peer is gone or stopped reading.
+    async fn write_burst(
+        &mut self,
+        first: Outbound,
+        outbound: &mut mpsc::Receiver<Outbound>,
+    ) -> Option<Option<u16>> {
+        use futures::SinkExt as _;
+        let socket = &mut self.socket;
+        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+            let mut next = Some(first);
+            let mut close = None;
+            let mut frames = 0;
+            while let Some(message) = next.take() {
+                if let Some(text) = message.text {
+                    socket.feed(counted_frame(text)).await?;
+                    frames += 1;
+                }
+                close = message.close;
+                if close.is_none() && frames < BURST_MAX {
+                    next = outbound.try_recv().ok();
+                }
+            }
+            socket.flush().await.map(|()| close)
+        })
+        .await;
+        match written {
+            Ok(Ok(close)) => Some(close),
+            _ => None,
+        }
     }
 
     async fn close(&mut self, code: u16, reason: &'static str) {
@@ -557,6 +591,13 @@ fn read_error_end(err: axum::Error) -> End {
         Some(WsError::Protocol(_)) => End::Close(1002, "Protocol error"),
         _ => End::Gone,
     }
+}
+
+/// `text` as a frame to write, counted by its message type.
+fn counted_frame(text: Utf8Bytes) -> Message {
+    metrics::counter!(names::WS_FRAMES_OUT_TOTAL, "type" => ServerMessage::type_of_json(&text))
+        .increment(1);
+    Message::Text(text)
 }
 
 fn error_json(err: &WireError, request_id: Option<String>) -> Utf8Bytes {
