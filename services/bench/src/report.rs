@@ -312,3 +312,58 @@ pub fn comparison(outcomes: &[Outcome]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::Traffic;
+
+    #[test]
+    fn traffic_and_processes_are_per_unit_and_absent_when_not_measured() {
+        let delta = CpuSnapshot {
+            app: 0.003,
+            procs: BTreeMap::from([
+                ("tether-chat".to_owned(), 0.002),
+                ("tether-ws-edge".to_owned(), 0.001),
+            ]),
+            traffic: Traffic {
+                nats_msgs: Some(90),
+                pg_statements: Some(25),
+            },
+            ..CpuSnapshot::default()
+        };
+        let cpu = CpuPerUnit::from_delta(&delta, 10);
+        assert_eq!(cpu.nats_msgs, Some(9.0));
+        assert_eq!(cpu.pg_round_trips, Some(2.5));
+        assert_eq!(
+            cpu.breakdown(),
+            [
+                "NATS msgs/unit 9.00",
+                "PG round trips/unit 2.50",
+                "app µs/unit chat 200, ws-edge 100",
+            ]
+        );
+        let unmeasured = CpuPerUnit::from_delta(&CpuSnapshot::default(), 10);
+        assert!(unmeasured.breakdown().is_empty());
+        // Results written before these fields existed still read.
+        let old: CpuPerUnit =
+            serde_json::from_str(r#"{"app_us":1,"nats_us":2,"pg_us":3,"bench_us":4}"#)
+                .expect("old results");
+        assert_eq!(old.nats_msgs, None);
+    }
+
+    #[test]
+    fn traffic_deltas_need_both_ends() {
+        let later = Traffic {
+            nats_msgs: Some(15),
+            pg_statements: None,
+        };
+        let earlier = Traffic {
+            nats_msgs: Some(5),
+            pg_statements: Some(3),
+        };
+        let delta = later.since(&earlier);
+        assert_eq!(delta.nats_msgs, Some(10));
+        assert_eq!(delta.pg_statements, None);
+    }
+}
