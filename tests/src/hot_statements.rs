@@ -399,28 +399,35 @@ pub const CATALOGUE: &[HotStatement] = &[
         cases: &[case("answered order", "SELECT unanswered_work, unanswered_provider, 600::float8 FROM hot_samples")],
     },
     HotStatement {
-        name: "platform: timeline lock and last event",
-        path: "every session transition",
-        sql: timeline::LOCK_AND_LAST,
+        name: "platform: timeline lock (arrival stages)",
+        path: "an arrival stage announced",
+        sql: timeline::LOCK_SESSION,
         params: &["uuid"],
         allowance: None,
-        cases: &[
-            case("open session", "SELECT open_id FROM hot_samples"),
-            case("big ended session", "SELECT ended_id FROM hot_samples"),
-        ],
+        cases: &[case("open session", "SELECT open_id FROM hot_samples")],
     },
     HotStatement {
         name: "platform: timeline append",
         path: "every session transition",
-        sql: timeline::INSERT,
-        params: &["uuid", "int8", "text", "timestamptz", "text", "jsonb", "text", "text"],
+        sql: timeline::APPEND,
+        params: &[
+            "uuid", "text", "timestamptz", "text", "jsonb", "text", "text", "text", "text", "text[]",
+        ],
         allowance: None,
-        cases: &[case(
-            "open session",
-            r#"SELECT open_id, (SELECT coalesce(max(seq), 0) + 1 FROM session_timeline WHERE session_id = open_id),
-                      'arrival', date_trunc('milliseconds', now()), 'system', '{"stage": "arrived"}'::jsonb,
-                      repeat('a', 64), repeat('b', 64) FROM hot_samples"#,
-        )],
+        cases: &[
+            case(
+                "open session",
+                r#"SELECT open_id, 'arrival', date_trunc('milliseconds', now()), 'system',
+                          '{"stage": "arrived"}'::jsonb, '{"actor_role":"system","prev_hash":"', '","seq":',
+                          ',"type":"arrival"}', repeat('0', 64), ARRAY['cancelled', 'completed'] FROM hot_samples"#,
+            ),
+            case(
+                "big ended session (refused)",
+                r#"SELECT ended_id, 'arrival', date_trunc('milliseconds', now()), 'system',
+                          '{"stage": "arrived"}'::jsonb, '{"actor_role":"system","prev_hash":"', '","seq":',
+                          ',"type":"arrival"}', repeat('0', 64), ARRAY['cancelled', 'completed'] FROM hot_samples"#,
+            ),
+        ],
     },
     HotStatement {
         name: "platform: timeline read",

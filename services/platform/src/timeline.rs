@@ -1,55 +1,68 @@
 //! Appending to a session's timeline (`session_timeline`), inside the caller's
 //! transaction, so an event exists exactly when the transition it records committed.
 //!
-//! Every append locks the session's `work_sessions` row `FOR NO KEY UPDATE` and reads the
-//! last event in the same statement, so appends to one session are serialized (a
-//! transition that already updated the row holds that lock; taking it again is free).
-//! The hash is computed here with the chain rules of [`tether_proto::timeline`].
+//! An append is one statement ([`APPEND`]): it reads the session's last event, refuses to
+//! go on after `cancelled`/`completed` (the caller's transaction should then roll back),
+//! and inserts the next event with its hash, computed by PostgreSQL from the canonical
+//! form [`tether_proto::timeline::canonical_parts`] prepared around the two values only the
+//! database knows (the previous hash and the sequence number): the chain rules stay those
+//! of [`tether_proto::timeline`], and the SQL only concatenates and hashes.
 //!
-//! For the location service's arrival stages (not wired yet), call, in the transaction
-//! that records the announced stage:
-//!
-//! ```ignore
-//! tether_platform::timeline::append_arrival(&mut *tx, session_id, "approaching_500", at).await?;
-//! ```
-//!
-//! Nothing may be appended after `cancelled`/`completed`: such an append fails (the
-//! caller's transaction should roll back), so check the session is active first.
+//! Appends to one session are serialized by the session's `work_sessions` row lock: the
+//! caller's transaction must already hold it (every transition does: its guarded
+//! `UPDATE` or `SELECT ... FOR NO KEY UPDATE` of the row comes first), so the statement,
+//! whose snapshot is taken after the lock was granted, sees every event committed before
+//! and no other append can be under way. Code that does not hold it (the location
+//! service's arrival stages) takes it with [`append_arrival`]'s [`LOCK_SESSION`] first. A
+//! caller that forgot the lock cannot fork the chain: two appends racing for one `seq`
+//! meet the primary key, and one fails.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
+use tether_proto::time::Timestamp;
 use tether_proto::timeline::{
-    ActorRole, GENESIS_HASH, TimelineEvent, TimelineEventType, arrival_data,
+    ActorRole, GENESIS_HASH, TimelineEvent, TimelineEventType, arrival_data, canonical_parts,
+    truncate_to_millis,
 };
 use uuid::Uuid;
 
-/// Locks the session row ($1) and reads the last event (if any).
-pub const LOCK_AND_LAST: &str = "
-SELECT last.seq, last.type, last.hash
-FROM work_sessions w
-LEFT JOIN LATERAL (
-    SELECT seq, type, hash FROM session_timeline t
-    WHERE t.session_id = w.id ORDER BY seq DESC LIMIT 1
-) last ON true
-WHERE w.id = $1
-FOR NO KEY UPDATE OF w";
+/// Locks session $1's row, for an append by code that holds no lock on it yet.
+pub const LOCK_SESSION: &str = "SELECT 1 FROM work_sessions WHERE id = $1 FOR NO KEY UPDATE";
 
-/// Appends one event to session $1.
-pub const INSERT: &str = "
+/// Appends the next event to session $1 (type $2, at $3, actor $4, data $5) unless its
+/// last event's type is one of $10 (the terminal ones); $6, $7, $8 are the event's
+/// canonical form around `prev_hash` and `seq`, $9 the genesis hash. Returns the event's
+/// `seq`, `prev_hash` and `hash`; no row when the timeline has ended. The caller holds the
+/// session's row lock (see the module docs).
+pub const APPEND: &str = "
+WITH last AS (
+    SELECT seq, type, hash FROM session_timeline
+    WHERE session_id = $1 ORDER BY seq DESC LIMIT 1
+), next AS (
+    SELECT coalesce((SELECT seq FROM last), 0) + 1 AS seq,
+           coalesce((SELECT hash FROM last), $9::text) AS prev_hash
+    WHERE NOT EXISTS (SELECT 1 FROM last WHERE type = ANY($10::text[]))
+)
 INSERT INTO session_timeline (session_id, seq, type, at, actor_role, data, prev_hash, hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+SELECT $1, next.seq, $2, $3, $4, $5, next.prev_hash,
+       encode(sha256(convert_to(
+           next.prev_hash || $6::text || next.prev_hash || $7::text || next.seq::text || $8::text,
+           'UTF8')), 'hex')
+FROM next
+RETURNING seq, prev_hash, hash";
 
-#[derive(sqlx::FromRow)]
-struct Last {
-    seq: Option<i64>,
-    #[sqlx(rename = "type")]
-    kind: Option<TimelineEventType>,
-    hash: Option<String>,
+/// The event types after which nothing may be appended, as the database spells them.
+fn terminal_types() -> Vec<&'static str> {
+    TimelineEventType::ALL
+        .iter()
+        .filter(|kind| kind.is_terminal())
+        .map(|kind| kind.as_str())
+        .collect()
 }
 
-/// Appends one event to `session_id`'s timeline on `conn` (an open transaction) and
-/// returns it. `at` is truncated to the millisecond.
+/// Appends one event to `session_id`'s timeline on `conn` (an open transaction that holds
+/// the session's row lock) and returns it. `at` is truncated to the millisecond.
 pub async fn append(
     conn: &mut PgConnection,
     session_id: Uuid,
@@ -58,31 +71,41 @@ pub async fn append(
     data: Map<String, Value>,
     at: DateTime<Utc>,
 ) -> sqlx::Result<TimelineEvent> {
-    let last: Option<Last> = sqlx::query_as(LOCK_AND_LAST)
+    let at = truncate_to_millis(at);
+    let [before, between, after] = canonical_parts(kind, at, actor_role, &data);
+    let appended: Option<(i64, String, String)> = sqlx::query_as(APPEND)
         .bind(session_id)
+        .bind(kind.as_str())
+        .bind(at)
+        .bind(actor_role.as_str())
+        .bind(Value::Object(data.clone()))
+        .bind(before)
+        .bind(between)
+        .bind(after)
+        .bind(GENESIS_HASH)
+        .bind(terminal_types())
         .fetch_optional(&mut *conn)
         .await?;
-    let last = last.ok_or(sqlx::Error::RowNotFound)?;
-    if last.kind.is_some_and(TimelineEventType::is_terminal) {
+    let Some((seq, prev_hash, hash)) = appended else {
         return Err(sqlx::Error::Protocol(format!(
             "session {session_id} timeline already ended; {} not appended",
             kind.as_str()
         )));
-    }
-    let seq = last.seq.unwrap_or(0) + 1;
-    let prev_hash = last.hash.as_deref().unwrap_or(GENESIS_HASH);
-    let event = TimelineEvent::new(seq, kind, at, actor_role, data, prev_hash);
-    sqlx::query(INSERT)
-        .bind(session_id)
-        .bind(event.seq)
-        .bind(event.kind.as_str())
-        .bind(event.at.as_datetime())
-        .bind(event.actor_role.as_str())
-        .bind(Value::Object(event.data.clone()))
-        .bind(&event.prev_hash)
-        .bind(&event.hash)
-        .execute(&mut *conn)
-        .await?;
+    };
+    let event = TimelineEvent {
+        seq,
+        kind,
+        at: Timestamp(at),
+        actor_role,
+        data,
+        prev_hash,
+        hash,
+    };
+    debug_assert_eq!(
+        event.compute_hash(),
+        event.hash,
+        "the database hashed what the chain rule hashes"
+    );
     Ok(event)
 }
 
@@ -98,13 +121,18 @@ pub async fn append_plain(
 }
 
 /// Appends `arrival {"stage": stage}` by `system`: one per announced stage (the caller
-/// guarantees once per stage per session, as for the `arrival_update` itself).
+/// guarantees once per stage per session, as for the `arrival_update` itself). Takes the
+/// session's row lock first: the location service holds only its positions row.
 pub async fn append_arrival(
     conn: &mut PgConnection,
     session_id: Uuid,
     stage: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<TimelineEvent> {
+    sqlx::query(LOCK_SESSION)
+        .bind(session_id)
+        .execute(&mut *conn)
+        .await?;
     append(
         conn,
         session_id,

@@ -193,6 +193,50 @@ pub fn event_hash(prev_hash: &str, event_without_hash: &Map<String, Value>) -> S
     to_hex(&hasher.finalize())
 }
 
+/// The hash input of an event whose `seq` and `prev_hash` the database fills in (the append
+/// of `tether_platform::timeline` reads the last event and inserts the next in one
+/// statement): the JCS canonical JSON of the event split around those two values,
+/// `[before prev_hash, between prev_hash and seq, after seq]`. JCS sorts keys and no key
+/// sorts between `prev_hash` and `seq`, so the canonical form is `parts[0] P parts[1] N
+/// parts[2]` and the hash is SHA-256 of `P parts[0] P parts[1] N parts[2]` (the chain rule,
+/// [`event_hash`]). `at` should already be truncated to the millisecond.
+pub fn canonical_parts(
+    kind: TimelineEventType,
+    at: chrono::DateTime<chrono::Utc>,
+    actor_role: ActorRole,
+    data: &Map<String, Value>,
+) -> [String; 3] {
+    // Values that cannot occur elsewhere in the event, to cut the canonical form at.
+    const PREV: &str = "PREV_HASH_PLACEHOLDER";
+    const SEQ: i64 = 8_765_432_123_456_789; // below 2^53: JCS writes it exactly
+    const PREV_KEY: &str = "\"prev_hash\":\"";
+    const SEQ_KEY: &str = "\",\"seq\":";
+    let event = TimelineEvent {
+        seq: SEQ,
+        kind,
+        at: Timestamp(at),
+        actor_role,
+        data: data.clone(),
+        prev_hash: PREV.to_string(),
+        hash: String::new(),
+    };
+    let mut object = match serde_json::to_value(&event) {
+        Ok(Value::Object(object)) => object,
+        _ => Map::new(),
+    };
+    object.remove("hash");
+    let canonical = canonical_json(&Value::Object(object));
+    let marker = format!("{PREV_KEY}{PREV}{SEQ_KEY}{SEQ}");
+    let cut = canonical
+        .find(&marker)
+        .expect("prev_hash and seq are adjacent in the canonical form");
+    [
+        format!("{}{PREV_KEY}", &canonical[..cut]),
+        SEQ_KEY.to_string(),
+        canonical[cut + marker.len()..].to_string(),
+    ]
+}
+
 /// RFC 8785 canonical JSON of `value`.
 pub fn canonical_json(value: &Value) -> String {
     // serde_jcs only fails for values JSON cannot hold (non-string keys, NaN), which a
@@ -289,6 +333,40 @@ mod tests {
         assert_eq!(event.hash, expected);
         assert_eq!(event.hash.len(), 64);
         assert_eq!(event.compute_hash(), event.hash);
+    }
+
+    #[test]
+    fn canonical_parts_give_the_chain_hash() {
+        let at = truncate_to_millis(
+            chrono::Utc
+                .timestamp_opt(1_700_000_000, 987_654_321)
+                .single()
+                .expect("valid"),
+        );
+        for (kind, actor, data) in [
+            (
+                TimelineEventType::WorkCreated,
+                ActorRole::Seeker,
+                Map::new(),
+            ),
+            (
+                TimelineEventType::Arrival,
+                ActorRole::System,
+                arrival_data("arrived"),
+            ),
+            (
+                TimelineEventType::MediumsShared,
+                ActorRole::Provider,
+                serde_json::from_value(serde_json::json!({"mediums": ["call", "telegram"]}))
+                    .expect("data"),
+            ),
+        ] {
+            let prev = "ab".repeat(32);
+            let event = TimelineEvent::new(42, kind, at, actor, data.clone(), &prev);
+            let [before, between, after] = canonical_parts(kind, at, actor, &data);
+            let input = format!("{prev}{before}{prev}{between}42{after}");
+            assert_eq!(to_hex(&Sha256::digest(input.as_bytes())), event.hash);
+        }
     }
 
     #[test]
