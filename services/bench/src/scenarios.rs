@@ -587,7 +587,11 @@ pub async fn typing(ctx: &Ctx, pairs: &[Pair], rate: f64, duration: Duration) ->
 
 const EARTH_RADIUS_M: f64 = 6_371_000.0;
 const METRES_PER_DEGREE: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
-const PATH_STEPS: u32 = 100;
+/// Moves before a seeker's walk starts again. The jump back to the start is a move the
+/// server must refuse since protocol 1.2 (faster than `TETHER_MAX_SPEED_MPS`: no
+/// `distance_update`, counted lost), so no run should reach it: 20,000 moves per session
+/// (1,200 km north, still far from the pole) are more than any scenario sends.
+const PATH_STEPS: u32 = 20_000;
 
 /// Haversine distance in metres.
 pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
@@ -599,8 +603,9 @@ pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 }
 
 /// The seeker's position after `k` moves: 1 km north of the provider, walking away in
-/// 60 m steps for 100 steps, then back to the start (every move ≥ 50 m, every distance
-/// of a cycle distinct, never within 500 m so no arrival stage fires).
+/// 60 m steps for [`PATH_STEPS`] steps, then back to the start (every move ≥ 50 m and
+/// plausible, every distance of a cycle distinct, never within 500 m so no arrival stage
+/// fires).
 pub(crate) fn seeker_position(k: u32) -> (f64, f64) {
     let metres = 1000.0 + 60.0 * f64::from(k % PATH_STEPS);
     (PROVIDER_LAT + metres / METRES_PER_DEGREE, PROVIDER_LON)
