@@ -254,8 +254,7 @@ pub async fn handle_connected(context: Arc<Context>, event: ConnectedEvent) {
     // on its way, or be handled after another edge's "offline" of the same user): once
     // this socket has heard from the server, it counts as open, so a close of the user's
     // other device elsewhere cannot report the user offline meanwhile. Applying it again
-    // when the event arrives changes nothing (the sequence number is not newer), and on
-    // the instance that applied it costs nothing (the writer remembers it).
+    // when the event arrives changes nothing (the sequence number is not newer).
     if let Some(mark) = event.presence {
         let transition = Transition {
             edge_id: mark.edge_id,

@@ -16,12 +16,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
-use tether_platform::batch::{BatchSettings, Batcher, WriterGone};
+use tether_platform::batch::{BatchSettings, Batcher};
 use tether_proto::Role;
 use uuid::Uuid;
 
@@ -45,67 +44,7 @@ pub struct Transition {
 
 /// The transitions' writer: each answer is the `peer_status` to send (to every socket of
 /// the other party) when that transition changed the user's presence.
-///
-/// A socket's "online" reaches this service twice, in its edge's presence event and in its
-/// `connected` event (see [`crate::presence`]), and the second application changes nothing:
-/// an edge numbers its transitions and a row only takes a later one. So the writer
-/// remembers what this instance committed, per (user, role, edge), and a transition it
-/// already committed (or an earlier one of the same edge) costs no batch. Another instance
-/// that gets the copy applies it as before, to no effect.
-#[derive(Debug, Clone)]
-pub struct PresenceWriter {
-    writer: Batcher<Transition, Option<PeerDue>>,
-    applied: Arc<Applied>,
-}
-
-impl PresenceWriter {
-    /// Applies `transition` (in a batch with whatever else is queued) unless this instance
-    /// committed it already; the answer is the `peer_status` due, if any.
-    pub async fn submit(&self, transition: Transition) -> Result<Option<PeerDue>, WriterGone> {
-        if self.applied.covers(&transition) {
-            return Ok(None);
-        }
-        self.writer.submit(transition).await
-    }
-}
-
-/// The latest sequence number this instance committed per (user, role, edge).
-#[derive(Debug, Default)]
-struct Applied(Mutex<HashMap<(Uuid, Role, Uuid), i64>>);
-
-/// Entries [`Applied`] keeps at most (then it forgets all: a forgotten transition is only
-/// applied again, to no effect).
-const APPLIED_MAX: usize = 100_000;
-
-impl Applied {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Uuid, Role, Uuid), i64>> {
-        // Every mutation is one insert or clear: a poisoned map is still consistent.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Whether `t`, or a later transition of its edge, was committed here.
-    fn covers(&self, t: &Transition) -> bool {
-        self.lock()
-            .get(&(t.user_id, t.role, t.edge_id))
-            .is_some_and(|&seq| seq >= t.seq)
-    }
-
-    /// Records transitions that committed.
-    fn record<'a>(&self, committed: impl IntoIterator<Item = &'a Transition>) {
-        let mut applied = self.lock();
-        for t in committed {
-            if applied.len() >= APPLIED_MAX {
-                applied.clear();
-            }
-            let seq = applied
-                .entry((t.user_id, t.role, t.edge_id))
-                .or_insert(t.seq);
-            *seq = (*seq).max(t.seq);
-        }
-    }
-}
+pub type PresenceWriter = Batcher<Transition, Option<PeerDue>>;
 
 /// Most transitions one batch carries.
 const MAX_BATCH: NonZeroUsize = NonZeroUsize::new(512).expect("not zero");
@@ -117,17 +56,11 @@ pub fn spawn(pool: PgPool, stale_location: Duration) -> PresenceWriter {
         max_batch: MAX_BATCH,
         writers: NonZeroUsize::new(2).expect("not zero"),
     };
-    let applied = Arc::new(Applied::default());
-    let recorder = applied.clone();
-    let writer = Batcher::spawn(settings, move |batch: Vec<Transition>| {
+    Batcher::spawn(settings, move |batch: Vec<Transition>| {
         let pool = pool.clone();
-        let applied = recorder.clone();
         async move {
             match apply_batch(&pool, stale_location, &batch).await {
-                Ok(dues) => {
-                    applied.record(&batch);
-                    dues
-                }
+                Ok(dues) => dues,
                 Err(err) => {
                     tracing::warn!(error = %err, transitions = batch.len(), "presence batch failed; applying one by one");
                     let mut dues = Vec::with_capacity(batch.len());
@@ -138,18 +71,14 @@ pub fn spawn(pool: PgPool, stale_location: Duration) -> PresenceWriter {
                                 tracing::warn!(error = %err, "presence event not applied");
                                 None
                             },
-                            |mut due| {
-                                applied.record([t]);
-                                due.pop().flatten()
-                            },
+                            |mut due| due.pop().flatten(),
                         ));
                     }
                     dues
                 }
             }
         }
-    });
-    PresenceWriter { writer, applied }
+    })
 }
 
 /// Creates the missing (user $1[i], role $2[i]) presence rows, offline, and locks them all,
@@ -316,40 +245,4 @@ async fn apply_batch(
             }
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_committed_transition_and_earlier_ones_of_its_edge_are_covered() {
-        let applied = Applied::default();
-        let (user, edge) = (Uuid::now_v7(), Uuid::now_v7());
-        let t = |seq, online, edge_id| Transition {
-            edge_id,
-            seq,
-            user_id: user,
-            role: Role::Seeker,
-            online,
-        };
-        assert!(!applied.covers(&t(5, true, edge)));
-        applied.record([&t(5, true, edge)]);
-        assert!(
-            applied.covers(&t(5, true, edge)),
-            "the copy from `connected`"
-        );
-        assert!(
-            applied.covers(&t(4, false, edge)),
-            "a late, earlier transition"
-        );
-        assert!(!applied.covers(&t(6, false, edge)), "the next transition");
-        assert!(!applied.covers(&t(1, true, Uuid::now_v7())), "another edge");
-        applied.record([&t(3, false, edge)]);
-        assert!(
-            !applied.covers(&t(6, true, edge)),
-            "recording an earlier one keeps the later"
-        );
-        assert!(applied.covers(&t(5, true, edge)));
-    }
 }
