@@ -121,7 +121,8 @@ impl CpuPerUnit {
     }
 
     /// The per-process CPU and the traffic per unit, for a row's notes (empty when
-    /// neither was measured): `NATS msgs 9.0; PG round trips 3.1; app µs ws-edge 120, chat 80`.
+    /// neither was measured): `NATS msgs/unit 9.00`, `PG round trips/unit 2.50`,
+    /// `app µs/unit chat 200, ws-edge 100`.
     pub fn breakdown(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(n) = self.nats_msgs {

@@ -6,9 +6,9 @@
 //! queued while a batch is written goes into the next one: ensure and lock the rows (one
 //! statement), apply each edge's transition unless it holds a later one and record who
 //! changed (one statement), clear their stale flags, each over arrays, so a batch costs
-//! about six round trips (with `BEGIN` and `COMMIT`) whatever its size. Rows are locked in (user, role) order, so two instances' batches never wait
-//! on each other in a cycle; when a batch fails anyway, its transitions are applied one by
-//! one.
+//! about six round trips (with `BEGIN` and `COMMIT`) whatever its size. Rows are locked in
+//! (user, role) order, so two instances' batches never wait on each other in a cycle; when
+//! a batch fails anyway, its transitions are applied one by one.
 //!
 //! Within a batch only the latest transition of each (user, role, edge) counts (an edge
 //! numbers them), and a user who went offline and online again within it is told to

@@ -173,13 +173,18 @@ impl TimelineEvent {
 
     /// The hash this event's fields give (whatever its `hash` field says).
     pub fn compute_hash(&self) -> String {
+        event_hash(&self.prev_hash, &self.without_hash())
+    }
+
+    /// This event as a JSON object without its `hash` field: what the chain rule hashes.
+    fn without_hash(&self) -> Map<String, Value> {
         let mut object = match serde_json::to_value(self) {
             Ok(Value::Object(object)) => object,
             // A struct of strings, integers and maps always serialises to an object.
             _ => Map::new(),
         };
         object.remove("hash");
-        event_hash(&self.prev_hash, &object)
+        object
     }
 }
 
@@ -220,12 +225,7 @@ pub fn canonical_parts(
         prev_hash: PREV.to_string(),
         hash: String::new(),
     };
-    let mut object = match serde_json::to_value(&event) {
-        Ok(Value::Object(object)) => object,
-        _ => Map::new(),
-    };
-    object.remove("hash");
-    let canonical = canonical_json(&Value::Object(object));
+    let canonical = canonical_json(&Value::Object(event.without_hash()));
     let marker = format!("{PREV_KEY}{PREV}{SEQ_KEY}{SEQ}");
     let cut = canonical
         .find(&marker)
